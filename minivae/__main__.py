@@ -1,0 +1,5 @@
+"""``python -m minivae`` is the ``minivae`` command."""
+
+from minivae.cli import main
+
+raise SystemExit(main())
