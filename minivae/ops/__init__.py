@@ -1,0 +1,50 @@
+"""The hand-written operations: each a ``*_forward -> (out, cache)`` / ``*_backward`` pair."""
+
+from minivae.ops.activations import sigmoid, tanh_backward, tanh_forward
+from minivae.ops.affine import affine_backward, affine_forward
+from minivae.ops.embedding import embedding_backward, embedding_forward
+from minivae.ops.gaussian_kl import gaussian_kl_backward, gaussian_kl_forward
+from minivae.ops.gru import gru_backward, gru_forward, gru_step_backward, gru_step_forward
+from minivae.ops.lstm import (
+    lstm_backward,
+    lstm_forward,
+    lstm_pointwise_backward,
+    lstm_pointwise_forward,
+    lstm_step_backward,
+    lstm_step_forward,
+)
+from minivae.ops.reparameterize import reparameterize_backward, reparameterize_forward
+from minivae.ops.softmax_cross_entropy import (
+    log_softmax,
+    softmax_cross_entropy_backward,
+    softmax_cross_entropy_forward,
+)
+from minivae.ops.word_dropout import word_dropout
+
+__all__ = [
+    "affine_backward",
+    "affine_forward",
+    "embedding_backward",
+    "embedding_forward",
+    "gaussian_kl_backward",
+    "gaussian_kl_forward",
+    "gru_backward",
+    "gru_forward",
+    "gru_step_backward",
+    "gru_step_forward",
+    "log_softmax",
+    "lstm_backward",
+    "lstm_forward",
+    "lstm_pointwise_backward",
+    "lstm_pointwise_forward",
+    "lstm_step_backward",
+    "lstm_step_forward",
+    "reparameterize_backward",
+    "reparameterize_forward",
+    "sigmoid",
+    "softmax_cross_entropy_backward",
+    "softmax_cross_entropy_forward",
+    "tanh_backward",
+    "tanh_forward",
+    "word_dropout",
+]

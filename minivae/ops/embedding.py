@@ -1,0 +1,35 @@
+"""Word embedding: a table lookup, out[n, t] = W[tokens[n, t]]."""
+
+from minivae.backend import get_array_module
+from minivae.ops.checks import check_float, check_int, check_ndim
+
+
+def embedding_forward(tokens, W):
+    """Look up one row of ``W`` per token.
+
+    tokens: (N, T) int in [0, V);  W: (V, D)  ->  out: (N, T, D), cache
+    """
+    check_ndim("tokens", tokens, 2, "(N, T)")
+    check_int("tokens", tokens)
+    check_ndim("W", W, 2, "(V, D)")
+    check_float("W", W)
+    V = W.shape[0]
+    if tokens.size and (int(tokens.min()) < 0 or int(tokens.max()) >= V):
+        raise ValueError(
+            f"tokens must lie in [0, V={V}), got values in "
+            f"[{int(tokens.min())}, {int(tokens.max())}]"
+        )
+    return W[tokens], (tokens, W.shape)
+
+
+def embedding_backward(dout, cache):
+    """dW[v] = sum of dout[n, t] over the positions where tokens[n, t] == v.
+
+    dout: (N, T, D)  ->  dW: (V, D)
+    """
+    tokens, W_shape = cache
+    xp = get_array_module(dout)
+    dW = xp.zeros(W_shape, dtype=dout.dtype)
+    # add.at accumulates repeated tokens; plain fancy-index assignment would keep only one.
+    xp.add.at(dW, tokens.reshape(-1), dout.reshape(-1, W_shape[1]))
+    return dW

@@ -1,0 +1,158 @@
+"""The LSTM cell and its unrolled sequence, forward and backward by hand.
+
+Gate order along the 4H axis is input, forget, cell candidate (g), output: the
+layout of PyTorch and cuDNN, so weights can be compared and exchanged.
+
+    a = x Wx + h Wh + b,   i, f, o = sigma(a_i, a_f, a_o),   g = tanh(a_g)
+    c' = f * c + i * g,    h' = o * tanh(c')
+"""
+
+from __future__ import annotations
+
+from minivae.backend import get_array_module
+from minivae.ops.activations import sigmoid
+from minivae.ops.checks import (
+    check_float,
+    check_mask,
+    check_ndim,
+    check_rnn_weights,
+    check_shape,
+)
+
+
+def lstm_pointwise_forward(a, prev_c):
+    """The cell's pointwise work, given the gate pre-activations.
+
+    a: (N, 4H), prev_c: (N, H)  ->  next_h (N, H), next_c (N, H),
+    gates (N, 4H) = [i, f, g, o] after their nonlinearities, tanh_c (N, H)
+    """
+    xp = get_array_module(a)
+    H = prev_c.shape[1]
+    gates = xp.empty_like(a)
+    gates[:, : 2 * H] = sigmoid(a[:, : 2 * H])
+    gates[:, 2 * H : 3 * H] = xp.tanh(a[:, 2 * H : 3 * H])
+    gates[:, 3 * H :] = sigmoid(a[:, 3 * H :])
+    i, f, g, o = (gates[:, k * H : (k + 1) * H] for k in range(4))
+    next_c = f * prev_c + i * g
+    tanh_c = xp.tanh(next_c)
+    return o * tanh_c, next_c, gates, tanh_c
+
+
+def lstm_pointwise_backward(dnext_h, dnext_c, prev_c, gates, tanh_c):
+    """Gradients of the pointwise work: -> da (N, 4H), dprev_c (N, H)."""
+    xp = get_array_module(gates)
+    H = prev_c.shape[1]
+    i, f, g, o = (gates[:, k * H : (k + 1) * H] for k in range(4))
+    # next_c reaches the loss directly (dnext_c) and through next_h = o * tanh(next_c).
+    dc = dnext_c + dnext_h * o * (1.0 - tanh_c * tanh_c)
+    da = xp.empty_like(gates)
+    da[:, :H] = dc * g * i * (1.0 - i)
+    da[:, H : 2 * H] = dc * prev_c * f * (1.0 - f)
+    da[:, 2 * H : 3 * H] = dc * i * (1.0 - g * g)
+    da[:, 3 * H :] = dnext_h * tanh_c * o * (1.0 - o)
+    return da, dc * f
+
+
+def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
+    """One LSTM step.
+
+    x: (N, D), prev_h: (N, H), prev_c: (N, H), Wx: (D, 4H), Wh: (H, 4H), b: (4H,)
+    -> next_h: (N, H), next_c: (N, H), cache
+    """
+    check_ndim("x", x, 2, "(N, D)")
+    check_float("x", x)
+    N, D = x.shape
+    H = check_rnn_weights(D, Wx, Wh, b, gates=4)
+    check_shape("prev_h", prev_h, (N, H), "(N, H)")
+    check_shape("prev_c", prev_c, (N, H), "(N, H)")
+    a = x @ Wx + prev_h @ Wh + b
+    next_h, next_c, gates, tanh_c = lstm_pointwise_forward(a, prev_c)
+    return next_h, next_c, (x, prev_h, prev_c, Wx, Wh, gates, tanh_c)
+
+
+def lstm_step_backward(dnext_h, dnext_c, cache):
+    """dnext_h, dnext_c: (N, H)  ->  dx, dprev_h, dprev_c, dWx, dWh, db"""
+    x, prev_h, prev_c, Wx, Wh, gates, tanh_c = cache
+    da, dprev_c = lstm_pointwise_backward(dnext_h, dnext_c, prev_c, gates, tanh_c)
+    return da @ Wx.T, da @ Wh.T, dprev_c, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+
+
+def lstm_forward(x, h0, Wx, Wh, b, mask=None, c0=None):
+    """Run an LSTM over a whole sequence.
+
+    x: (N, T, D), h0: (N, H), mask: (N, T) bool or None (True = real token),
+    c0: (N, H) or None (zeros)  ->  h: (N, T, H), cache
+
+    At a padded step the state is carried over unchanged, so h[:, -1] is each
+    sequence's state after its last real token.
+    """
+    check_ndim("x", x, 3, "(N, T, D)")
+    check_float("x", x)
+    N, T, D = x.shape
+    H = check_rnn_weights(D, Wx, Wh, b, gates=4)
+    check_shape("h0", h0, (N, H), "(N, H)")
+    mask = check_mask("mask", mask, (N, T))
+    xp = get_array_module(x)
+    c = xp.zeros_like(h0) if c0 is None else c0
+    if c0 is not None:
+        check_shape("c0", c0, (N, H), "(N, H)")
+    # The input projection of every step in one matrix product; only h Wh stays in the loop.
+    ax = (x.reshape(N * T, D) @ Wx).reshape(N, T, 4 * H) + b
+    h_all = xp.empty((N, T, H), dtype=x.dtype)
+    prev_hs, prev_cs, gates_all, tanh_cs = [], [], [], []
+    h = h0
+    for t in range(T):
+        a = ax[:, t] + h @ Wh
+        next_h, next_c, gates, tanh_c = lstm_pointwise_forward(a, c)
+        prev_hs.append(h)
+        prev_cs.append(c)
+        gates_all.append(gates)
+        tanh_cs.append(tanh_c)
+        if mask is not None:
+            m = mask[:, t, None]
+            next_h = xp.where(m, next_h, h)
+            next_c = xp.where(m, next_c, c)
+        h, c = next_h, next_c
+        h_all[:, t] = h
+    cache = (x, Wx, Wh, mask, prev_hs, prev_cs, gates_all, tanh_cs, c0 is not None)
+    return h_all, cache
+
+
+def lstm_backward(dh, cache):
+    """Backpropagation through time.
+
+    dh: (N, T, H) upstream gradient of every hidden state
+    -> dx (N, T, D), dh0 (N, H), dWx, dWh, db (and dc0 (N, H) when c0 was given)
+    """
+    x, Wx, Wh, mask, prev_hs, prev_cs, gates_all, tanh_cs, has_c0 = cache
+    xp = get_array_module(dh)
+    N, T, D = x.shape
+    H = Wh.shape[0]
+    check_shape("dh", dh, (N, T, H), "(N, T, H)")
+    da_all = xp.empty((N, T, 4 * H), dtype=dh.dtype)
+    dWh = xp.zeros_like(Wh)
+    dnext_h = xp.zeros((N, H), dtype=dh.dtype)
+    dnext_c = xp.zeros((N, H), dtype=dh.dtype)
+    for t in reversed(range(T)):
+        dnext_h = dnext_h + dh[:, t]
+        da, dprev_c = lstm_pointwise_backward(
+            dnext_h, dnext_c, prev_cs[t], gates_all[t], tanh_cs[t]
+        )
+        if mask is not None:
+            # A padded step passed the state through: its gradient flows straight back,
+            # and the step's own gates get nothing.
+            m = mask[:, t, None]
+            da = da * m
+            dprev_c = xp.where(m, dprev_c, dnext_c)
+            dprev_h = xp.where(m, da @ Wh.T, dnext_h)
+        else:
+            dprev_h = da @ Wh.T
+        da_all[:, t] = da
+        dWh += prev_hs[t].T @ da
+        dnext_h, dnext_c = dprev_h, dprev_c
+    da_flat = da_all.reshape(N * T, 4 * H)
+    dx = (da_flat @ Wx.T).reshape(N, T, D)
+    dWx = x.reshape(N * T, D).T @ da_flat
+    db = da_flat.sum(axis=0)
+    grads = (dx, dnext_h, dWx, dWh, db)
+    return grads + (dnext_c,) if has_c0 else grads
