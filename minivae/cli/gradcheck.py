@@ -23,6 +23,21 @@ def run(args) -> int:
 
     tol = args.tol or DEFAULT_TOL
     rows = check_all_ops(seed=args.seed, tol=tol)
+    if not args.ops_only:
+        from minivae.model import ModelConfig
+        from minivae.model.gradcheck import check_model
+
+        for cell, z_mode, shared in (("lstm", "both", True), ("gru", "both", False)):
+            config = ModelConfig(
+                vocab_size=11,
+                embed_dim=4,
+                hidden_dim=5,
+                latent_dim=3,
+                cell=cell,
+                z_mode=z_mode,
+                share_embeddings=shared,
+            )
+            rows += check_model(config, seed=args.seed, tol=tol, label=f"model ({cell})")
     print(format_table(rows))
     failed = [r for r in rows if not r.passed]
     print(f"\n{len(rows) - len(failed)} passed, {len(failed)} failed (tolerance {tol:g})")

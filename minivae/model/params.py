@@ -1,0 +1,63 @@
+"""The model's parameters: one flat dict of named arrays, and how they start."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minivae.model.config import ModelConfig
+
+
+def param_shapes(config: ModelConfig) -> dict[str, tuple]:
+    """Name -> shape of every parameter (V, E, H, Z from the config)."""
+    V, E, H, Z = config.vocab_size, config.embed_dim, config.hidden_dim, config.latent_dim
+    gates = 4 if config.cell == "lstm" else 3
+    shapes = {}
+    if config.share_embeddings:
+        shapes["embed"] = (V, E)
+    else:
+        shapes["enc_embed"] = (V, E)
+        shapes["dec_embed"] = (V, E)
+    shapes.update({"enc_Wx": (E, gates * H), "enc_Wh": (H, gates * H)})
+    shapes.update(_bias_shapes("enc", config.cell, H))
+    shapes.update({"mu_W": (H, Z), "mu_b": (Z,), "logvar_W": (H, Z), "logvar_b": (Z,)})
+    if config.z_init:
+        shapes.update({"z_to_h_W": (Z, H), "z_to_h_b": (H,)})
+    dec_in = E + Z if config.z_concat else E
+    shapes.update({"dec_Wx": (dec_in, gates * H), "dec_Wh": (H, gates * H)})
+    shapes.update(_bias_shapes("dec", config.cell, H))
+    shapes.update({"out_W": (H, V), "out_b": (V,)})
+    return shapes
+
+
+def _bias_shapes(prefix: str, cell: str, H: int) -> dict[str, tuple]:
+    if cell == "lstm":
+        return {f"{prefix}_b": (4 * H,)}
+    return {f"{prefix}_bx": (3 * H,), f"{prefix}_bh": (3 * H,)}
+
+
+def init_params(config: ModelConfig, seed: int = 0, dtype=np.float32, xp=np) -> dict:
+    """Small random weights: Xavier-uniform matrices, zero biases (LSTM forget bias 1).
+
+    The forget-gate bias of 1 keeps the cell state flowing early in training, so
+    gradients reach the first words of a sentence (Jozefowicz et al. 2015).
+    """
+    rng = np.random.default_rng(seed)
+    params = {}
+    for name, shape in param_shapes(config).items():
+        if len(shape) == 1:
+            value = np.zeros(shape)
+        elif name.endswith("embed"):
+            value = rng.normal(0.0, 0.1, size=shape)
+        else:
+            limit = np.sqrt(6.0 / (shape[0] + shape[1]))
+            value = rng.uniform(-limit, limit, size=shape)
+        params[name] = value
+    if config.cell == "lstm":
+        H = config.hidden_dim
+        for prefix in ("enc", "dec"):
+            params[f"{prefix}_b"][H : 2 * H] = 1.0
+    return {k: xp.asarray(v, dtype=dtype) for k, v in params.items()}
+
+
+def count_params(params: dict) -> int:
+    return int(sum(p.size for p in params.values()))

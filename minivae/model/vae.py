@@ -1,0 +1,197 @@
+"""The text VAE's loss and its gradient for every parameter, composed from the ops by hand.
+
+    embed -> encoder RNN -> (mu, logvar) -> z = mu + exp(logvar/2) eps -> decoder RNN -> softmax
+    loss = E_q[-log p(x|z)] + beta * KL(q(z|x) || N(0, I))        (per sentence, batch mean)
+
+The forward pass keeps every op's cache; the backward pass walks them in reverse.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from minivae import ops
+from minivae.backend import get_array_module
+from minivae.model.config import ModelConfig
+from minivae.model.rnn import rnn_backward, rnn_forward
+
+PAD, UNK, BOS, EOS = 0, 1, 2, 3  # the vocabulary's fixed special ids
+
+
+class LossTerms(NamedTuple):
+    """Per-sentence batch means, as Python floats: loss = rec + beta * kl_objective."""
+
+    loss: float
+    rec: float  # -E_q log p(x|z), nats per sentence
+    kl: float  # KL(q(z|x) || p(z)), nats per sentence
+    kl_objective: float  # the KL term as optimized (differs from kl under free bits)
+    beta: float
+    num_tokens: int  # words + <eos> predicted, for perplexity
+    kl_per_dim: object  # (Z,) batch-mean KL of each latent dimension
+
+
+def decoder_io(tokens, lengths):
+    """Teacher forcing: the decoder reads <bos> w1 .. wL and predicts w1 .. wL <eos>.
+
+    tokens: (N, T) padded with PAD, lengths: (N,)
+    -> inputs (N, T+1), targets (N, T+1), mask (N, T+1) (True at the L+1 predicted positions)
+    """
+    xp = get_array_module(tokens)
+    N, T = tokens.shape
+    inputs = xp.full((N, T + 1), PAD, dtype=tokens.dtype)
+    inputs[:, 0] = BOS
+    inputs[:, 1:] = tokens
+    targets = xp.full((N, T + 1), PAD, dtype=tokens.dtype)
+    targets[:, :T] = tokens
+    targets[xp.arange(N), lengths] = EOS
+    mask = xp.arange(T + 1)[None, :] <= lengths[:, None]
+    return inputs, targets, mask
+
+
+def _embeddings(params, config: ModelConfig):
+    if config.share_embeddings:
+        return "embed", "embed"
+    return "enc_embed", "dec_embed"
+
+
+def encode_forward(params, config: ModelConfig, tokens, mask):
+    """tokens, mask: (N, T)  ->  mu (N, Z), logvar (N, Z), cache"""
+    xp = get_array_module(params["mu_W"])
+    enc_name, _ = _embeddings(params, config)
+    emb, c_emb = ops.embedding_forward(tokens, params[enc_name])
+    h0 = xp.zeros((tokens.shape[0], config.hidden_dim), dtype=emb.dtype)
+    h, c_rnn = rnn_forward(config.cell, emb, h0, params, "enc", mask)
+    h_last = h[:, -1]  # padded steps carry the state, so this is after each last real word
+    mu, c_mu = ops.affine_forward(h_last, params["mu_W"], params["mu_b"])
+    logvar, c_lv = ops.affine_forward(h_last, params["logvar_W"], params["logvar_b"])
+    return mu, logvar, (c_emb, c_rnn, h.shape, c_mu, c_lv)
+
+
+def encode_backward(dmu, dlogvar, cache, config: ModelConfig, grads: dict, params):
+    c_emb, c_rnn, h_shape, c_mu, c_lv = cache
+    xp = get_array_module(dmu)
+    dh_last, grads["mu_W"], grads["mu_b"] = ops.affine_backward(dmu, c_mu)
+    dh_last2, grads["logvar_W"], grads["logvar_b"] = ops.affine_backward(dlogvar, c_lv)
+    dh = xp.zeros(h_shape, dtype=dmu.dtype)
+    dh[:, -1] = dh_last + dh_last2
+    demb, _, dw = rnn_backward(config.cell, dh, c_rnn, "enc")
+    grads.update(dw)
+    _accumulate(grads, _embeddings(params, config)[0], ops.embedding_backward(demb, c_emb))
+
+
+def decode_forward(params, config: ModelConfig, z, inputs, mask):
+    """z: (N, Z), inputs, mask: (N, T+1)  ->  logits (N, T+1, V), cache"""
+    xp = get_array_module(z)
+    _, dec_name = _embeddings(params, config)
+    N, T1 = inputs.shape
+    x, c_emb = ops.embedding_forward(inputs, params[dec_name])
+    if config.z_concat:
+        x = xp.concatenate([x, xp.broadcast_to(z[:, None, :], (N, T1, z.shape[1]))], axis=2)
+    c_init = None
+    if config.z_init:
+        a, c_aff = ops.affine_forward(z, params["z_to_h_W"], params["z_to_h_b"])
+        h0, c_tanh = ops.tanh_forward(a)
+        c_init = (c_aff, c_tanh)
+    else:
+        h0 = xp.zeros((N, config.hidden_dim), dtype=z.dtype)
+    h, c_rnn = rnn_forward(config.cell, x, h0, params, "dec", mask)
+    logits, c_out = ops.affine_forward(h, params["out_W"], params["out_b"])
+    return logits, (c_emb, c_init, c_rnn, c_out)
+
+
+def decode_backward(dlogits, cache, config: ModelConfig, grads: dict, params):
+    """-> dz (N, Z); parameter gradients go into ``grads``."""
+    c_emb, c_init, c_rnn, c_out = cache
+    dh, grads["out_W"], grads["out_b"] = ops.affine_backward(dlogits, c_out)
+    dx, dh0, dw = rnn_backward(config.cell, dh, c_rnn, "dec")
+    grads.update(dw)
+    E = config.embed_dim
+    dz = 0.0
+    if config.z_concat:
+        dz = dx[:, :, E:].sum(axis=1)  # z was copied to every step: its gradients add up
+        dx = dx[:, :, :E]
+    if config.z_init:
+        c_aff, c_tanh = c_init
+        da = ops.tanh_backward(dh0, c_tanh)
+        dz_init, grads["z_to_h_W"], grads["z_to_h_b"] = ops.affine_backward(da, c_aff)
+        dz = dz + dz_init
+    _accumulate(grads, _embeddings(params, config)[1], ops.embedding_backward(dx, c_emb))
+    return dz
+
+
+def _accumulate(grads: dict, name: str, value) -> None:
+    """A shared embedding gets gradient from both the encoder and the decoder."""
+    grads[name] = grads[name] + value if name in grads else value
+
+
+def loss_and_grads(
+    params,
+    batch,
+    config: ModelConfig,
+    beta: float = 1.0,
+    eps=None,
+    rng=None,
+    word_dropout: float = 0.0,
+    free_bits: float = 0.0,
+):
+    """The negative ELBO (with KL weight ``beta``) of a batch and its gradient.
+
+    batch: has ``tokens`` (N, T) int padded with PAD and ``lengths`` (N,)
+    eps: (N, Z) noise for the reparameterization; drawn from ``rng`` when None
+    free_bits: nats per latent dimension below which the KL is not pushed down
+    (Kingma et al. 2016): the objective uses sum_j max(free_bits, KL_j), KL_j the batch mean.
+    -> (LossTerms, grads: {name: array like params[name]})
+    """
+    xp = get_array_module(params["out_W"])
+    tokens = xp.asarray(batch.tokens)
+    lengths = xp.asarray(batch.lengths)
+    N, T = tokens.shape
+    enc_mask = xp.arange(T)[None, :] < lengths[:, None]
+    dtype = params["out_W"].dtype
+    Z = config.latent_dim
+
+    # Forward: q(z|x), a sample of z, p(x|z).
+    mu, logvar, c_enc = encode_forward(params, config, tokens, enc_mask)
+    if eps is None:
+        if rng is None:
+            raise ValueError("loss_and_grads needs eps or an rng to draw it from")
+        eps = rng.standard_normal((N, Z))
+    z, c_rep = ops.reparameterize_forward(mu, logvar, xp.asarray(eps, dtype=dtype))
+    inputs, targets, dec_mask = decoder_io(tokens, lengths)
+    if word_dropout > 0:
+        if rng is None:
+            raise ValueError("word dropout needs an rng")
+        droppable = dec_mask.copy()
+        droppable[:, 0] = False  # keep <bos>; inputs 1..L are the words
+        inputs = ops.word_dropout(inputs, word_dropout, rng, mask=droppable, unk_id=UNK)
+    logits, c_dec = decode_forward(params, config, z, inputs, dec_mask)
+    rec, c_ce = ops.softmax_cross_entropy_forward(logits, targets, dec_mask)
+    # The KL of each example and dimension: the op on (N*Z, 1) views gives (N*Z,) terms.
+    kl_nz, c_kl = ops.gaussian_kl_forward(mu.reshape(N * Z, 1), logvar.reshape(N * Z, 1))
+    kl_per_dim = kl_nz.reshape(N, Z).mean(axis=0)
+    pushed = kl_per_dim > free_bits if free_bits > 0 else xp.ones(Z, dtype=bool)
+    kl_objective = xp.where(pushed, kl_per_dim, free_bits).sum()
+    kl = kl_per_dim.sum()
+    loss = rec + beta * kl_objective
+
+    # Backward, op by op in reverse.
+    grads: dict = {}
+    dlogits = ops.softmax_cross_entropy_backward(xp.asarray(1.0, dtype=dtype), c_ce)
+    dz = decode_backward(dlogits, c_dec, config, grads, params)
+    dmu, dlogvar = ops.reparameterize_backward(dz, c_rep)
+    dkl_nz = xp.broadcast_to(beta * pushed.astype(dtype) / N, (N, Z)).reshape(N * Z)
+    dmu_kl, dlogvar_kl = ops.gaussian_kl_backward(dkl_nz, c_kl)
+    dmu = dmu + dmu_kl.reshape(N, Z)
+    dlogvar = dlogvar + dlogvar_kl.reshape(N, Z)
+    encode_backward(dmu, dlogvar, c_enc, config, grads, params)
+
+    terms = LossTerms(
+        loss=float(loss),
+        rec=float(rec),
+        kl=float(kl),
+        kl_objective=float(kl_objective),
+        beta=float(beta),
+        num_tokens=int(dec_mask.sum()),
+        kl_per_dim=kl_per_dim,
+    )
+    return terms, grads
