@@ -46,7 +46,7 @@ def check_model(
     """
     params = init_params(config, seed=seed, dtype=np.float64)
     rng = np.random.default_rng(seed + 1)
-    for name, p in params.items():  # nonzero biases, so their gradients are exercised
+    for p in params.values():  # nonzero biases, so their gradients are exercised
         p += 0.1 * rng.standard_normal(p.shape)
     batch = tiny_batch(config.vocab_size, seed)
     eps = rng.standard_normal((batch.tokens.shape[0], config.latent_dim))
