@@ -1,0 +1,146 @@
+"""Decoding strategies, interpolation, and the evaluation metrics."""
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from minivae.evaluation import evaluate, log_normal, mutual_information, unigram_nll
+from minivae.generation import _sample, beam_search, decode, interpolate
+from minivae.model import EOS, ModelConfig, init_params, loss_and_grads
+from minivae.model.gradcheck import tiny_batch
+from minivae.model.inference import log_px_given_z, posterior
+
+CONFIG = ModelConfig(vocab_size=12, embed_dim=6, hidden_dim=8, latent_dim=3)
+
+
+@pytest.fixture(scope="module")
+def params():
+    p = init_params(CONFIG, seed=0, dtype=np.float64)
+    p["out_b"][EOS] = 1.0  # sentences end within a few steps
+    p["out_W"] *= 3.0  # a peaked softmax, so decoding strategies differ
+    return p
+
+
+def test_log_px_given_z_agrees_with_the_training_reconstruction(params):
+    batch = tiny_batch(CONFIG.vocab_size, seed=3)
+    eps = np.random.default_rng(0).standard_normal((3, 3))
+    terms, _ = loss_and_grads(params, batch, CONFIG, eps=eps)
+    mu, logvar = posterior(params, CONFIG, batch.tokens, batch.lengths)
+    z = mu + np.exp(0.5 * logvar) * eps
+    assert -log_px_given_z(params, CONFIG, batch.tokens, batch.lengths, z).mean() == pytest.approx(
+        terms.rec, rel=1e-12
+    )
+
+
+def test_beam_of_width_one_is_greedy(params):
+    z = np.random.default_rng(1).standard_normal((4, 3))
+    greedy = decode(params, CONFIG, z, "greedy", max_len=12)
+    beams = [beam_search(params, CONFIG, z[n : n + 1], beam_size=1, max_len=12) for n in range(4)]
+    assert greedy == beams
+    assert all(EOS not in ids for ids in greedy)
+
+
+def test_wider_beams_find_sentences_at_least_as_likely(params):
+    from minivae.model.inference import decoder_start, decoder_step
+
+    def score(z, ids):
+        state, tok, total = decoder_start(params, CONFIG, z), np.array([2]), 0.0
+        for w in ids + [EOS]:
+            logp, state = decoder_step(params, CONFIG, state, tok, z)
+            total += logp[0, w]
+            tok = np.array([w])
+        return total / (len(ids) + 1)
+
+    z = np.random.default_rng(2).standard_normal((1, 3))
+    s1 = score(z, beam_search(params, CONFIG, z, beam_size=1, max_len=20))
+    s5 = score(z, beam_search(params, CONFIG, z, beam_size=5, max_len=20))
+    assert s5 >= s1 - 1e-12
+
+
+def test_sampling_follows_the_softmax_and_top_k():
+    rng = np.random.default_rng(0)
+    logits = np.log(np.array([[0.5, 0.3, 0.2]]))
+    draws = np.array([_sample(logits, 0, rng)[0] for _ in range(20000)])
+    np.testing.assert_allclose(np.bincount(draws, minlength=3) / 20000, [0.5, 0.3, 0.2], atol=0.015)
+    assert all(_sample(logits, 1, rng)[0] == 0 for _ in range(50))
+    assert set(_sample(np.repeat(logits, 500, 0), 2, rng)) == {0, 1}
+
+
+def test_temperature_sampling_runs_and_validates(params):
+    z = np.zeros((2, 3))
+    out = decode(
+        params,
+        CONFIG,
+        z,
+        "sample",
+        temperature=0.7,
+        top_k=5,
+        rng=np.random.default_rng(0),
+        max_len=10,
+    )
+    assert len(out) == 2 and all(len(ids) <= 10 for ids in out)
+    with pytest.raises(ValueError, match="temperature"):
+        decode(params, CONFIG, z, "sample", temperature=0)
+    with pytest.raises(ValueError, match="method"):
+        decode(params, CONFIG, z, "nucleus")
+
+
+def test_interpolation_linear_and_spherical():
+    z1, z2 = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    lin = interpolate(z1, z2, 5, "linear")
+    np.testing.assert_allclose(lin[[0, -1]], [z1, z2])
+    np.testing.assert_allclose(lin[2], [0.5, 0.5])
+    sl = interpolate(z1, z2, 5, "slerp")
+    np.testing.assert_allclose(sl[[0, -1]], [z1, z2], atol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(sl, axis=1), 1.0)
+
+
+def test_mutual_information_limits():
+    rng = np.random.default_rng(0)
+    N = 256
+    assert abs(mutual_information(np.zeros((N, 2)), np.zeros((N, 2)), rng)) < 0.2
+    # Posteriors that never overlap: z identifies x, so I(x; z) = log N (up to the noise
+    # of one sample of log q(z|x) per x, of std about 0.06 here).
+    far = np.arange(N)[:, None] * 100.0 * np.ones((1, 2))
+    assert mutual_information(far, np.full((N, 2), -4.0), rng) == pytest.approx(
+        math.log(N), abs=0.25
+    )
+
+
+def test_log_normal_matches_the_density():
+    z, mu, lv = np.array([0.3, -1.0]), np.array([0.1, 0.2]), np.array([0.5, -0.4])
+    want = sum(
+        -0.5 * np.log(2 * np.pi * np.exp(v)) - (a - m) ** 2 / (2 * np.exp(v))
+        for a, m, v in zip(z, mu, lv)
+    )
+    assert log_normal(z, mu, lv) == pytest.approx(want, rel=1e-12)
+
+
+def test_evaluate_reports_consistent_metrics(params):
+    batches = [tiny_batch(CONFIG.vocab_size, seed=s, N=6, T=5) for s in range(3)]
+    m = evaluate(params, CONFIG, batches, iw_samples=30, seed=0)
+    assert m["num_sentences"] == 18
+    assert m["nelbo"] == pytest.approx(m["rec"] + m["kl"])
+    assert m["kl"] > 0 and 0 <= m["active_units"] <= CONFIG.latent_dim
+    # The importance-weighted bound is tighter than the ELBO (up to sampling noise).
+    assert m["nll"] <= m["nelbo"] + 0.05 * m["nelbo"]
+    assert m["ppl"] == pytest.approx(math.exp(m["nll"] * 18 / m["num_tokens"]))
+
+
+def test_unigram_baseline():
+    nll = unigram_nll([np.array([4, 4, 5])], [np.array([4])], vocab_size=6)
+    counts = np.ones(6)
+    counts[[4, 4, 5, EOS]] += [1, 1, 1, 1]
+    counts[4] += 1  # np.add.at counts the repeat; fancy += above counted it once
+    p = counts / counts.sum()
+    assert nll == pytest.approx(-np.log(p[4]) - np.log(p[EOS]))
+
+
+def test_active_units_count_dimensions_whose_mean_varies():
+    params = init_params(CONFIG, seed=0, dtype=np.float64)
+    params["mu_W"][:, 1:] = 0.0  # only dimension 0 depends on x
+    params["mu_W"][:, 0] *= 20
+    batch = SimpleNamespace(**vars(tiny_batch(CONFIG.vocab_size, seed=0, N=16, T=5)))
+    assert evaluate(params, CONFIG, [batch], iw_samples=0)["active_units"] == 1
