@@ -1,0 +1,94 @@
+"""Optimizers over a flat dict of parameters, updated in place, and global-norm clipping."""
+
+from __future__ import annotations
+
+import math
+
+from minivae.backend import get_array_module
+
+
+def clip_by_global_norm(grads: dict, max_norm: float) -> float:
+    """Scale all gradients by min(1, max_norm / ||g||), ||g|| over every parameter at once.
+
+    Returns the norm before clipping. Clipping them together keeps the update's direction.
+    """
+    xp = get_array_module(*grads.values())
+    norm = math.sqrt(sum(float(xp.sum(g * g)) for g in grads.values()))
+    if max_norm and max_norm > 0 and norm > max_norm:
+        scale = max_norm / (norm + 1e-12)
+        for g in grads.values():
+            g *= scale
+    return norm
+
+
+class SGD:
+    """p <- p - lr * (g + momentum buffer), with optional momentum."""
+
+    def __init__(self, lr: float = 0.1, momentum: float = 0.0):
+        self.lr, self.momentum = lr, momentum
+        self.step_count = 0
+        self.state: dict = {}
+
+    def step(self, params: dict, grads: dict) -> None:
+        self.step_count += 1
+        for name, g in grads.items():
+            if self.momentum:
+                v = self.state.get(f"{name}.v")
+                v = g.copy() if v is None else self.momentum * v + g
+                self.state[f"{name}.v"] = v
+                g = v
+            params[name] -= self.lr * g
+
+    def state_dict(self) -> dict:
+        return dict(self.state)
+
+    def load_state_dict(self, arrays: dict, step_count: int) -> None:
+        self.state, self.step_count = dict(arrays), step_count
+
+
+class Adam:
+    """Adam (Kingma & Ba 2015) with bias correction.
+
+    m <- b1 m + (1 - b1) g,  v <- b2 v + (1 - b2) g^2,
+    p <- p - lr * m_hat / (sqrt(v_hat) + eps),  m_hat = m / (1 - b1^t),  v_hat = v / (1 - b2^t)
+    """
+
+    def __init__(
+        self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
+    ):
+        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+        self.step_count = 0
+        self.state: dict = {}
+
+    def step(self, params: dict, grads: dict) -> None:
+        self.step_count += 1
+        t = self.step_count
+        # Fold both bias corrections into one step size: cheaper than correcting m and v.
+        lr_t = self.lr * math.sqrt(1 - self.beta2**t) / (1 - self.beta1**t)
+        for name, g in grads.items():
+            if f"{name}.m" not in self.state:
+                xp = get_array_module(g)
+                self.state[f"{name}.m"], self.state[f"{name}.v"] = (
+                    xp.zeros_like(g),
+                    xp.zeros_like(g),
+                )
+            m, v = self.state[f"{name}.m"], self.state[f"{name}.v"]
+            m *= self.beta1
+            m += (1 - self.beta1) * g
+            v *= self.beta2
+            v += (1 - self.beta2) * g * g
+            params[name] -= lr_t * m / (xp.sqrt(v) + self.eps)
+
+    def state_dict(self) -> dict:
+        return dict(self.state)
+
+    def load_state_dict(self, arrays: dict, step_count: int) -> None:
+        self.state, self.step_count = dict(arrays), step_count
+
+
+def make_optimizer(name: str, lr: float):
+    if name == "adam":
+        return Adam(lr=lr)
+    if name == "sgd":
+        return SGD(lr=lr, momentum=0.9)
+    raise ValueError(f"optimizer must be 'adam' or 'sgd', got {name!r}")

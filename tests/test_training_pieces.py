@@ -1,0 +1,55 @@
+"""Optimizers, gradient clipping and KL schedules."""
+
+import numpy as np
+import pytest
+
+from minivae.training.optim import SGD, Adam, clip_by_global_norm
+from minivae.training.schedules import kl_weight
+
+
+def test_adam_matches_the_textbook_update():
+    p = {"w": np.array([1.0, -2.0])}
+    g = {"w": np.array([0.5, 0.1])}
+    opt = Adam(lr=0.1)
+    m = v = np.zeros(2)
+    want = p["w"].copy()
+    for t in range(1, 4):
+        opt.step(p, g)
+        m = 0.9 * m + 0.1 * g["w"]
+        v = 0.999 * v + 0.001 * g["w"] ** 2
+        want = want - 0.1 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+    np.testing.assert_allclose(p["w"], want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("opt", [Adam(lr=0.1), SGD(lr=0.05, momentum=0.9)])
+def test_optimizers_minimize_a_quadratic(opt):
+    p = {"w": np.array([3.0, -4.0])}
+    for _ in range(300):
+        opt.step(p, {"w": 2 * p["w"]})
+    assert np.abs(p["w"]).max() < 1e-2
+
+
+def test_global_norm_clipping_keeps_direction():
+    grads = {"a": np.array([3.0]), "b": np.array([4.0])}
+    norm = clip_by_global_norm(grads, 1.0)
+    assert norm == pytest.approx(5.0)
+    np.testing.assert_allclose([grads["a"][0], grads["b"][0]], [0.6, 0.8])
+    small = {"a": np.array([0.3])}
+    clip_by_global_norm(small, 1.0)
+    assert small["a"][0] == 0.3
+
+
+def test_kl_schedules():
+    assert kl_weight(0, "constant") == 1.0
+    assert kl_weight(0, "linear", warmup=100) == 0.0
+    assert kl_weight(50, "linear", warmup=100) == pytest.approx(0.5)
+    assert kl_weight(500, "linear", warmup=100) == 1.0
+    assert kl_weight(50, "logistic", warmup=100) == pytest.approx(0.5)
+    assert (
+        kl_weight(0, "logistic", warmup=100) < 0.01 < 0.99 < kl_weight(100, "logistic", warmup=100)
+    )
+    # Cyclical: 2 cycles of 100 steps, rising over the first half of each.
+    beta = [kl_weight(s, "cyclical", cycles=2, total_steps=200) for s in (0, 25, 50, 99, 100, 125)]
+    np.testing.assert_allclose(beta, [0.0, 0.5, 1.0, 1.0, 0.0, 0.5])
+    with pytest.raises(ValueError, match="schedule"):
+        kl_weight(0, "cosine")
