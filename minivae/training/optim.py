@@ -66,12 +66,10 @@ class Adam:
         # Fold both bias corrections into one step size: cheaper than correcting m and v.
         lr_t = self.lr * math.sqrt(1 - self.beta2**t) / (1 - self.beta1**t)
         for name, g in grads.items():
+            xp = get_array_module(g)
             if f"{name}.m" not in self.state:
-                xp = get_array_module(g)
-                self.state[f"{name}.m"], self.state[f"{name}.v"] = (
-                    xp.zeros_like(g),
-                    xp.zeros_like(g),
-                )
+                self.state[f"{name}.m"] = xp.zeros_like(g)
+                self.state[f"{name}.v"] = xp.zeros_like(g)
             m, v = self.state[f"{name}.m"], self.state[f"{name}.v"]
             m *= self.beta1
             m += (1 - self.beta1) * g
