@@ -1,0 +1,136 @@
+"""Encoding sentences to ids, and padded batches of similar lengths with masks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from minivae.data.vocab import PAD, UNK
+
+
+class Batch(NamedTuple):
+    tokens: np.ndarray  # (N, T) int64, padded with PAD
+    mask: np.ndarray  # (N, T) bool, True at real tokens
+    lengths: np.ndarray  # (N,) int64
+    index: np.ndarray  # (N,) positions in the encoded set, to look up attributes
+
+
+@dataclass
+class EncodedCorpus:
+    ids: list  # one int64 array per kept sentence
+    kept: np.ndarray  # positions of the kept sentences in the input list
+    truncated: int = 0
+    dropped_long: int = 0
+    dropped_empty: int = 0
+    dropped_unknown: int = 0
+    unknown_rate: float = 0.0
+    notes: list = field(default_factory=list)
+
+    def report_lines(self) -> list[str]:
+        lines = [f"{len(self.ids)} sentences kept, {self.unknown_rate:.1%} of words <unk>"]
+        for count, what in (
+            (self.truncated, "truncated to the maximum length"),
+            (self.dropped_long, "dropped for being over the maximum length"),
+            (self.dropped_empty, "dropped for being empty"),
+            (self.dropped_unknown, "dropped: every word unknown"),
+        ):
+            if count:
+                lines.append(f"{count} sentences {what}")
+        return lines
+
+    def __str__(self) -> str:
+        return "; ".join(self.report_lines())
+
+
+def encode_sentences(sentences, vocab, max_len: int, overflow: str = "truncate") -> EncodedCorpus:
+    """Token lists -> id arrays; long sentences truncated or dropped, unusable ones dropped."""
+    if overflow not in ("truncate", "drop"):
+        raise ValueError(f"overflow must be 'truncate' or 'drop', got {overflow!r}")
+    out = EncodedCorpus([], np.zeros(0, dtype=np.int64))
+    kept, words, unknown = [], 0, 0
+    for i, tokens in enumerate(sentences):
+        if not tokens:
+            out.dropped_empty += 1
+            continue
+        if len(tokens) > max_len:
+            if overflow == "drop":
+                out.dropped_long += 1
+                continue
+            out.truncated += 1
+            tokens = tokens[:max_len]
+        ids = np.array(vocab.encode(tokens), dtype=np.int64)
+        if np.all(ids == UNK):  # nothing for the model to learn from
+            out.dropped_unknown += 1
+            continue
+        out.ids.append(ids)
+        kept.append(i)
+        words += len(ids)
+        unknown += int((ids == UNK).sum())
+    if not out.ids:
+        raise ValueError(
+            f"no usable sentence among {len(sentences)}: {out.dropped_empty} empty, "
+            f"{out.dropped_long} over max_len={max_len}, {out.dropped_unknown} "
+            "made only of unknown words"
+        )
+    out.kept = np.array(kept, dtype=np.int64)
+    out.unknown_rate = unknown / max(words, 1)
+    return out
+
+
+def pad_batch(id_arrays, index) -> Batch:
+    """Stack id arrays of different lengths into one padded batch."""
+    lengths = np.array([len(a) for a in id_arrays], dtype=np.int64)
+    tokens = np.full((len(id_arrays), int(lengths.max())), PAD, dtype=np.int64)
+    for row, ids in enumerate(id_arrays):
+        tokens[row, : len(ids)] = ids
+    mask = np.arange(tokens.shape[1])[None, :] < lengths[:, None]
+    return Batch(tokens, mask, lengths, np.asarray(index, dtype=np.int64))
+
+
+def num_batches(encoded: EncodedCorpus, batch_size: int) -> int:
+    return -(-len(encoded.ids) // batch_size)
+
+
+def iterate_batches(
+    encoded: EncodedCorpus,
+    batch_size: int,
+    rng=None,
+    shuffle: bool = True,
+    bucket: bool = True,
+    bucket_batches: int = 50,
+):
+    """Yield every sentence exactly once, in batches of similar lengths.
+
+    With bucketing, sentences are shuffled, cut into chunks of ``bucket_batches`` batches,
+    sorted by length inside each chunk, batched, and the batches shuffled: little padding,
+    but still a random order. ``shuffle=False`` gives a fixed order.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    n = len(encoded.ids)
+    if shuffle and rng is None:
+        rng = np.random.default_rng()
+    order = rng.permutation(n) if shuffle else np.arange(n)
+    lengths = np.array([len(a) for a in encoded.ids])
+    batches = []
+    chunk = batch_size * bucket_batches if bucket else n
+    for start in range(0, n, max(chunk, 1)):
+        part = order[start : start + chunk]
+        if bucket:
+            part = part[np.argsort(lengths[part], kind="stable")]
+        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
+    if shuffle:
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+    for idx in batches:
+        yield pad_batch([encoded.ids[i] for i in idx], idx)
+
+
+def train_valid_split(n: int, valid_fraction: float = 0.1, seed: int = 0):
+    """A fixed random split of range(n): -> (train indices, valid indices), both sorted."""
+    if n < 2:
+        raise ValueError(f"need at least 2 sentences to split off a validation set, got {n}")
+    perm = np.random.default_rng(seed).permutation(n)
+    n_valid = min(max(1, round(n * valid_fraction)), n - 1)
+    return np.sort(perm[n_valid:]), np.sort(perm[:n_valid])
