@@ -8,11 +8,20 @@ from minivae.backend import get_array_module
 from minivae.ops.checks import check_float, check_int, check_mask, check_ndim, check_shape
 
 
-def log_softmax(logits):
-    """log softmax over the last axis, through log-sum-exp so +-1e4 logits stay finite."""
+def log_softmax(logits, return_softmax: bool = False):
+    """log softmax over the last axis, through log-sum-exp so +-1e4 logits stay finite.
+
+    log p_v = (l_v - m) - log sum_u exp(l_u - m),  m = max_u l_u
+    """
     xp = get_array_module(logits)
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
+    logp = logits - logits.max(axis=-1, keepdims=True)
+    probs = xp.exp(logp)
+    total = probs.sum(axis=-1, keepdims=True)
+    logp -= xp.log(total)
+    if not return_softmax:
+        return logp
+    probs /= total
+    return logp, probs
 
 
 def softmax_cross_entropy_forward(logits, targets, mask=None):
@@ -31,20 +40,20 @@ def softmax_cross_entropy_forward(logits, targets, mask=None):
             f"targets must lie in [0, V={V}), got values in "
             f"[{int(targets.min())}, {int(targets.max())}]"
         )
-    logp = log_softmax(logits)
+    logp, probs = log_softmax(logits, return_softmax=True)
     rows = xp.arange(N * T)
     picked = logp.reshape(N * T, V)[rows, targets.reshape(-1)].reshape(N, T)
     weight = xp.ones((N, T), dtype=logits.dtype) if mask is None else mask.astype(logits.dtype)
     loss = -(picked * weight).sum() / N
-    return loss, (logp, targets, weight)
+    return loss, (probs, targets, weight)
 
 
 def softmax_cross_entropy_backward(dloss, cache):
     """dloss: scalar  ->  dlogits: (N, T, V)"""
-    logp, targets, weight = cache
-    xp = get_array_module(logp)
-    N, T, V = logp.shape
-    dlogits = xp.exp(logp)  # softmax
+    probs, targets, weight = cache
+    xp = get_array_module(probs)
+    N, T, V = probs.shape
+    dlogits = probs.copy()  # softmax
     dlogits.reshape(N * T, V)[xp.arange(N * T), targets.reshape(-1)] -= 1.0  # minus onehot
     dlogits *= (weight * (dloss / N))[..., None]
     return dlogits

@@ -71,11 +71,18 @@ class Adam:
                 self.state[f"{name}.m"] = xp.zeros_like(g)
                 self.state[f"{name}.v"] = xp.zeros_like(g)
             m, v = self.state[f"{name}.m"], self.state[f"{name}.v"]
+            # In place, one temporary: these arrays are as big as the model.
             m *= self.beta1
             m += (1 - self.beta1) * g
             v *= self.beta2
-            v += (1 - self.beta2) * g * g
-            params[name] -= lr_t * m / (xp.sqrt(v) + self.eps)
+            tmp = g * g
+            tmp *= 1 - self.beta2
+            v += tmp
+            xp.sqrt(v, out=tmp)
+            tmp += self.eps
+            xp.divide(m, tmp, out=tmp)
+            tmp *= lr_t
+            params[name] -= tmp
 
     def state_dict(self) -> dict:
         return dict(self.state)
