@@ -76,7 +76,8 @@ def encode_backward(dmu, dlogvar, cache, config: ModelConfig, grads: dict, param
     dh[:, -1] = dh_last + dh_last2
     demb, _, dw = rnn_backward(config.cell, dh, c_rnn, "enc")
     grads.update(dw)
-    _accumulate(grads, _embeddings(params, config)[0], ops.embedding_backward(demb, c_emb))
+    name = _embeddings(params, config)[0]
+    grads[name] = ops.embedding_backward(demb, c_emb, dW=grads.get(name))
 
 
 def decode_forward(params, config: ModelConfig, z, inputs, mask):
@@ -115,13 +116,9 @@ def decode_backward(dlogits, cache, config: ModelConfig, grads: dict, params):
         da = ops.tanh_backward(dh0, c_tanh)
         dz_init, grads["z_to_h_W"], grads["z_to_h_b"] = ops.affine_backward(da, c_aff)
         dz = dz + dz_init
-    _accumulate(grads, _embeddings(params, config)[1], ops.embedding_backward(dx, c_emb))
+    name = _embeddings(params, config)[1]
+    grads[name] = ops.embedding_backward(dx, c_emb, dW=grads.get(name))
     return dz
-
-
-def _accumulate(grads: dict, name: str, value) -> None:
-    """A shared embedding gets gradient from both the encoder and the decoder."""
-    grads[name] = grads[name] + value if name in grads else value
 
 
 def loss_and_grads(

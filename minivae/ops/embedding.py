@@ -24,14 +24,16 @@ def embedding_forward(tokens, W):
     return W[tokens], (tokens, W.shape)
 
 
-def embedding_backward(dout, cache):
+def embedding_backward(dout, cache, dW=None):
     """dW[v] = sum of dout[n, t] over the positions where tokens[n, t] == v.
 
-    dout: (N, T, D)  ->  dW: (V, D)
+    dout: (N, T, D)  ->  dW: (V, D).  Given ``dW`` (a table shared with another lookup),
+    the gradient is added into it instead of into a new zero array.
     """
     tokens, W_shape = cache
     xp = get_array_module(dout)
-    dW = xp.zeros(W_shape, dtype=dout.dtype)
+    if dW is None:
+        dW = xp.zeros(W_shape, dtype=dout.dtype)
     ids, rows = tokens.reshape(-1), dout.reshape(-1, W_shape[1])
     if xp is not numpy:
         xp.add.at(dW, ids, rows)  # an atomic scatter-add on the GPU
@@ -41,5 +43,5 @@ def embedding_backward(dout, cache):
     order = numpy.argsort(ids, kind="stable")
     sorted_ids = ids[order]
     starts = numpy.flatnonzero(numpy.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
-    dW[sorted_ids[starts]] = numpy.add.reduceat(rows[order], starts, axis=0)
+    dW[sorted_ids[starts]] += numpy.add.reduceat(rows[order], starts, axis=0)
     return dW

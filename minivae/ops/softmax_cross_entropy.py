@@ -8,20 +8,15 @@ from minivae.backend import get_array_module
 from minivae.ops.checks import check_float, check_int, check_mask, check_ndim, check_shape
 
 
-def log_softmax(logits, return_softmax: bool = False):
+def log_softmax(logits):
     """log softmax over the last axis, through log-sum-exp so +-1e4 logits stay finite.
 
     log p_v = (l_v - m) - log sum_u exp(l_u - m),  m = max_u l_u
     """
     xp = get_array_module(logits)
     logp = logits - logits.max(axis=-1, keepdims=True)
-    probs = xp.exp(logp)
-    total = probs.sum(axis=-1, keepdims=True)
-    logp -= xp.log(total)
-    if not return_softmax:
-        return logp
-    probs /= total
-    return logp, probs
+    logp -= xp.log(xp.exp(logp).sum(axis=-1, keepdims=True))
+    return logp
 
 
 def softmax_cross_entropy_forward(logits, targets, mask=None):
@@ -40,9 +35,15 @@ def softmax_cross_entropy_forward(logits, targets, mask=None):
             f"targets must lie in [0, V={V}), got values in "
             f"[{int(targets.min())}, {int(targets.max())}]"
         )
-    logp, probs = log_softmax(logits, return_softmax=True)
+    # Only the targets' log-probabilities are needed, so the full log softmax is never built:
+    # log p[target] = (l[target] - m) - log sum exp(l - m), and the cache keeps softmax(l).
+    probs = logits - logits.max(axis=-1, keepdims=True)
     rows = xp.arange(N * T)
-    picked = logp.reshape(N * T, V)[rows, targets.reshape(-1)].reshape(N, T)
+    picked = probs.reshape(N * T, V)[rows, targets.reshape(-1)].reshape(N, T)
+    xp.exp(probs, out=probs)
+    total = probs.sum(axis=-1, keepdims=True)
+    picked = picked - xp.log(total[..., 0])
+    probs /= total
     weight = xp.ones((N, T), dtype=logits.dtype) if mask is None else mask.astype(logits.dtype)
     loss = -(picked * weight).sum() / N
     return loss, (probs, targets, weight)
@@ -53,7 +54,7 @@ def softmax_cross_entropy_backward(dloss, cache):
     probs, targets, weight = cache
     xp = get_array_module(probs)
     N, T, V = probs.shape
-    dlogits = probs.copy()  # softmax
-    dlogits.reshape(N * T, V)[xp.arange(N * T), targets.reshape(-1)] -= 1.0  # minus onehot
-    dlogits *= (weight * (dloss / N))[..., None]
-    return dlogits
+    scale = weight * (dloss / N)  # (N, T): padding gets no gradient
+    dlogits = probs * scale[..., None]  # softmax ...
+    dlogits.reshape(N * T, V)[xp.arange(N * T), targets.reshape(-1)] -= scale.reshape(-1)
+    return dlogits  # ... minus onehot, both scaled
