@@ -54,29 +54,45 @@ def _embeddings(params, config: ModelConfig):
     return "enc_embed", "dec_embed"
 
 
+def rnn_encoder_forward(params, cell: str, embed_name: str, prefix: str, tokens, mask):
+    """Embed and read a padded batch of sentences with an RNN whose weights are ``{prefix}_*``.
+
+    tokens, mask: (N, T)  ->  h_last (N, H), the state after each sentence's last word; cache.
+    The VAE's encoder uses it for x; the conditional VAE also for its source sentence.
+    """
+    xp = get_array_module(params[f"{prefix}_Wh"])
+    emb, c_emb = ops.embedding_forward(tokens, params[embed_name])
+    h0 = xp.zeros((tokens.shape[0], params[f"{prefix}_Wh"].shape[0]), dtype=emb.dtype)
+    h, c_rnn = rnn_forward(cell, emb, h0, params, prefix, mask)
+    # Padded steps carry the state, so h[:, -1] is after each sentence's last real word.
+    return h[:, -1], (c_emb, c_rnn, h.shape, cell, embed_name, prefix)
+
+
+def rnn_encoder_backward(dh_last, cache, grads: dict) -> None:
+    """dh_last: (N, H); the RNN's and the embedding's gradients go into ``grads``."""
+    c_emb, c_rnn, h_shape, cell, embed_name, prefix = cache
+    xp = get_array_module(dh_last)
+    dh = xp.zeros(h_shape, dtype=dh_last.dtype)
+    dh[:, -1] = dh_last
+    demb, _, dw = rnn_backward(cell, dh, c_rnn, prefix)
+    grads.update(dw)
+    _accumulate(grads, embed_name, ops.embedding_backward(demb, c_emb))
+
+
 def encode_forward(params, config: ModelConfig, tokens, mask):
     """tokens, mask: (N, T)  ->  mu (N, Z), logvar (N, Z), cache"""
-    xp = get_array_module(params["mu_W"])
     enc_name, _ = _embeddings(params, config)
-    emb, c_emb = ops.embedding_forward(tokens, params[enc_name])
-    h0 = xp.zeros((tokens.shape[0], config.hidden_dim), dtype=emb.dtype)
-    h, c_rnn = rnn_forward(config.cell, emb, h0, params, "enc", mask)
-    h_last = h[:, -1]  # padded steps carry the state, so this is after each last real word
+    h_last, c_enc = rnn_encoder_forward(params, config.cell, enc_name, "enc", tokens, mask)
     mu, c_mu = ops.affine_forward(h_last, params["mu_W"], params["mu_b"])
     logvar, c_lv = ops.affine_forward(h_last, params["logvar_W"], params["logvar_b"])
-    return mu, logvar, (c_emb, c_rnn, h.shape, c_mu, c_lv)
+    return mu, logvar, (c_enc, c_mu, c_lv)
 
 
 def encode_backward(dmu, dlogvar, cache, config: ModelConfig, grads: dict, params):
-    c_emb, c_rnn, h_shape, c_mu, c_lv = cache
-    xp = get_array_module(dmu)
+    c_enc, c_mu, c_lv = cache
     dh_last, grads["mu_W"], grads["mu_b"] = ops.affine_backward(dmu, c_mu)
     dh_last2, grads["logvar_W"], grads["logvar_b"] = ops.affine_backward(dlogvar, c_lv)
-    dh = xp.zeros(h_shape, dtype=dmu.dtype)
-    dh[:, -1] = dh_last + dh_last2
-    demb, _, dw = rnn_backward(config.cell, dh, c_rnn, "enc")
-    grads.update(dw)
-    _accumulate(grads, _embeddings(params, config)[0], ops.embedding_backward(demb, c_emb))
+    rnn_encoder_backward(dh_last + dh_last2, c_enc, grads)
 
 
 def decode_forward(params, config: ModelConfig, z, inputs, mask):
