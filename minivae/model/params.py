@@ -18,18 +18,18 @@ def param_shapes(config: ModelConfig) -> dict[str, tuple]:
         shapes["enc_embed"] = (V, E)
         shapes["dec_embed"] = (V, E)
     shapes.update({"enc_Wx": (E, gates * H), "enc_Wh": (H, gates * H)})
-    shapes.update(_bias_shapes("enc", config.cell, H))
+    shapes.update(rnn_bias_shapes("enc", config.cell, H))
     shapes.update({"mu_W": (H, Z), "mu_b": (Z,), "logvar_W": (H, Z), "logvar_b": (Z,)})
     if config.z_init:
         shapes.update({"z_to_h_W": (Z, H), "z_to_h_b": (H,)})
     dec_in = E + Z if config.z_concat else E
     shapes.update({"dec_Wx": (dec_in, gates * H), "dec_Wh": (H, gates * H)})
-    shapes.update(_bias_shapes("dec", config.cell, H))
+    shapes.update(rnn_bias_shapes("dec", config.cell, H))
     shapes.update({"out_W": (H, V), "out_b": (V,)})
     return shapes
 
 
-def _bias_shapes(prefix: str, cell: str, H: int) -> dict[str, tuple]:
+def rnn_bias_shapes(prefix: str, cell: str, H: int) -> dict[str, tuple]:
     if cell == "lstm":
         return {f"{prefix}_b": (4 * H,)}
     return {f"{prefix}_bx": (3 * H,), f"{prefix}_bh": (3 * H,)}

@@ -48,7 +48,8 @@ def decoder_io(tokens, lengths):
     return inputs, targets, mask
 
 
-def _embeddings(params, config: ModelConfig):
+def embedding_names(params, config: ModelConfig):
+    """-> (the encoder's embedding table's name, the decoder's): one shared table or two."""
     if config.share_embeddings:
         return "embed", "embed"
     return "enc_embed", "dec_embed"
@@ -81,7 +82,7 @@ def rnn_encoder_backward(dh_last, cache, grads: dict) -> None:
 
 def encode_forward(params, config: ModelConfig, tokens, mask):
     """tokens, mask: (N, T)  ->  mu (N, Z), logvar (N, Z), cache"""
-    enc_name, _ = _embeddings(params, config)
+    enc_name, _ = embedding_names(params, config)
     h_last, c_enc = rnn_encoder_forward(params, config.cell, enc_name, "enc", tokens, mask)
     mu, c_mu = ops.affine_forward(h_last, params["mu_W"], params["mu_b"])
     logvar, c_lv = ops.affine_forward(h_last, params["logvar_W"], params["logvar_b"])
@@ -98,7 +99,7 @@ def encode_backward(dmu, dlogvar, cache, config: ModelConfig, grads: dict, param
 def decode_forward(params, config: ModelConfig, z, inputs, mask):
     """z: (N, Z), inputs, mask: (N, T+1)  ->  logits (N, T+1, V), cache"""
     xp = get_array_module(z)
-    _, dec_name = _embeddings(params, config)
+    _, dec_name = embedding_names(params, config)
     N, T1 = inputs.shape
     x, c_emb = ops.embedding_forward(inputs, params[dec_name])
     if config.z_concat:
@@ -131,7 +132,7 @@ def decode_backward(dlogits, cache, config: ModelConfig, grads: dict, params):
         da = ops.tanh_backward(dh0, c_tanh)
         dz_init, grads["z_to_h_W"], grads["z_to_h_b"] = ops.affine_backward(da, c_aff)
         dz = dz + dz_init
-    _accumulate(grads, _embeddings(params, config)[1], ops.embedding_backward(dx, c_emb))
+    _accumulate(grads, embedding_names(params, config)[1], ops.embedding_backward(dx, c_emb))
     return dz
 
 
