@@ -11,7 +11,7 @@ import importlib
 import sys
 
 # Module names under minivae.cli, in the order ``minivae --help`` lists them.
-COMMANDS = ["train", "eval", "generate", "gradcheck"]
+COMMANDS = ["train", "eval", "generate", "cvae", "gradcheck"]
 
 
 def build_parser() -> argparse.ArgumentParser:
