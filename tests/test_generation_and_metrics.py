@@ -102,7 +102,7 @@ def test_mutual_information_limits():
     N = 256
     assert abs(mutual_information(np.zeros((N, 2)), np.zeros((N, 2)), rng)) < 0.2
     # Posteriors that never overlap: z identifies x, so I(x; z) = log N (up to the noise
-    # of one sample of log q(z|x) per x, of std about 0.06 here).
+    # of sampling z).
     far = np.arange(N)[:, None] * 100.0 * np.ones((1, 2))
     assert mutual_information(far, np.full((N, 2), -4.0), rng) == pytest.approx(
         math.log(N), abs=0.25

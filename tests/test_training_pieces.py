@@ -53,3 +53,18 @@ def test_kl_schedules():
     np.testing.assert_allclose(beta, [0.0, 0.5, 1.0, 1.0, 0.0, 0.5])
     with pytest.raises(ValueError, match="schedule"):
         kl_weight(0, "cosine")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_adam_kernel_matches_the_array_update(dtype):
+    rng = np.random.default_rng(0)
+    p0 = {"w": rng.standard_normal((7, 5)).astype(dtype), "b": rng.standard_normal(5).astype(dtype)}
+    fused, plain = {k: v.copy() for k, v in p0.items()}, {k: v.copy() for k, v in p0.items()}
+    a, b = Adam(lr=0.01, fused=True), Adam(lr=0.01, fused=False)
+    for _ in range(5):
+        g = {k: rng.standard_normal(v.shape).astype(dtype) for k, v in p0.items()}
+        a.step(fused, g)
+        b.step(plain, {k: v.copy() for k, v in g.items()})
+    for k in p0:
+        np.testing.assert_allclose(fused[k], plain[k], rtol=1e-5 if dtype == np.float32 else 1e-12)
+        assert fused[k].dtype == dtype

@@ -11,7 +11,7 @@ import importlib
 import sys
 
 # Module names under minivae.cli, in the order ``minivae --help`` lists them.
-COMMANDS = ["train", "eval", "generate", "cvae", "gradcheck"]
+COMMANDS = ["train", "eval", "generate", "cvae", "gradcheck", "bench"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,8 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from minivae.backend import reuse_freed_memory
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    reuse_freed_memory()
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -77,7 +77,7 @@ def run_sample(args) -> int:
             np.random.default_rng(args.seed).standard_normal((args.num, config.latent_dim)), dtype
         )
         for ids in _decode(args, params, config, z):
-            print(" ".join(vocab.decode(ids)))
+            print(vocab.text(ids))
     except ValueError as e:
         return fail("sample", e)
     return 0
@@ -90,7 +90,7 @@ def run_reconstruct(args) -> int:
             args.sentences, _posterior_means(params, config, vocab, meta, args.sentences)
         ):
             out = _decode(args, params, config, mu)[0]
-            print(f"in:  {text}\nout: {' '.join(vocab.decode(out))}")
+            print(f"in:  {text}\nout: {vocab.text(out)}")
     except ValueError as e:
         return fail("reconstruct", e)
     return 0
@@ -104,7 +104,7 @@ def run_interpolate(args) -> int:
         mu1, mu2 = _posterior_means(params, config, vocab, meta, [args.start, args.end])
         path = interpolate(mu1[0], mu2[0], steps=args.steps, mode=args.mode)
         for t, ids in enumerate(_decode(args, params, config, path)):
-            print(f"{t / max(args.steps - 1, 1):4.2f}  {' '.join(vocab.decode(ids))}")
+            print(f"{t / max(args.steps - 1, 1):4.2f}  {vocab.text(ids)}")
     except ValueError as e:
         return fail("interpolate", e)
     return 0

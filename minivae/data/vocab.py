@@ -61,6 +61,10 @@ class Vocab:
                 out.append(self.words[i])
         return out
 
+    def text(self, ids) -> str:
+        """The decoded words as one string; ``(empty)`` when there are none."""
+        return " ".join(self.decode(ids)) or "(empty)"
+
     def to_dict(self) -> dict:
         return {"words": self.words}
 

@@ -77,7 +77,7 @@ def rnn_encoder_backward(dh_last, cache, grads: dict) -> None:
     dh[:, -1] = dh_last
     demb, _, dw = rnn_backward(cell, dh, c_rnn, prefix)
     grads.update(dw)
-    _accumulate(grads, embed_name, ops.embedding_backward(demb, c_emb))
+    grads[embed_name] = ops.embedding_backward(demb, c_emb, dW=grads.get(embed_name))
 
 
 def encode_forward(params, config: ModelConfig, tokens, mask):
@@ -132,13 +132,9 @@ def decode_backward(dlogits, cache, config: ModelConfig, grads: dict, params):
         da = ops.tanh_backward(dh0, c_tanh)
         dz_init, grads["z_to_h_W"], grads["z_to_h_b"] = ops.affine_backward(da, c_aff)
         dz = dz + dz_init
-    _accumulate(grads, embedding_names(params, config)[1], ops.embedding_backward(dx, c_emb))
+    name = embedding_names(params, config)[1]
+    grads[name] = ops.embedding_backward(dx, c_emb, dW=grads.get(name))
     return dz
-
-
-def _accumulate(grads: dict, name: str, value) -> None:
-    """A shared embedding gets gradient from both the encoder and the decoder."""
-    grads[name] = grads[name] + value if name in grads else value
 
 
 def loss_and_grads(

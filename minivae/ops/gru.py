@@ -88,45 +88,47 @@ def gru_forward(x, h0, Wx, Wh, bx, bh, mask=None):
     # The input projection of every step in one matrix product; only h Wh stays in the loop.
     ax_all = (x.reshape(N * T, D) @ Wx).reshape(N, T, 3 * H) + bx
     h_all = xp.empty((N, T, H), dtype=x.dtype)
-    prev_hs, ahs, gates_all = [], [], []
+    ah_all = xp.empty((N, T, 3 * H), dtype=x.dtype)
+    gates_all = []
     h = h0
     for t in range(T):
-        ah = h @ Wh + bh
-        next_h, gates = _gru_pointwise_forward(ax_all[:, t], ah, h)
-        prev_hs.append(h)
-        ahs.append(ah)
+        ah_all[:, t] = h @ Wh + bh
+        next_h, gates = _gru_pointwise_forward(ax_all[:, t], ah_all[:, t], h)
         gates_all.append(gates)
         if mask is not None:
             next_h = xp.where(mask[:, t, None], next_h, h)
         h = next_h
         h_all[:, t] = h
-    return h_all, (x, Wx, Wh, mask, prev_hs, ahs, gates_all)
+    return h_all, (x, Wx, Wh, mask, h0, h_all, ah_all, gates_all)
 
 
 def gru_backward(dh, cache):
     """dh: (N, T, H)  ->  dx (N, T, D), dh0 (N, H), dWx, dWh, dbx, dbh"""
-    x, Wx, Wh, mask, prev_hs, ahs, gates_all = cache
+    x, Wx, Wh, mask, h0, h_all, ah_all, gates_all = cache
     xp = get_array_module(dh)
     N, T, D = x.shape
     H = Wh.shape[0]
     check_shape("dh", dh, (N, T, H), "(N, T, H)")
+    prev_h_all = xp.concatenate([h0[:, None, :], h_all[:, :-1]], axis=1)
     dax_all = xp.empty((N, T, 3 * H), dtype=dh.dtype)
-    dWh = xp.zeros_like(Wh)
-    dbh = xp.zeros(3 * H, dtype=dh.dtype)
+    dah_all = xp.empty((N, T, 3 * H), dtype=dh.dtype)
     dnext_h = xp.zeros((N, H), dtype=dh.dtype)
     for t in reversed(range(T)):
         dnext_h = dnext_h + dh[:, t]
-        dax, dah, dprev_h = _gru_pointwise_backward(dnext_h, prev_hs[t], ahs[t], gates_all[t])
+        dax, dah, dprev_h = _gru_pointwise_backward(
+            dnext_h, prev_h_all[:, t], ah_all[:, t], gates_all[t]
+        )
         if mask is not None:
             # A padded step passed the state through: its gradient flows straight back.
             m = mask[:, t, None]
             dax, dah = dax * m, dah * m
             dprev_h = xp.where(m, dprev_h, dnext_h)
-        dax_all[:, t] = dax
-        dWh += prev_hs[t].T @ dah
-        dbh += dah.sum(axis=0)
+        dax_all[:, t], dah_all[:, t] = dax, dah
         dnext_h = dprev_h + dah @ Wh.T
+    # Weight gradients summed over all steps at once: one large product beats T small ones.
     dax_flat = dax_all.reshape(N * T, 3 * H)
+    dah_flat = dah_all.reshape(N * T, 3 * H)
     dx = (dax_flat @ Wx.T).reshape(N, T, D)
     dWx = x.reshape(N * T, D).T @ dax_flat
-    return dx, dnext_h, dWx, dWh, dax_flat.sum(axis=0), dbh
+    dWh = prev_h_all.reshape(N * T, H).T @ dah_flat
+    return dx, dnext_h, dWx, dWh, dax_flat.sum(axis=0), dah_flat.sum(axis=0)

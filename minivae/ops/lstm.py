@@ -93,29 +93,34 @@ def lstm_forward(x, h0, Wx, Wh, b, mask=None, c0=None):
     check_shape("h0", h0, (N, H), "(N, H)")
     mask = check_mask("mask", mask, (N, T))
     xp = get_array_module(x)
-    c = xp.zeros_like(h0) if c0 is None else c0
     if c0 is not None:
         check_shape("c0", c0, (N, H), "(N, H)")
+    c = c0_or_zeros = xp.zeros_like(h0) if c0 is None else c0
     # The input projection of every step in one matrix product; only h Wh stays in the loop.
     ax = (x.reshape(N * T, D) @ Wx).reshape(N, T, 4 * H) + b
     h_all = xp.empty((N, T, H), dtype=x.dtype)
-    prev_hs, prev_cs, gates_all, tanh_cs = [], [], [], []
+    c_all = xp.empty((N, T, H), dtype=x.dtype)
+    gates_all = xp.empty((N, T, 4 * H), dtype=x.dtype)
+    tanh_c_all = xp.empty((N, T, H), dtype=x.dtype)
     h = h0
     for t in range(T):
-        a = ax[:, t] + h @ Wh
-        next_h, next_c, gates, tanh_c = lstm_pointwise_forward(a, c)
-        prev_hs.append(h)
-        prev_cs.append(c)
-        gates_all.append(gates)
-        tanh_cs.append(tanh_c)
+        next_h, next_c, gates_all[:, t], tanh_c_all[:, t] = lstm_pointwise_forward(
+            ax[:, t] + h @ Wh, c
+        )
         if mask is not None:
             m = mask[:, t, None]
             next_h = xp.where(m, next_h, h)
             next_c = xp.where(m, next_c, c)
         h, c = next_h, next_c
-        h_all[:, t] = h
-    cache = (x, Wx, Wh, mask, prev_hs, prev_cs, gates_all, tanh_cs, c0 is not None)
+        h_all[:, t], c_all[:, t] = h, c
+    cache = (x, Wx, Wh, mask, h0, c0_or_zeros, h_all, c_all, gates_all, tanh_c_all, c0 is not None)
     return h_all, cache
+
+
+def _shift_in_time(first, states):
+    """The state before each step: (N, H) and (N, T, H)  ->  [first, states[:, :-1]]  (N, T, H)"""
+    xp = get_array_module(states)
+    return xp.concatenate([first[:, None, :], states[:, :-1]], axis=1)
 
 
 def lstm_backward(dh, cache):
@@ -124,35 +129,36 @@ def lstm_backward(dh, cache):
     dh: (N, T, H) upstream gradient of every hidden state
     -> dx (N, T, D), dh0 (N, H), dWx, dWh, db (and dc0 (N, H) when c0 was given)
     """
-    x, Wx, Wh, mask, prev_hs, prev_cs, gates_all, tanh_cs, has_c0 = cache
+    x, Wx, Wh, mask, h0, c0, h_all, c_all, gates_all, tanh_c_all, has_c0 = cache
     xp = get_array_module(dh)
     N, T, D = x.shape
     H = Wh.shape[0]
     check_shape("dh", dh, (N, T, H), "(N, T, H)")
+    prev_c_all = _shift_in_time(c0, c_all)
     da_all = xp.empty((N, T, 4 * H), dtype=dh.dtype)
-    dWh = xp.zeros_like(Wh)
     dnext_h = xp.zeros((N, H), dtype=dh.dtype)
     dnext_c = xp.zeros((N, H), dtype=dh.dtype)
     for t in reversed(range(T)):
         dnext_h = dnext_h + dh[:, t]
         da, dprev_c = lstm_pointwise_backward(
-            dnext_h, dnext_c, prev_cs[t], gates_all[t], tanh_cs[t]
+            dnext_h, dnext_c, prev_c_all[:, t], gates_all[:, t], tanh_c_all[:, t]
         )
         if mask is not None:
             # A padded step passed the state through: its gradient flows straight back,
             # and the step's own gates get nothing.
             m = mask[:, t, None]
-            da = da * m
+            da *= m
             dprev_c = xp.where(m, dprev_c, dnext_c)
             dprev_h = xp.where(m, da @ Wh.T, dnext_h)
         else:
             dprev_h = da @ Wh.T
         da_all[:, t] = da
-        dWh += prev_hs[t].T @ da
         dnext_h, dnext_c = dprev_h, dprev_c
+    # Weight gradients summed over all steps at once: one large product beats T small ones.
     da_flat = da_all.reshape(N * T, 4 * H)
     dx = (da_flat @ Wx.T).reshape(N, T, D)
     dWx = x.reshape(N * T, D).T @ da_flat
+    dWh = _shift_in_time(h0, h_all).reshape(N * T, H).T @ da_flat
     db = da_flat.sum(axis=0)
     grads = (dx, dnext_h, dWx, dWh, db)
     return grads + (dnext_c,) if has_c0 else grads

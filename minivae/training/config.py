@@ -26,7 +26,7 @@ class TrainConfig:
     z_mode: str = "both"
     share_embeddings: bool = True
     # optimization
-    epochs: int = 8
+    epochs: int = 20
     batch_size: int = 32
     optimizer: str = "adam"
     lr: float = 2e-3
@@ -36,8 +36,8 @@ class TrainConfig:
     kl_warmup: int = 600  # steps to reach beta_max (linear/logistic)
     beta_max: float = 1.0
     kl_cycles: int = 4
-    free_bits: float = 0.0
-    word_dropout: float = 0.0
+    free_bits: float = 0.25
+    word_dropout: float = 0.25
     # evaluation, run
     iw_samples: int = 20
     seed: int = 0

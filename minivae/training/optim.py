@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from minivae.backend import get_array_module
 
 
@@ -13,7 +15,7 @@ def clip_by_global_norm(grads: dict, max_norm: float) -> float:
     Returns the norm before clipping. Clipping them together keeps the update's direction.
     """
     xp = get_array_module(*grads.values())
-    norm = math.sqrt(sum(float(xp.sum(g * g)) for g in grads.values()))
+    norm = math.sqrt(sum(float(xp.vdot(g, g)) for g in grads.values()))  # vdot: no temporary
     if max_norm and max_norm > 0 and norm > max_norm:
         scale = max_norm / (norm + 1e-12)
         for g in grads.values():
@@ -54,9 +56,15 @@ class Adam:
     """
 
     def __init__(
-        self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
+        self,
+        lr: float = 1e-3,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        fused: bool = True,
     ):
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+        self.fused = fused  # the one-pass Numba update for NumPy arrays (kernels/adam_cpu.py)
         self.step_count = 0
         self.state: dict = {}
 
@@ -71,11 +79,34 @@ class Adam:
                 self.state[f"{name}.m"] = xp.zeros_like(g)
                 self.state[f"{name}.v"] = xp.zeros_like(g)
             m, v = self.state[f"{name}.m"], self.state[f"{name}.v"]
+            p = params[name]
+            if self.fused and xp is np and p.flags.c_contiguous and g.flags.c_contiguous:
+                from kernels.adam_cpu import adam_update
+
+                dtype = p.dtype.type
+                adam_update(
+                    p.reshape(-1),
+                    g.reshape(-1),
+                    m.reshape(-1),
+                    v.reshape(-1),
+                    dtype(lr_t),
+                    dtype(self.beta1),
+                    dtype(self.beta2),
+                    dtype(self.eps),
+                )
+                continue
+            # In place, one temporary: these arrays are as big as the model.
             m *= self.beta1
             m += (1 - self.beta1) * g
             v *= self.beta2
-            v += (1 - self.beta2) * g * g
-            params[name] -= lr_t * m / (xp.sqrt(v) + self.eps)
+            tmp = g * g
+            tmp *= 1 - self.beta2
+            v += tmp
+            xp.sqrt(v, out=tmp)
+            tmp += self.eps
+            xp.divide(m, tmp, out=tmp)
+            tmp *= lr_t
+            params[name] -= tmp
 
     def state_dict(self) -> dict:
         return dict(self.state)

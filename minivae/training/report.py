@@ -16,10 +16,6 @@ from minivae.training.plots import plot_curves, plot_latent
 from minivae.training.trainer import Trainer, valid_batches
 
 
-def sentence(vocab, ids) -> str:
-    return " ".join(vocab.decode(ids)) or "(empty)"
-
-
 def latent_means(trainer: Trainer, encoded) -> np.ndarray:
     """Posterior means of every sentence of an encoded set, in its original order."""
     mus, order = [], []
@@ -60,18 +56,18 @@ def final_report(trainer: Trainer, log=print, num_samples: int = 5) -> dict:
     ):
         log(f"  [{name}]")
         for ids in decode(params, config, z, max_len=cfg.max_len, **kw):
-            log(f"    {sentence(vocab, ids)}")
+            log(f"    {vocab.text(ids)}")
 
     log("\n== Reconstructions of held-out sentences (posterior mean, greedy)")
     batch = valid_batches(trainer.data.valid, num_samples)[0]
     mu, _ = posterior(params, config, batch.tokens, batch.lengths)
     for ids, rec in zip(batch.tokens, decode(params, config, mu, max_len=cfg.max_len)):
-        log(f"    in:  {sentence(vocab, ids[ids > 0])}\n    out: {sentence(vocab, rec)}")
+        log(f"    in:  {vocab.text(ids[ids > 0])}\n    out: {vocab.text(rec)}")
 
     log("\n== Interpolation between two held-out sentences (slerp between posterior means)")
     path = interpolate(mu[0], mu[1], steps=5, mode="slerp")
     for ids in decode(params, config, path, max_len=cfg.max_len):
-        log(f"    {sentence(vocab, ids)}")
+        log(f"    {vocab.text(ids)}")
 
     log("\n== Validation metrics (per sentence; perplexity per word incl. <eos>)")
     log(f"    -ELBO {metrics['nelbo']:.2f} = rec {metrics['rec']:.2f} + KL {metrics['kl']:.2f}")

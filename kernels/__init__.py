@@ -1,0 +1,1 @@
+"""Fused Numba kernels: the pointwise work of a step in one pass over memory."""

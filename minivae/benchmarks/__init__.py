@@ -1,0 +1,1 @@
+"""Benchmarks that print figures: ``minivae bench step`` and ``minivae bench kernels``."""

@@ -1,0 +1,35 @@
+"""``minivae bench``: speed figures, printed (``step``: the training step against PyTorch;
+``kernels``: the fused LSTM cell against the array version)."""
+
+from __future__ import annotations
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="benchmarks: training step vs PyTorch, LSTM kernels",
+        description="Speed figures measured in this run. Without a subcommand: 'step'.",
+    )
+    bench_sub = p.add_subparsers(dest="bench_command", metavar="BENCH")
+    step = bench_sub.add_parser("step", help="one PTB-sized training step, minivae vs PyTorch")
+    _step_args(step)
+    _step_args(p)
+    p.set_defaults(func=run_step)
+    step.set_defaults(func=run_step)
+
+
+def _step_args(p) -> None:
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--seq-len", type=int, default=22)
+    p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
+
+
+def run_step(args) -> int:
+    from minivae.backend import resolve_device
+    from minivae.benchmarks.training_step import run_step_bench
+
+    run_step_bench(
+        N=args.batch_size, T=args.seq_len, repeats=args.repeats, device=resolve_device(args.device)
+    )
+    return 0
