@@ -38,6 +38,16 @@ def run(args) -> int:
                 share_embeddings=shared,
             )
             rows += check_model(config, seed=args.seed, tol=tol, label=f"model ({cell})")
+        from minivae.conditional.gradcheck import check_cvae, check_prior_kl, tiny_config
+
+        rows += check_prior_kl(seed=args.seed, tol=tol)
+        for condition, cell in (("sequence", "lstm"), ("label", "gru")):
+            rows += check_cvae(
+                tiny_config(condition, cell=cell),
+                seed=args.seed,
+                tol=tol,
+                label=f"cvae ({condition}, {cell})",
+            )
     print(format_table(rows))
     failed = [r for r in rows if not r.passed]
     print(f"\n{len(rows) - len(failed)} passed, {len(failed)} failed (tolerance {tol:g})")

@@ -6,7 +6,7 @@ from minivae import ops
 from minivae.backend import get_array_module
 from minivae.model.config import ModelConfig
 from minivae.model.rnn import rnn_step
-from minivae.model.vae import _embeddings, decode_forward, decoder_io, encode_forward
+from minivae.model.vae import decode_forward, decoder_io, embedding_names, encode_forward
 
 
 def _device(params, tokens, lengths):
@@ -49,7 +49,7 @@ def decoder_step(params, config: ModelConfig, state, prev_tokens, z):
     -> log_probs (N, V) of the next token, the new state
     """
     xp = get_array_module(z)
-    x = params[_embeddings(params, config)[1]][prev_tokens]
+    x = params[embedding_names(params, config)[1]][prev_tokens]
     if config.z_concat:
         x = xp.concatenate([x, z], axis=1)
     h, state = rnn_step(config.cell, x, state, params, "dec")

@@ -18,32 +18,41 @@ def param_shapes(config: ModelConfig) -> dict[str, tuple]:
         shapes["enc_embed"] = (V, E)
         shapes["dec_embed"] = (V, E)
     shapes.update({"enc_Wx": (E, gates * H), "enc_Wh": (H, gates * H)})
-    shapes.update(_bias_shapes("enc", config.cell, H))
+    shapes.update(rnn_bias_shapes("enc", config.cell, H))
     shapes.update({"mu_W": (H, Z), "mu_b": (Z,), "logvar_W": (H, Z), "logvar_b": (Z,)})
     if config.z_init:
         shapes.update({"z_to_h_W": (Z, H), "z_to_h_b": (H,)})
     dec_in = E + Z if config.z_concat else E
     shapes.update({"dec_Wx": (dec_in, gates * H), "dec_Wh": (H, gates * H)})
-    shapes.update(_bias_shapes("dec", config.cell, H))
+    shapes.update(rnn_bias_shapes("dec", config.cell, H))
     shapes.update({"out_W": (H, V), "out_b": (V,)})
     return shapes
 
 
-def _bias_shapes(prefix: str, cell: str, H: int) -> dict[str, tuple]:
+def rnn_bias_shapes(prefix: str, cell: str, H: int) -> dict[str, tuple]:
     if cell == "lstm":
         return {f"{prefix}_b": (4 * H,)}
     return {f"{prefix}_bx": (3 * H,), f"{prefix}_bh": (3 * H,)}
 
 
 def init_params(config: ModelConfig, seed: int = 0, dtype=np.float32, xp=np) -> dict:
-    """Small random weights: Xavier-uniform matrices, zero biases (LSTM forget bias 1).
+    """Small random weights: Xavier-uniform matrices, zero biases (LSTM forget bias 1)."""
+    return init_from_shapes(param_shapes(config), config.cell, ("enc", "dec"), seed, dtype, xp)
 
-    The forget-gate bias of 1 keeps the cell state flowing early in training, so
+
+def init_from_shapes(
+    shapes: dict, cell: str, rnn_prefixes, seed: int = 0, dtype=np.float32, xp=np
+) -> dict:
+    """Initialize named parameters of the given shapes, in the order given.
+
+    Embedding tables (names ending in ``embed``) ~ N(0, 0.1^2); other matrices
+    Xavier-uniform; vectors zero, except the LSTM forget-gate bias of each RNN in
+    ``rnn_prefixes``, which is 1: it keeps the cell state flowing early in training, so
     gradients reach the first words of a sentence (Jozefowicz et al. 2015).
     """
     rng = np.random.default_rng(seed)
     params = {}
-    for name, shape in param_shapes(config).items():
+    for name, shape in shapes.items():
         if len(shape) == 1:
             value = np.zeros(shape)
         elif name.endswith("embed"):
@@ -52,9 +61,9 @@ def init_params(config: ModelConfig, seed: int = 0, dtype=np.float32, xp=np) -> 
             limit = np.sqrt(6.0 / (shape[0] + shape[1]))
             value = rng.uniform(-limit, limit, size=shape)
         params[name] = value
-    if config.cell == "lstm":
-        H = config.hidden_dim
-        for prefix in ("enc", "dec"):
+    if cell == "lstm":
+        for prefix in rnn_prefixes:
+            H = shapes[f"{prefix}_Wh"][0]
             params[f"{prefix}_b"][H : 2 * H] = 1.0
     return {k: xp.asarray(v, dtype=dtype) for k, v in params.items()}
 

@@ -48,42 +48,58 @@ def decoder_io(tokens, lengths):
     return inputs, targets, mask
 
 
-def _embeddings(params, config: ModelConfig):
+def embedding_names(params, config: ModelConfig):
+    """-> (the encoder's embedding table's name, the decoder's): one shared table or two."""
     if config.share_embeddings:
         return "embed", "embed"
     return "enc_embed", "dec_embed"
 
 
+def rnn_encoder_forward(params, cell: str, embed_name: str, prefix: str, tokens, mask):
+    """Embed and read a padded batch of sentences with an RNN whose weights are ``{prefix}_*``.
+
+    tokens, mask: (N, T)  ->  h_last (N, H), the state after each sentence's last word; cache.
+    The VAE's encoder uses it for x; the conditional VAE also for its source sentence.
+    """
+    xp = get_array_module(params[f"{prefix}_Wh"])
+    emb, c_emb = ops.embedding_forward(tokens, params[embed_name])
+    h0 = xp.zeros((tokens.shape[0], params[f"{prefix}_Wh"].shape[0]), dtype=emb.dtype)
+    h, c_rnn = rnn_forward(cell, emb, h0, params, prefix, mask)
+    # Padded steps carry the state, so h[:, -1] is after each sentence's last real word.
+    return h[:, -1], (c_emb, c_rnn, h.shape, cell, embed_name, prefix)
+
+
+def rnn_encoder_backward(dh_last, cache, grads: dict) -> None:
+    """dh_last: (N, H); the RNN's and the embedding's gradients go into ``grads``."""
+    c_emb, c_rnn, h_shape, cell, embed_name, prefix = cache
+    xp = get_array_module(dh_last)
+    dh = xp.zeros(h_shape, dtype=dh_last.dtype)
+    dh[:, -1] = dh_last
+    demb, _, dw = rnn_backward(cell, dh, c_rnn, prefix)
+    grads.update(dw)
+    grads[embed_name] = ops.embedding_backward(demb, c_emb, dW=grads.get(embed_name))
+
+
 def encode_forward(params, config: ModelConfig, tokens, mask):
     """tokens, mask: (N, T)  ->  mu (N, Z), logvar (N, Z), cache"""
-    xp = get_array_module(params["mu_W"])
-    enc_name, _ = _embeddings(params, config)
-    emb, c_emb = ops.embedding_forward(tokens, params[enc_name])
-    h0 = xp.zeros((tokens.shape[0], config.hidden_dim), dtype=emb.dtype)
-    h, c_rnn = rnn_forward(config.cell, emb, h0, params, "enc", mask)
-    h_last = h[:, -1]  # padded steps carry the state, so this is after each last real word
+    enc_name, _ = embedding_names(params, config)
+    h_last, c_enc = rnn_encoder_forward(params, config.cell, enc_name, "enc", tokens, mask)
     mu, c_mu = ops.affine_forward(h_last, params["mu_W"], params["mu_b"])
     logvar, c_lv = ops.affine_forward(h_last, params["logvar_W"], params["logvar_b"])
-    return mu, logvar, (c_emb, c_rnn, h.shape, c_mu, c_lv)
+    return mu, logvar, (c_enc, c_mu, c_lv)
 
 
 def encode_backward(dmu, dlogvar, cache, config: ModelConfig, grads: dict, params):
-    c_emb, c_rnn, h_shape, c_mu, c_lv = cache
-    xp = get_array_module(dmu)
+    c_enc, c_mu, c_lv = cache
     dh_last, grads["mu_W"], grads["mu_b"] = ops.affine_backward(dmu, c_mu)
     dh_last2, grads["logvar_W"], grads["logvar_b"] = ops.affine_backward(dlogvar, c_lv)
-    dh = xp.zeros(h_shape, dtype=dmu.dtype)
-    dh[:, -1] = dh_last + dh_last2
-    demb, _, dw = rnn_backward(config.cell, dh, c_rnn, "enc")
-    grads.update(dw)
-    name = _embeddings(params, config)[0]
-    grads[name] = ops.embedding_backward(demb, c_emb, dW=grads.get(name))
+    rnn_encoder_backward(dh_last + dh_last2, c_enc, grads)
 
 
 def decode_forward(params, config: ModelConfig, z, inputs, mask):
     """z: (N, Z), inputs, mask: (N, T+1)  ->  logits (N, T+1, V), cache"""
     xp = get_array_module(z)
-    _, dec_name = _embeddings(params, config)
+    _, dec_name = embedding_names(params, config)
     N, T1 = inputs.shape
     x, c_emb = ops.embedding_forward(inputs, params[dec_name])
     if config.z_concat:
@@ -116,7 +132,7 @@ def decode_backward(dlogits, cache, config: ModelConfig, grads: dict, params):
         da = ops.tanh_backward(dh0, c_tanh)
         dz_init, grads["z_to_h_W"], grads["z_to_h_b"] = ops.affine_backward(da, c_aff)
         dz = dz + dz_init
-    name = _embeddings(params, config)[1]
+    name = embedding_names(params, config)[1]
     grads[name] = ops.embedding_backward(dx, c_emb, dW=grads.get(name))
     return dz
 

@@ -1,0 +1,165 @@
+"""Numbers for a conditional VAE: likelihood terms, BLEU, multi-reference BLEU precision and
+recall, distinct-n, and attribute agreement for label-conditioned samples.
+
+BLEU comes from ``sacrebleu`` (Post 2018), the standard implementation whose scores can be
+compared across papers: corpus BLEU for translation and reconstruction, smoothed sentence
+BLEU (method ``exp``) for the per-sample scores of the dialogue metrics (Zhao et al. 2017):
+
+    precision = mean over samples of  max over references of BLEU(sample, reference)
+    recall    = mean over references of max over samples of  BLEU(sample, reference)
+
+Precision asks whether every sample is a good answer; recall, whether every good answer is
+among the samples: a model that always says the same good thing has high precision, low recall.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from minivae.backend import get_array_module, to_numpy
+from minivae.conditional.config import CVAEConfig
+from minivae.conditional.model import condition_forward, prior_forward, recognition_forward
+from minivae.evaluation import log_normal, logsumexp
+from minivae.model.inference import log_px_given_z
+
+
+@functools.lru_cache(maxsize=2)
+def _bleu(sentence: bool = False):
+    """sacrebleu's BLEU with its default 13a tokenizer; ``force`` only silences its warning
+    about already tokenized text (ours is: words split by spaces, so 13a changes nothing)."""
+    from sacrebleu.metrics import BLEU  # an optional dependency (the "test" extra)
+
+    return BLEU(effective_order=True) if sentence else BLEU(force=True)
+
+
+def corpus_bleu(hypotheses: list[str], references: list[list[str]]) -> float:
+    """Corpus BLEU (0-100) of hypotheses, each with one or more references."""
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} reference lists")
+    if not hypotheses:
+        raise ValueError("corpus_bleu: no hypotheses")
+    k = max(len(r) for r in references)
+    streams = [[r[j] if j < len(r) else None for r in references] for j in range(k)]
+    return float(_bleu().corpus_score(hypotheses, streams).score)
+
+
+def sentence_bleu(hypothesis: str, references: list[str]) -> float:
+    """Smoothed sentence BLEU (0-100) of one hypothesis against its references."""
+    return float(_bleu(sentence=True).sentence_score(hypothesis, list(references)).score)
+
+
+def bleu_precision_recall(samples: list[list[str]], references: list[list[str]]) -> dict:
+    """Zhao et al. (2017)'s BLEU precision and recall, averaged over contexts.
+
+    samples[i]: the sentences generated for context i; references[i]: its valid responses.
+    """
+    if len(samples) != len(references) or not samples:
+        raise ValueError("need one non-empty list of samples and of references per context")
+    precisions, recalls = [], []
+    for hyps, refs in zip(samples, references):
+        scores = np.array([[sentence_bleu(h, [r]) for r in refs] for h in hyps])  # (S, R)
+        precisions.append(scores.max(axis=1).mean())
+        recalls.append(scores.max(axis=0).mean())
+    return {"bleu_precision": float(np.mean(precisions)), "bleu_recall": float(np.mean(recalls))}
+
+
+def distinct_n(sentences: list[list[str]], n: int) -> float:
+    """Distinct n-grams / all n-grams over the sentences (Li et al. 2016): 1 = no repeats."""
+    grams = [tuple(s[i : i + n]) for s in sentences for i in range(len(s) - n + 1)]
+    return len(set(grams)) / len(grams) if grams else 0.0
+
+
+def attribute_agreement(sentences: list[list[str]], labels: list[str], attrs) -> float | None:
+    """Fraction of samples whose words show the attributes of their label (built-in corpus).
+
+    A sentence shows a topic when it uses a word of that topic only, and a sentiment when
+    its positive and negative words (built-in word lists) lean that way. None when no
+    attribute of the label can be read this way.
+    """
+    from minivae.data.corpus import ADVERBS, TOPICS
+
+    readable = [a for a in attrs if a in ("topic", "sentiment")]
+    if not readable:
+        return None
+    topic_words = {
+        t: {x for k in ("objects", "positive", "negative") for p in w[k] for x in p.split()}
+        for t, w in TOPICS.items()
+    }
+    mood = {s: set(ADVERBS[s]) | {x for w in TOPICS.values() for x in w[s]} for s in ADVERBS}
+    hits = 0
+    for words, label in zip(sentences, labels):
+        values = dict(zip(attrs, label.split()))
+        ok = True
+        for a in readable:
+            if a == "topic":
+                seen = {t for t, ws in topic_words.items() if ws & set(words)}
+                ok &= seen == {values["topic"]}
+            else:
+                pos, neg = (sum(w in mood[s] for w in words) for s in ("positive", "negative"))
+                ok &= (pos > neg) if values["sentiment"] == "positive" else (neg > pos)
+        hits += ok
+    return hits / max(len(sentences), 1)
+
+
+def evaluate_likelihood(
+    params, config: CVAEConfig, batches, iw_samples: int = 10, seed: int = 0
+) -> dict:
+    """Likelihood terms over batches of pairs, per sentence of x (nats):
+
+    rec = -E_q log p(x|z,c) (one sample), kl = KL(q(z|x,c) || p(z|c)), nelbo = rec + kl,
+    nll = importance-weighted -log p(x|c) with K samples from q (Burda et al. 2016),
+    ppl = exp(nll / tokens), active_units: dimensions whose posterior-mean offset from the
+    prior mean, E_q[z] - E_p(z|c)[z], varies over the data by more than 0.01 (He et al.
+    2019's definition, measured against the conditional prior so that c alone does not count).
+    """
+    rng = np.random.default_rng(seed)
+    xp = get_array_module(params["out_W"])
+    dtype = params["out_W"].dtype
+    sums = dict(rec=0.0, kl=0.0, nll=0.0)
+    n_sent = n_tok = 0
+    offsets = []
+    for batch in batches:
+        tokens, lengths = xp.asarray(batch.tokens), xp.asarray(batch.lengths)
+        mask = xp.arange(tokens.shape[1])[None, :] < lengths[:, None]
+        c, _ = condition_forward(params, config, batch.src, batch.src_lengths)
+        mu, logvar, _ = recognition_forward(params, config, tokens, mask, c)
+        pmu, plv, _ = prior_forward(params, c)
+
+        def log_px(z, tokens=tokens, lengths=lengths, c=c):
+            u = xp.concatenate([z, c], axis=1)
+            return log_px_given_z(params, config.decoder_config, tokens, lengths, u)
+
+        def draw(mu=mu, logvar=logvar):
+            eps = xp.asarray(rng.standard_normal(mu.shape), dtype=dtype)
+            return mu + xp.exp(0.5 * logvar) * eps
+
+        sums["rec"] -= float(log_px(draw()).sum())
+        kl = 0.5 * (plv - logvar + (xp.exp(logvar) + (mu - pmu) ** 2) * xp.exp(-plv) - 1.0)
+        sums["kl"] += float(kl.sum())
+        if iw_samples > 0:
+            weights = []
+            for _ in range(iw_samples):
+                z = draw()
+                weights.append(log_px(z) + log_normal(z, pmu, plv) - log_normal(z, mu, logvar))
+            sums["nll"] -= float((logsumexp(xp.stack(weights), 0) - math.log(iw_samples)).sum())
+        offsets.append(to_numpy(mu - pmu))
+        n_sent += len(batch.lengths)
+        n_tok += int(np.sum(batch.lengths)) + len(batch.lengths)
+    if n_sent == 0:
+        raise ValueError("evaluate_likelihood: no pairs to evaluate")
+    nelbo = sums["rec"] + sums["kl"]
+    nll = sums["nll"] if iw_samples > 0 else nelbo
+    all_off = np.concatenate(offsets)
+    return {
+        "nelbo": nelbo / n_sent,
+        "rec": sums["rec"] / n_sent,
+        "kl": sums["kl"] / n_sent,
+        "nll": nll / n_sent,
+        "ppl": math.exp(nll / n_tok),
+        "active_units": int((all_off.var(axis=0) > 0.01).sum()) if n_sent > 1 else 0,
+        "num_sentences": n_sent,
+        "num_tokens": n_tok,
+    }

@@ -1,0 +1,252 @@
+"""The conditional VAE's loss and its gradient for every parameter, composed by hand.
+
+    c = cond(label or source)                  label embedding, or a source RNN's last state
+    h_x = RNN(x)                               the plain VAE's encoder RNN
+    q(z|x,c) = N(mu, e^logvar),   [mu, logvar] = [h_x; c] W + b           recognition network
+    p(z|c)   = N(pmu, e^plogvar), [pmu, plogvar] = tanh(c W1 + b1) W2 + b2   prior network
+    z = mu + exp(logvar/2) eps
+    p(x|z,c) = the plain VAE's decoder reading u = [z; c]
+    loss = -log p(x|z,c) + beta * KL(q(z|x,c) || p(z|c)) [- log p_bow(x|z,c)]
+
+The negative conditional ELBO (Sohn et al. 2015; Zhao et al. 2017), per sentence, batch mean.
+The forward pass keeps every op's cache; the backward pass walks them in reverse.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from minivae import ops
+from minivae.backend import get_array_module
+from minivae.conditional.config import CVAEConfig
+from minivae.model.vae import (
+    UNK,
+    decode_backward,
+    decode_forward,
+    decoder_io,
+    embedding_names,
+    rnn_encoder_backward,
+    rnn_encoder_forward,
+)
+
+
+class CVAELossTerms(NamedTuple):
+    """Per-sentence batch means, as Python floats: loss = rec + beta * kl_objective + bow."""
+
+    loss: float
+    rec: float  # -E_q log p(x|z,c), nats per sentence
+    kl: float  # KL(q(z|x,c) || p(z|c)), nats per sentence
+    kl_objective: float  # the KL term as optimized (differs from kl under free bits)
+    bow: float  # bag-of-words loss, nats per sentence (0 without it)
+    beta: float
+    num_tokens: int  # words + <eos> predicted, for perplexity
+    kl_per_dim: object  # (Z,) batch-mean KL of each latent dimension
+
+
+# -- the condition ------------------------------------------------------------------------
+
+
+def condition_forward(params, config: CVAEConfig, src, src_lengths=None):
+    """The condition vector.
+
+    label:    src (N,) int class ids            ->  c = label_embed[src]
+    sequence: src (N, Ts) int, src_lengths (N,)  ->  c = the source RNN's last state
+    -> c (N, C), cache
+    """
+    xp = get_array_module(params["out_W"])
+    src = xp.asarray(src)
+    if config.condition == "label":
+        emb, cache = ops.embedding_forward(src.reshape(-1, 1), params["label_embed"])
+        return emb[:, 0], ("label", cache)
+    src_lengths = xp.asarray(src_lengths)
+    mask = xp.arange(src.shape[1])[None, :] < src_lengths[:, None]
+    c, cache = rnn_encoder_forward(params, config.cell, "src_embed", "src", src, mask)
+    return c, ("sequence", cache)
+
+
+def condition_backward(dc, cache, grads: dict) -> None:
+    """dc: (N, C); the condition encoder's gradients go into ``grads``."""
+    kind, inner = cache
+    if kind == "label":
+        grads["label_embed"] = ops.embedding_backward(dc[:, None, :], inner)
+    else:
+        rnn_encoder_backward(dc, inner, grads)
+
+
+# -- the prior network p(z|c) ---------------------------------------------------------------
+
+
+def prior_net_forward(c, W, b, W_mu, b_mu, W_lv, b_lv):
+    """p(z|c) = N(prior_mu, e^prior_logvar) from one tanh hidden layer.
+
+    c: (N, C), W: (C, P), b: (P,), W_mu, W_lv: (P, Z), b_mu, b_lv: (Z,)
+    -> prior_mu (N, Z), prior_logvar (N, Z), cache
+    """
+    a, c_hid = ops.affine_forward(c, W, b)
+    hidden, c_tanh = ops.tanh_forward(a)
+    prior_mu, c_mu = ops.affine_forward(hidden, W_mu, b_mu)
+    prior_logvar, c_lv = ops.affine_forward(hidden, W_lv, b_lv)
+    return prior_mu, prior_logvar, (c_hid, c_tanh, c_mu, c_lv)
+
+
+def prior_net_backward(dprior_mu, dprior_logvar, cache):
+    """-> dc, dW, db, dW_mu, db_mu, dW_lv, db_lv"""
+    c_hid, c_tanh, c_mu, c_lv = cache
+    dhidden, dW_mu, db_mu = ops.affine_backward(dprior_mu, c_mu)
+    dhidden2, dW_lv, db_lv = ops.affine_backward(dprior_logvar, c_lv)
+    da = ops.tanh_backward(dhidden + dhidden2, c_tanh)
+    dc, dW, db = ops.affine_backward(da, c_hid)
+    return dc, dW, db, dW_mu, db_mu, dW_lv, db_lv
+
+
+PRIOR_NAMES = ("prior_W", "prior_b", "prior_mu_W", "prior_mu_b", "prior_logvar_W", "prior_logvar_b")
+
+
+def prior_forward(params, c):
+    """c: (N, C)  ->  prior_mu, prior_logvar (N, Z), cache"""
+    return prior_net_forward(c, *(params[k] for k in PRIOR_NAMES))
+
+
+def prior_backward(dprior_mu, dprior_logvar, cache, grads: dict):
+    """-> dc (N, C); the prior network's gradients go into ``grads``."""
+    dc, *dw = prior_net_backward(dprior_mu, dprior_logvar, cache)
+    grads.update(zip(PRIOR_NAMES, dw))
+    return dc
+
+
+# -- the recognition network q(z|x,c) -------------------------------------------------------
+
+
+def recognition_forward(params, config: CVAEConfig, tokens, mask, c):
+    """tokens, mask: (N, T), c: (N, C)  ->  mu (N, Z), logvar (N, Z), cache"""
+    xp = get_array_module(c)
+    enc_name = embedding_names(params, config.decoder_config)[0]
+    h_x, c_enc = rnn_encoder_forward(params, config.cell, enc_name, "enc", tokens, mask)
+    hc = xp.concatenate([h_x, c], axis=1)
+    mu, c_mu = ops.affine_forward(hc, params["mu_W"], params["mu_b"])
+    logvar, c_lv = ops.affine_forward(hc, params["logvar_W"], params["logvar_b"])
+    return mu, logvar, (c_enc, c_mu, c_lv, h_x.shape[1])
+
+
+def recognition_backward(dmu, dlogvar, cache, grads: dict):
+    """-> dc (N, C); the x encoder's and the heads' gradients go into ``grads``."""
+    c_enc, c_mu, c_lv, H = cache
+    dhc, grads["mu_W"], grads["mu_b"] = ops.affine_backward(dmu, c_mu)
+    dhc2, grads["logvar_W"], grads["logvar_b"] = ops.affine_backward(dlogvar, c_lv)
+    dhc = dhc + dhc2
+    rnn_encoder_backward(dhc[:, :H], c_enc, grads)
+    return dhc[:, H:]
+
+
+# -- the bag-of-words loss ------------------------------------------------------------------
+
+
+def bow_forward(params, u, tokens, mask):
+    """-(1/N) sum_n sum_t log softmax(u_n W + b)[x_nt]: every word of x from [z; c] at once.
+
+    Written as the sequence cross-entropy op with the same logits at every position.
+    u: (N, Z + C), tokens, mask: (N, T)  ->  loss (scalar), cache
+    """
+    xp = get_array_module(u)
+    logits, c_aff = ops.affine_forward(u, params["bow_W"], params["bow_b"])
+    N, T = tokens.shape
+    tiled = xp.broadcast_to(logits[:, None, :], (N, T, logits.shape[1]))
+    loss, c_ce = ops.softmax_cross_entropy_forward(tiled, tokens, mask)
+    return loss, (c_aff, c_ce)
+
+
+def bow_backward(dloss, cache, grads: dict):
+    """-> du (N, Z + C); bow_W, bow_b gradients go into ``grads``."""
+    c_aff, c_ce = cache
+    dlogits = ops.softmax_cross_entropy_backward(dloss, c_ce).sum(axis=1)  # tiled: add up
+    du, grads["bow_W"], grads["bow_b"] = ops.affine_backward(dlogits, c_aff)
+    return du
+
+
+# -- the whole model ------------------------------------------------------------------------
+
+
+def loss_and_grads(
+    params,
+    batch,
+    config: CVAEConfig,
+    beta: float = 1.0,
+    eps=None,
+    rng=None,
+    word_dropout: float = 0.0,
+    free_bits: float = 0.0,
+):
+    """The negative conditional ELBO (KL weight ``beta``) of a batch and its gradient.
+
+    batch: ``tokens`` (N, T) and ``lengths`` (N,) of x; ``src`` (N,) class ids or (N, Ts)
+    source ids with ``src_lengths`` (N,)
+    eps: (N, Z) noise for the reparameterization; drawn from ``rng`` when None
+    free_bits: nats per latent dimension below which the KL is not pushed down
+    -> (CVAELossTerms, grads: {name: array like params[name]})
+    """
+    xp = get_array_module(params["out_W"])
+    tokens = xp.asarray(batch.tokens)
+    lengths = xp.asarray(batch.lengths)
+    N, T = tokens.shape
+    enc_mask = xp.arange(T)[None, :] < lengths[:, None]
+    dtype = params["out_W"].dtype
+    Z = config.latent_dim
+
+    # Forward: c, q(z|x,c), p(z|c), a sample of z, p(x|z,c).
+    c, c_cond = condition_forward(params, config, batch.src, getattr(batch, "src_lengths", None))
+    mu, logvar, c_rec = recognition_forward(params, config, tokens, enc_mask, c)
+    prior_mu, prior_logvar, c_prior = prior_forward(params, c)
+    if eps is None:
+        if rng is None:
+            raise ValueError("loss_and_grads needs eps or an rng to draw it from")
+        eps = rng.standard_normal((N, Z))
+    z, c_rep = ops.reparameterize_forward(mu, logvar, xp.asarray(eps, dtype=dtype))
+    u = xp.concatenate([z, c], axis=1)
+    inputs, targets, dec_mask = decoder_io(tokens, lengths)
+    if word_dropout > 0:
+        if rng is None:
+            raise ValueError("word dropout needs an rng")
+        droppable = dec_mask.copy()
+        droppable[:, 0] = False  # keep <bos>
+        inputs = ops.word_dropout(inputs, word_dropout, rng, mask=droppable, unk_id=UNK)
+    logits, c_dec = decode_forward(params, config.decoder_config, u, inputs, dec_mask)
+    rec, c_ce = ops.softmax_cross_entropy_forward(logits, targets, dec_mask)
+    bow, c_bow = bow_forward(params, u, tokens, enc_mask) if config.bow else (0.0, None)
+    # KL of each example and dimension between two diagonal Gaussians: (N*Z, 1) views.
+    flat = [a.reshape(N * Z, 1) for a in (mu, logvar, prior_mu, prior_logvar)]
+    kl_nz, c_kl = ops.gaussian_kl_forward(*flat)
+    kl_per_dim = kl_nz.reshape(N, Z).mean(axis=0)
+    pushed = kl_per_dim > free_bits if free_bits > 0 else xp.ones(Z, dtype=bool)
+    kl_objective = xp.where(pushed, kl_per_dim, free_bits).sum()
+    kl = kl_per_dim.sum()
+    loss = rec + beta * kl_objective + bow
+
+    # Backward, op by op in reverse.
+    grads: dict = {}
+    one = xp.asarray(1.0, dtype=dtype)
+    du = decode_backward(
+        ops.softmax_cross_entropy_backward(one, c_ce), c_dec, config.decoder_config, grads, params
+    )
+    if config.bow:
+        du = du + bow_backward(one, c_bow, grads)
+    dz, dc = du[:, :Z], du[:, Z:]
+    dmu, dlogvar = ops.reparameterize_backward(dz, c_rep)
+    dkl_nz = xp.broadcast_to(beta * pushed.astype(dtype) / N, (N, Z)).reshape(N * Z)
+    dmu_kl, dlogvar_kl, dprior_mu, dprior_logvar = ops.gaussian_kl_backward(dkl_nz, c_kl)
+    dmu = dmu + dmu_kl.reshape(N, Z)
+    dlogvar = dlogvar + dlogvar_kl.reshape(N, Z)
+    dc = dc + prior_backward(dprior_mu.reshape(N, Z), dprior_logvar.reshape(N, Z), c_prior, grads)
+    dc = dc + recognition_backward(dmu, dlogvar, c_rec, grads)
+    condition_backward(dc, c_cond, grads)
+
+    terms = CVAELossTerms(
+        loss=float(loss),
+        rec=float(rec),
+        kl=float(kl),
+        kl_objective=float(kl_objective),
+        bow=float(bow),
+        beta=float(beta),
+        num_tokens=int(dec_mask.sum()),
+        kl_per_dim=kl_per_dim,
+    )
+    return terms, grads
