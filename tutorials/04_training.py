@@ -15,8 +15,9 @@
 #
 # The pieces of tutorials 1–3 compose into one model:
 #
-# $$\text{tokens} \xrightarrow{\text{embed}} \text{LSTM}_{enc} \xrightarrow{h_T} (\mu, \log\sigma^2)
-# \xrightarrow{z = \mu + \sigma\epsilon} \text{LSTM}_{dec} \xrightarrow{\text{affine}} \text{softmax}$$
+# $$\text{tokens} \xrightarrow{\text{embed}} \text{LSTM}_{enc} \xrightarrow{h_T}
+# (\mu, \log\sigma^2) \xrightarrow{z = \mu + \sigma\epsilon} \text{LSTM}_{dec}
+# \xrightarrow{\text{affine}} \text{softmax}$$
 #
 # and the loss of one sentence is the negative ELBO
 # $-\mathbb{E}_q[\log p(x|z)] + \beta\,\mathrm{KL}(q(z|x)\,\|\,p(z))$.
@@ -62,9 +63,18 @@ assert all(r.passed for r in rows)
 # decoder's input words are replaced by `<unk>`, and each latent dimension keeps 0.25 nats.
 
 # %%
-cfg = TrainConfig(builtin_size=3000, epochs=6, embed_dim=32, hidden_dim=64, latent_dim=8,
-                  kl_warmup=300, word_dropout=0.25, free_bits=0.25, device="cpu",
-                  out="runs/tutorial04")
+cfg = TrainConfig(
+    builtin_size=3000,
+    epochs=6,
+    embed_dim=32,
+    hidden_dim=64,
+    latent_dim=8,
+    kl_warmup=300,
+    word_dropout=0.25,
+    free_bits=0.25,
+    device="cpu",
+    out="runs/tutorial04",
+)
 trainer = Trainer(cfg, progress_bar=False)
 trainer.run()
 history = trainer.progress.history
@@ -101,8 +111,9 @@ from minivae.model.inference import posterior  # noqa: E402
 
 vocab, params, config = trainer.data.vocab, trainer.params, trainer.model_config
 z = np.random.default_rng(0).standard_normal((5, config.latent_dim)).astype(np.float32)
-for ids in decode(params, config, z, method="sample", temperature=0.8, top_k=20,
-                  rng=np.random.default_rng(0)):
+for ids in decode(
+    params, config, z, method="sample", temperature=0.8, top_k=20, rng=np.random.default_rng(0)
+):
     print("sample:", vocab.text(ids))
 valid = trainer.data.valid
 ids = valid.ids[:4]

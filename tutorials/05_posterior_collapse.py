@@ -22,8 +22,8 @@
 #
 # We can see it with three numbers per epoch:
 # - the **KL**, $\frac{1}{N}\sum_n \mathrm{KL}(q(z|x_n)\|p(z))$ — zero means collapse;
-# - the **active units** (Burda et al. 2016): latent dimensions whose posterior mean varies across
-#   sentences, $\mathrm{Var}_x(\mathbb{E}_{q}[z_j]) > 0.01$;
+# - the **active units** (Burda et al. 2016): latent dimensions whose posterior mean varies
+#   across sentences, $\mathrm{Var}_x(\mathbb{E}_{q}[z_j]) > 0.01$;
 # - the **mutual information** $I(x; z)$ under $q$ (He et al. 2019).
 #
 # And three remedies, each one option of the trainer:
@@ -31,8 +31,8 @@
 #   $z$ before the KL pulls $q$ onto the prior;
 # - **word dropout**: replace decoder input words by `<unk>` with probability $p$, so the prefix
 #   says less and $z$ must say more;
-# - **free bits** (Kingma et al. 2016): optimise $\sum_j \max(\lambda, \mathrm{KL}_j)$ instead of the
-#   KL, so no dimension is pushed below $\lambda$ nats.
+# - **free bits** (Kingma et al. 2016): optimise $\sum_j \max(\lambda, \mathrm{KL}_j)$ instead
+#   of the KL, so no dimension is pushed below $\lambda$ nats.
 
 # %%
 import matplotlib.pyplot as plt
@@ -51,8 +51,11 @@ from minivae.training.trainer import Trainer
 steps = np.arange(2000)
 plt.figure(figsize=(8, 3))
 for name in ["constant", "linear", "logistic", "cyclical"]:
-    plt.plot(steps, [kl_weight(s, name, warmup=800, total_steps=2000, cycles=3) for s in steps],
-             label=name)
+    plt.plot(
+        steps,
+        [kl_weight(s, name, warmup=800, total_steps=2000, cycles=3) for s in steps],
+        label=name,
+    )
 plt.xlabel("step")
 plt.ylabel(r"$\beta$")
 plt.legend()
@@ -84,25 +87,38 @@ np.testing.assert_allclose(g_floor["mu_W"], g_beta0["mu_W"])
 # trains longer.)
 
 # %%
-base = dict(builtin_size=2000, epochs=5, embed_dim=32, hidden_dim=64, latent_dim=8,
-            device="cpu", iw_samples=0)
+base = dict(
+    builtin_size=2000,
+    epochs=5,
+    embed_dim=32,
+    hidden_dim=64,
+    latent_dim=8,
+    device="cpu",
+    iw_samples=0,
+)
 runs = {
     "no remedy": dict(kl_schedule="constant", word_dropout=0.0, free_bits=0.0),
-    "annealing + word dropout 0.5 + free bits 0.5": dict(kl_schedule="linear", kl_warmup=200,
-                                                        word_dropout=0.5, free_bits=0.5),
-    "inputless decoder (word dropout 1.0) + annealing": dict(kl_schedule="linear",
-                                                             kl_warmup=200, word_dropout=1.0,
-                                                             free_bits=0.0),
+    "annealing + word dropout 0.5 + free bits 0.5": dict(
+        kl_schedule="linear", kl_warmup=200, word_dropout=0.5, free_bits=0.5
+    ),
+    "inputless decoder (word dropout 1.0) + annealing": dict(
+        kl_schedule="linear", kl_warmup=200, word_dropout=1.0, free_bits=0.0
+    ),
 }
 history = {}
 for name, options in runs.items():
-    trainer = Trainer(TrainConfig(**base, **options, out=f"runs/tutorial05/{len(history)}"),
-                      progress_bar=False, log=lambda *a: None)
+    trainer = Trainer(
+        TrainConfig(**base, **options, out=f"runs/tutorial05/{len(history)}"),
+        progress_bar=False,
+        log=lambda *a: None,
+    )
     trainer.run()
     history[name] = trainer.progress.history
     last = history[name][-1]
-    print(f"{name:50s} KL {last['kl']:6.2f}  active units {last['active_units']}/8  "
-          f"MI {last['mi']:.2f}  rec {last['rec']:.1f}")
+    print(
+        f"{name:50s} KL {last['kl']:6.2f}  active units {last['active_units']}/8  "
+        f"MI {last['mi']:.2f}  rec {last['rec']:.1f}"
+    )
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
@@ -111,7 +127,8 @@ for name, rows in history.items():
     axes[0].plot(epochs, [r["kl"] for r in rows], "o-", label=name)
     axes[1].plot(epochs, [r["active_units"] for r in rows], "o-")
     axes[2].plot(epochs, [r["mi"] for r in rows], "o-")
-for ax, title in zip(axes, ["KL (nats / sentence)", "active units (of 8)", "mutual information I(x; z)"]):
+titles = ["KL (nats / sentence)", "active units (of 8)", "mutual information I(x; z)"]
+for ax, title in zip(axes, titles):
     ax.set_title(title)
     ax.set_xlabel("epoch")
 axes[0].legend(fontsize=7)

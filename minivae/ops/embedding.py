@@ -36,7 +36,9 @@ def embedding_backward(dout, cache, dW=None):
         dW = xp.zeros(W_shape, dtype=dout.dtype)
     ids, rows = tokens.reshape(-1), dout.reshape(-1, W_shape[1])
     if xp is not numpy:
-        xp.add.at(dW, ids, rows)  # an atomic scatter-add on the GPU
+        import cupyx  # noqa: PLC0415  (only reached with CuPy arrays)
+
+        cupyx.scatter_add(dW, ids, rows)  # an atomic scatter-add on the GPU
         return dW
     # Repeated tokens must add up (plain dW[ids] = rows would keep one). NumPy's add.at does
     # that row by row, slowly; sorting the ids and summing each run of equal ids is ~10x faster.

@@ -36,8 +36,8 @@ class TrainConfig:
     kl_warmup: int = 600  # steps to reach beta_max (linear/logistic)
     beta_max: float = 1.0
     kl_cycles: int = 4
-    free_bits: float = 0.25
-    word_dropout: float = 0.25
+    free_bits: float = 0.5
+    word_dropout: float = 0.5
     # evaluation, run
     iw_samples: int = 20
     seed: int = 0

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from minivae.backend import get_array_module, make_rng, resolve_device, to_numpy, xp_for
+from minivae.backend import make_rng, resolve_device, xp_for
 from minivae.data import Vocab, iterate_batches
 from minivae.evaluation import evaluate
 from minivae.model import ModelConfig, init_params, loss_and_grads, param_shapes
@@ -142,7 +142,7 @@ class Trainer:
             {k: self.xp.asarray(v) for k, v in optim.items()}, meta["optimizer"]["step_count"]
         )
         self.noise_rng = make_rng(saved.seed, self.device)
-        if meta.get("noise_rng_state") and hasattr(self.noise_rng, "bit_generator"):
+        if meta.get("noise_rng_state") and isinstance(self.noise_rng, np.random.Generator):
             self.noise_rng.bit_generator.state = meta["noise_rng_state"]
         best = meta.get("best_valid")
         self.progress = Progress(
@@ -267,14 +267,6 @@ class Trainer:
             p.best_valid = row["nelbo"]
             self.save("best.npz")
         self.save("last.npz")
-
-
-def params_to_host(params: dict) -> dict:
-    return {k: to_numpy(v) for k, v in params.items()}
-
-
-def array_module_of(params: dict):
-    return get_array_module(*params.values())
 
 
 def load_model(path) -> tuple[dict, ModelConfig, Vocab, dict]:
