@@ -30,7 +30,8 @@ def test_ops_agree_with_numpy(cp):
     from minivae.backend import to_numpy
     from minivae.gradcheck_cases import op_cases
 
-    for (name, fwd, bwd, inputs, _), (_, _, _, gpu_inputs, _) in zip(op_cases(0), op_cases(0, cp)):
+    cases = zip(op_cases(0), op_cases(0, cp))
+    for (name, fwd, _, inputs, _), (_, _, _, gpu_inputs, _) in cases:
         cpu_out, gpu_out = fwd(*inputs.values()), fwd(*gpu_inputs.values())
         for a, b in zip(cpu_out[:-1], gpu_out[:-1]):
             np.testing.assert_allclose(to_numpy(b), a, rtol=1e-10, atol=1e-12, err_msg=name)
