@@ -11,7 +11,7 @@ from minivae.training.schedules import SCHEDULES
 class TrainConfig:
     # data
     corpus: str | None = None  # a file with one sentence per line; None = the built-in corpus
-    builtin_size: int = 6000
+    builtin_size: int = 10000
     lowercase: bool = False
     max_vocab: int | None = 10000
     min_count: int = 1
