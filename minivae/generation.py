@@ -99,10 +99,12 @@ def beam_search(
         flat = np.argsort(scores, axis=None)[::-1][: 2 * beam_size]
         rows, words = np.unravel_index(flat, scores.shape)
         next_beams, keep = [], []
-        for r, w in zip(rows, words):
+        for rank, (r, w) in enumerate(zip(rows, words)):
             ids, score = beams[r][0] + [int(w)], float(scores[r, w])
             if w == EOS:
-                finished.append((ids[:-1], score / len(ids) ** length_penalty))
+                # An ending counts only if it ranks among the beam_size best continuations.
+                if rank < beam_size:
+                    finished.append((ids[:-1], score / len(ids) ** length_penalty))
             elif len(next_beams) < beam_size:
                 next_beams.append((ids, score))
                 keep.append(r)

@@ -59,8 +59,8 @@ assert all(r.passed for r in rows)
 # %% [markdown]
 # ## Training
 # A small model, a few epochs, with the three remedies against posterior collapse on
-# (tutorial 5 shows why): the KL weight $\beta$ rises linearly from 0, a quarter of the
-# decoder's input words are replaced by `<unk>`, and each latent dimension keeps 0.25 nats.
+# (tutorial 5 shows why): the KL weight $\beta$ rises linearly from 0, half of the
+# decoder's input words are replaced by `<unk>`, and each latent dimension keeps 0.5 nats.
 
 # %%
 cfg = TrainConfig(
@@ -70,8 +70,8 @@ cfg = TrainConfig(
     hidden_dim=64,
     latent_dim=8,
     kl_warmup=300,
-    word_dropout=0.25,
-    free_bits=0.25,
+    word_dropout=0.5,
+    free_bits=0.5,
     device="cpu",
     out="runs/tutorial04",
 )

@@ -87,22 +87,36 @@ np.testing.assert_allclose(g_floor["mu_W"], g_beta0["mu_W"])
 # trains longer; there the latent space ends up with several nats of mutual information.)
 
 # %%
-base = dict(builtin_size=1500, epochs=8, batch_size=16, embed_dim=32, hidden_dim=64,
-            latent_dim=8, device="cpu", iw_samples=0)
+base = dict(
+    builtin_size=1500,
+    epochs=8,
+    batch_size=16,
+    embed_dim=32,
+    hidden_dim=64,
+    latent_dim=8,
+    device="cpu",
+    iw_samples=0,
+)
 runs = {
     "no remedy": dict(kl_schedule="constant", word_dropout=0.0, free_bits=0.0),
-    "annealing + word dropout 0.5 + free bits 0.5": dict(kl_schedule="linear", kl_warmup=300,
-                                                        word_dropout=0.5, free_bits=0.5),
+    "annealing + word dropout 0.5 + free bits 0.5": dict(
+        kl_schedule="linear", kl_warmup=300, word_dropout=0.5, free_bits=0.5
+    ),
 }
 history = {}
 for name, options in runs.items():
-    trainer = Trainer(TrainConfig(**base, **options, out=f"runs/tutorial05/{len(history)}"),
-                      progress_bar=False, log=lambda *a: None)
+    trainer = Trainer(
+        TrainConfig(**base, **options, out=f"runs/tutorial05/{len(history)}"),
+        progress_bar=False,
+        log=lambda *a: None,
+    )
     trainer.run()
     history[name] = trainer.progress.history
     last = history[name][-1]
-    print(f"{name:45s} KL {last['kl']:5.2f}  active units {last['active_units']}/8  "
-          f"MI {last['mi']:.2f}  reconstruction {last['rec']:.1f}")
+    print(
+        f"{name:45s} KL {last['kl']:5.2f}  active units {last['active_units']}/8  "
+        f"MI {last['mi']:.2f}  reconstruction {last['rec']:.1f}"
+    )
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))

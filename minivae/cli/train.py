@@ -85,9 +85,13 @@ def add_parser(sub) -> None:
         "(or a run folder); its settings win except --epochs, --out and --device",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--blas-threads", type=int, default=1,
-                   help="threads for NumPy's matrix products; for the default model's small "
-                   "matrices one thread is faster than two fighting over a 2-core CPU")
+    p.add_argument(
+        "--blas-threads",
+        type=int,
+        default=1,
+        help="threads for NumPy's matrix products; for the default model's small "
+        "matrices one thread is faster than two fighting over a 2-core CPU",
+    )
     p.set_defaults(func=run)
 
 
