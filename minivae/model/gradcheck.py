@@ -37,6 +37,7 @@ def check_model(
     tol: float = DEFAULT_TOL,
     label: str = "model",
     h: float = 3e-3,
+    kernel: str = "auto",
 ):
     """Check d loss / d param for every parameter; return ``CheckRow``s.
 
@@ -51,12 +52,15 @@ def check_model(
     batch = tiny_batch(config.vocab_size, seed)
     eps = rng.standard_normal((batch.tokens.shape[0], config.latent_dim))
 
-    def loss_of(_):
-        return loss_and_grads(params, batch, config, beta=beta, eps=eps, free_bits=free_bits)[
-            0
-        ].loss
+    def loss_and_grads_of_params():
+        return loss_and_grads(
+            params, batch, config, beta=beta, eps=eps, free_bits=free_bits, kernel=kernel
+        )
 
-    _, grads = loss_and_grads(params, batch, config, beta=beta, eps=eps, free_bits=free_bits)
+    def loss_of(_):
+        return loss_and_grads_of_params()[0].loss
+
+    _, grads = loss_and_grads_of_params()
     rows = []
     for name, p in params.items():
         if max_entries is not None and p.size > max_entries:

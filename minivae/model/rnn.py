@@ -3,11 +3,14 @@
 from minivae import ops
 
 
-def rnn_forward(cell: str, x, h0, params: dict, prefix: str, mask=None):
-    """x: (N, T, D), h0: (N, H)  ->  h: (N, T, H), cache (weights ``{prefix}_W*``)."""
+def rnn_forward(cell: str, x, h0, params: dict, prefix: str, mask=None, kernel: str = "auto"):
+    """x: (N, T, D), h0: (N, H)  ->  h: (N, T, H), cache (weights ``{prefix}_W*``).
+
+    kernel picks the LSTM cell's implementation (see ``ops.lstm.select_pointwise``).
+    """
     Wx, Wh = params[f"{prefix}_Wx"], params[f"{prefix}_Wh"]
     if cell == "lstm":
-        return ops.lstm_forward(x, h0, Wx, Wh, params[f"{prefix}_b"], mask=mask)
+        return ops.lstm_forward(x, h0, Wx, Wh, params[f"{prefix}_b"], mask=mask, kernel=kernel)
     return ops.gru_forward(x, h0, Wx, Wh, params[f"{prefix}_bx"], params[f"{prefix}_bh"], mask=mask)
 
 

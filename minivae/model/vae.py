@@ -55,7 +55,9 @@ def embedding_names(params, config: ModelConfig):
     return "enc_embed", "dec_embed"
 
 
-def rnn_encoder_forward(params, cell: str, embed_name: str, prefix: str, tokens, mask):
+def rnn_encoder_forward(
+    params, cell: str, embed_name: str, prefix: str, tokens, mask, kernel: str = "auto"
+):
     """Embed and read a padded batch of sentences with an RNN whose weights are ``{prefix}_*``.
 
     tokens, mask: (N, T)  ->  h_last (N, H), the state after each sentence's last word; cache.
@@ -64,7 +66,7 @@ def rnn_encoder_forward(params, cell: str, embed_name: str, prefix: str, tokens,
     xp = get_array_module(params[f"{prefix}_Wh"])
     emb, c_emb = ops.embedding_forward(tokens, params[embed_name])
     h0 = xp.zeros((tokens.shape[0], params[f"{prefix}_Wh"].shape[0]), dtype=emb.dtype)
-    h, c_rnn = rnn_forward(cell, emb, h0, params, prefix, mask)
+    h, c_rnn = rnn_forward(cell, emb, h0, params, prefix, mask, kernel)
     # Padded steps carry the state, so h[:, -1] is after each sentence's last real word.
     return h[:, -1], (c_emb, c_rnn, h.shape, cell, embed_name, prefix)
 
@@ -80,10 +82,10 @@ def rnn_encoder_backward(dh_last, cache, grads: dict) -> None:
     grads[embed_name] = ops.embedding_backward(demb, c_emb, dW=grads.get(embed_name))
 
 
-def encode_forward(params, config: ModelConfig, tokens, mask):
+def encode_forward(params, config: ModelConfig, tokens, mask, kernel: str = "auto"):
     """tokens, mask: (N, T)  ->  mu (N, Z), logvar (N, Z), cache"""
     enc_name, _ = embedding_names(params, config)
-    h_last, c_enc = rnn_encoder_forward(params, config.cell, enc_name, "enc", tokens, mask)
+    h_last, c_enc = rnn_encoder_forward(params, config.cell, enc_name, "enc", tokens, mask, kernel)
     mu, c_mu = ops.affine_forward(h_last, params["mu_W"], params["mu_b"])
     logvar, c_lv = ops.affine_forward(h_last, params["logvar_W"], params["logvar_b"])
     return mu, logvar, (c_enc, c_mu, c_lv)
@@ -96,7 +98,7 @@ def encode_backward(dmu, dlogvar, cache, config: ModelConfig, grads: dict, param
     rnn_encoder_backward(dh_last + dh_last2, c_enc, grads)
 
 
-def decode_forward(params, config: ModelConfig, z, inputs, mask):
+def decode_forward(params, config: ModelConfig, z, inputs, mask, kernel: str = "auto"):
     """z: (N, Z), inputs, mask: (N, T+1)  ->  logits (N, T+1, V), cache"""
     xp = get_array_module(z)
     _, dec_name = embedding_names(params, config)
@@ -111,7 +113,7 @@ def decode_forward(params, config: ModelConfig, z, inputs, mask):
         c_init = (c_aff, c_tanh)
     else:
         h0 = xp.zeros((N, config.hidden_dim), dtype=z.dtype)
-    h, c_rnn = rnn_forward(config.cell, x, h0, params, "dec", mask)
+    h, c_rnn = rnn_forward(config.cell, x, h0, params, "dec", mask, kernel)
     logits, c_out = ops.affine_forward(h, params["out_W"], params["out_b"])
     return logits, (c_emb, c_init, c_rnn, c_out)
 
@@ -146,6 +148,7 @@ def loss_and_grads(
     rng=None,
     word_dropout: float = 0.0,
     free_bits: float = 0.0,
+    kernel: str = "auto",
 ):
     """The negative ELBO (with KL weight ``beta``) of a batch and its gradient.
 
@@ -153,6 +156,7 @@ def loss_and_grads(
     eps: (N, Z) noise for the reparameterization; drawn from ``rng`` when None
     free_bits: nats per latent dimension below which the KL is not pushed down
     (Kingma et al. 2016): the objective uses sum_j max(free_bits, KL_j), KL_j the batch mean.
+    kernel: the LSTM cell's implementation, "auto" | "fused" | "array".
     -> (LossTerms, grads: {name: array like params[name]})
     """
     xp = get_array_module(params["out_W"])
@@ -164,7 +168,7 @@ def loss_and_grads(
     Z = config.latent_dim
 
     # Forward: q(z|x), a sample of z, p(x|z).
-    mu, logvar, c_enc = encode_forward(params, config, tokens, enc_mask)
+    mu, logvar, c_enc = encode_forward(params, config, tokens, enc_mask, kernel)
     if eps is None:
         if rng is None:
             raise ValueError("loss_and_grads needs eps or an rng to draw it from")
@@ -177,7 +181,7 @@ def loss_and_grads(
         droppable = dec_mask.copy()
         droppable[:, 0] = False  # keep <bos>; inputs 1..L are the words
         inputs = ops.word_dropout(inputs, word_dropout, rng, mask=droppable, unk_id=UNK)
-    logits, c_dec = decode_forward(params, config, z, inputs, dec_mask)
+    logits, c_dec = decode_forward(params, config, z, inputs, dec_mask, kernel)
     rec, c_ce = ops.softmax_cross_entropy_forward(logits, targets, dec_mask)
     # The KL of each example and dimension: the op on (N*Z, 1) views gives (N*Z,) terms.
     kl_nz, c_kl = ops.gaussian_kl_forward(mu.reshape(N * Z, 1), logvar.reshape(N * Z, 1))

@@ -53,7 +53,30 @@ def lstm_pointwise_backward(dnext_h, dnext_c, prev_c, gates, tanh_c):
     return da, dc * f
 
 
-def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
+KERNELS = ("auto", "fused", "array")
+
+
+def select_pointwise(kernel, xp):
+    """The pointwise pair an LSTM runs with -> (forward, backward, name).
+
+    kernel: "array" (the readable functions above), "fused" (one Numba kernel per direction:
+    CPU for NumPy, CUDA for CuPy; an error where unavailable) or "auto" (fused where
+    available, else array).
+    """
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+    if kernel != "array":
+        from kernels import fused_lstm_pointwise
+
+        fused = fused_lstm_pointwise(xp)
+        if fused is not None:
+            return fused
+        if kernel == "fused":
+            raise RuntimeError(f"no fused LSTM kernel can run on {xp.__name__} arrays here")
+    return lstm_pointwise_forward, lstm_pointwise_backward, "array"
+
+
+def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b, kernel="auto"):
     """One LSTM step.
 
     x: (N, D), prev_h: (N, H), prev_c: (N, H), Wx: (D, 4H), Wh: (H, 4H), b: (4H,)
@@ -65,23 +88,24 @@ def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
     H = check_rnn_weights(D, Wx, Wh, b, gates=4)
     check_shape("prev_h", prev_h, (N, H), "(N, H)")
     check_shape("prev_c", prev_c, (N, H), "(N, H)")
+    forward, backward, _ = select_pointwise(kernel, get_array_module(x))
     a = x @ Wx + prev_h @ Wh + b
-    next_h, next_c, gates, tanh_c = lstm_pointwise_forward(a, prev_c)
-    return next_h, next_c, (x, prev_h, prev_c, Wx, Wh, gates, tanh_c)
+    next_h, next_c, gates, tanh_c = forward(a, prev_c)
+    return next_h, next_c, (x, prev_h, prev_c, Wx, Wh, gates, tanh_c, backward)
 
 
 def lstm_step_backward(dnext_h, dnext_c, cache):
     """dnext_h, dnext_c: (N, H)  ->  dx, dprev_h, dprev_c, dWx, dWh, db"""
-    x, prev_h, prev_c, Wx, Wh, gates, tanh_c = cache
-    da, dprev_c = lstm_pointwise_backward(dnext_h, dnext_c, prev_c, gates, tanh_c)
+    x, prev_h, prev_c, Wx, Wh, gates, tanh_c, backward = cache
+    da, dprev_c = backward(dnext_h, dnext_c, prev_c, gates, tanh_c)
     return da @ Wx.T, da @ Wh.T, dprev_c, x.T @ da, prev_h.T @ da, da.sum(axis=0)
 
 
-def lstm_forward(x, h0, Wx, Wh, b, mask=None, c0=None):
+def lstm_forward(x, h0, Wx, Wh, b, mask=None, c0=None, kernel="auto"):
     """Run an LSTM over a whole sequence.
 
     x: (N, T, D), h0: (N, H), mask: (N, T) bool or None (True = real token),
-    c0: (N, H) or None (zeros)  ->  h: (N, T, H), cache
+    c0: (N, H) or None (zeros), kernel: see ``select_pointwise``  ->  h: (N, T, H), cache
 
     At a padded step the state is carried over unchanged, so h[:, -1] is each
     sequence's state after its last real token.
@@ -96,6 +120,9 @@ def lstm_forward(x, h0, Wx, Wh, b, mask=None, c0=None):
     if c0 is not None:
         check_shape("c0", c0, (N, H), "(N, H)")
     c = c0_or_zeros = xp.zeros_like(h0) if c0 is None else c0
+    forward, backward, _ = select_pointwise(kernel, xp)
+    if mask is not None and bool(mask.all()):
+        mask = None  # nothing to carry over: skip the per-step selects
     # The input projection of every step in one matrix product; only h Wh stays in the loop.
     ax = (x.reshape(N * T, D) @ Wx).reshape(N, T, 4 * H) + b
     h_all = xp.empty((N, T, H), dtype=x.dtype)
@@ -104,16 +131,27 @@ def lstm_forward(x, h0, Wx, Wh, b, mask=None, c0=None):
     tanh_c_all = xp.empty((N, T, H), dtype=x.dtype)
     h = h0
     for t in range(T):
-        next_h, next_c, gates_all[:, t], tanh_c_all[:, t] = lstm_pointwise_forward(
-            ax[:, t] + h @ Wh, c
-        )
+        next_h, next_c, gates_all[:, t], tanh_c_all[:, t] = forward(ax[:, t] + h @ Wh, c)
         if mask is not None:
             m = mask[:, t, None]
             next_h = xp.where(m, next_h, h)
             next_c = xp.where(m, next_c, c)
         h, c = next_h, next_c
         h_all[:, t], c_all[:, t] = h, c
-    cache = (x, Wx, Wh, mask, h0, c0_or_zeros, h_all, c_all, gates_all, tanh_c_all, c0 is not None)
+    cache = (
+        x,
+        Wx,
+        Wh,
+        mask,
+        h0,
+        c0_or_zeros,
+        h_all,
+        c_all,
+        gates_all,
+        tanh_c_all,
+        c0 is not None,
+        backward,
+    )
     return h_all, cache
 
 
@@ -129,7 +167,7 @@ def lstm_backward(dh, cache):
     dh: (N, T, H) upstream gradient of every hidden state
     -> dx (N, T, D), dh0 (N, H), dWx, dWh, db (and dc0 (N, H) when c0 was given)
     """
-    x, Wx, Wh, mask, h0, c0, h_all, c_all, gates_all, tanh_c_all, has_c0 = cache
+    x, Wx, Wh, mask, h0, c0, h_all, c_all, gates_all, tanh_c_all, has_c0, backward = cache
     xp = get_array_module(dh)
     N, T, D = x.shape
     H = Wh.shape[0]
@@ -140,7 +178,7 @@ def lstm_backward(dh, cache):
     dnext_c = xp.zeros((N, H), dtype=dh.dtype)
     for t in reversed(range(T)):
         dnext_h = dnext_h + dh[:, t]
-        da, dprev_c = lstm_pointwise_backward(
+        da, dprev_c = backward(
             dnext_h, dnext_c, prev_c_all[:, t], gates_all[:, t], tanh_c_all[:, t]
         )
         if mask is not None:
