@@ -194,7 +194,8 @@ width = 0.8 / len(scales)
 for k, scale in enumerate(scales):
     p = np.exp(log_softmax(scale * base))
     assert np.isfinite(p).all() and np.isclose(p.sum(), 1.0)
-    axes[1].bar(np.arange(len(base)) + k * width, p, width, label=f"scale {scale:g}")
+    offset = (k - (len(scales) - 1) / 2) * width
+    axes[1].bar(np.arange(len(base)) + offset, p, width, label=f"scale {scale:g}")
 axes[1].set_xlabel("word $v$ (logits 2, 1, 0.5, ..., -2, times the scale)")
 axes[1].set_ylabel("softmax $p_v$")
 axes[1].legend()
