@@ -9,11 +9,12 @@ arrays, which is how machines without a GPU test them. Nothing compiles at impor
 import math
 
 _kernels = None
+cuda = None  # numba.cuda, imported on first use; a module global, as the simulator requires
 
 
 def _compile():
     """Build the kernels on first use, so importing this module never needs a GPU."""
-    global _kernels
+    global _kernels, cuda
     if _kernels is not None:
         return _kernels
     from numba import cuda
@@ -28,7 +29,8 @@ def _compile():
     @cuda.jit
     def forward(a, prev_c, next_h, next_c, gates, tanh_c):
         N, H = prev_c.shape
-        start, stride = cuda.grid(1), cuda.gridsize(1)
+        start = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
+        stride = cuda.blockDim.x * cuda.gridDim.x
         for k in range(start, N * H, stride):
             n, j = k // H, k % H
             i = sigmoid(a[n, j])
@@ -48,7 +50,8 @@ def _compile():
     @cuda.jit
     def backward(dnext_h, dnext_c, prev_c, gates, tanh_c, da, dprev_c):
         N, H = prev_c.shape
-        start, stride = cuda.grid(1), cuda.gridsize(1)
+        start = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
+        stride = cuda.blockDim.x * cuda.gridDim.x
         for k in range(start, N * H, stride):
             n, j = k // H, k % H
             i = gates[n, j]

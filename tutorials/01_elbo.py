@@ -83,8 +83,12 @@ rng = np.random.default_rng(0)
 # %%
 N, Z = 4, 3
 mu, logvar, eps = rng.standard_normal((3, N, Z))
-rows = check_op(reparameterize_forward, reparameterize_backward,
-                {"mu": mu, "logvar": logvar, "eps": eps}, wrt=["mu", "logvar"])
+rows = check_op(
+    reparameterize_forward,
+    reparameterize_backward,
+    {"mu": mu, "logvar": logvar, "eps": eps},
+    wrt=["mu", "logvar"],
+)
 print(format_table(rows))
 assert all(r.passed for r in rows)
 
@@ -130,20 +134,25 @@ assert np.all(kl >= 0)
 # and both against central differences of the total KL:
 
 # %%
-err_mu = gradient_error(numerical_gradient(lambda m: gaussian_kl_forward(m, logvar)[0].sum(),
-                                           mu.copy()), mu)
-err_lv = gradient_error(numerical_gradient(lambda v: gaussian_kl_forward(mu, v)[0].sum(),
-                                           logvar.copy()), 0.5 * (np.exp(logvar) - 1))
+err_mu = gradient_error(
+    numerical_gradient(lambda m: gaussian_kl_forward(m, logvar)[0].sum(), mu.copy()), mu
+)
+err_lv = gradient_error(
+    numerical_gradient(lambda v: gaussian_kl_forward(mu, v)[0].sum(), logvar.copy()),
+    0.5 * (np.exp(logvar) - 1),
+)
 print(f"max relative error: dKL/dmu {err_mu:.1e}, dKL/dlogvar {err_lv:.1e}")
 assert err_mu < 1e-7 and err_lv < 1e-7
-print(format_table(check_op(gaussian_kl_forward, gaussian_kl_backward,
-                            {"mu": mu, "logvar": logvar})))
+print(
+    format_table(check_op(gaussian_kl_forward, gaussian_kl_backward, {"mu": mu, "logvar": logvar}))
+)
 
 # %% [markdown]
 # ### A Monte-Carlo check of the closed form
 # The KL is an expectation, so we can also just estimate it: draw $z \sim q$ and average
 # $\log q(z) - \log p(z)$. The estimate must settle on the closed form as the number of
 # samples grows, with an error shrinking like $1/\sqrt{S}$.
+
 
 # %%
 def log_normal(z, mean, logvar):
@@ -153,13 +162,16 @@ def log_normal(z, mean, logvar):
 
 mu_q, logvar_q = np.array([[1.0, -0.5]]), np.array([[np.log(0.3), np.log(2.0)]])
 S = 100_000
-z, _ = reparameterize_forward(np.repeat(mu_q, S, 0), np.repeat(logvar_q, S, 0),
-                              rng.standard_normal((S, 2)))
+z, _ = reparameterize_forward(
+    np.repeat(mu_q, S, 0), np.repeat(logvar_q, S, 0), rng.standard_normal((S, 2))
+)
 terms = log_normal(z, mu_q, logvar_q) - log_normal(z, 0.0, np.zeros(2))
 running = np.cumsum(terms) / np.arange(1, S + 1)
 kl_exact = gaussian_kl_forward(mu_q, logvar_q)[0][0]
-print(f"closed form {kl_exact:.4f}   Monte Carlo ({S} samples) {running[-1]:.4f} "
-      f"+- {terms.std() / np.sqrt(S):.4f}")
+print(
+    f"closed form {kl_exact:.4f}   Monte Carlo ({S} samples) {running[-1]:.4f} "
+    f"+- {terms.std() / np.sqrt(S):.4f}"
+)
 assert abs(running[-1] - kl_exact) < 4 * terms.std() / np.sqrt(S)
 
 plt.figure(figsize=(7, 3))
@@ -201,6 +213,7 @@ def gaussian_log_lik(x, xhat, log_s2):
 # $\mu$ receives gradient from two places — through $z$ (reconstruction) and from the KL — and
 # the two simply add.
 
+
 # %%
 def negative_elbo(p, x, eps):
     """-ELBO averaged over the batch, and its gradient for every parameter in p."""
@@ -225,8 +238,13 @@ def negative_elbo(p, x, eps):
 
 def init():
     r = np.random.default_rng(1)
-    return {"We": 0.1 * r.standard_normal((D, 2 * Z)), "be": np.zeros(2 * Z),
-            "Wd": 0.1 * r.standard_normal((Z, D)), "bd": np.zeros(D), "log_s2": np.zeros(1)}
+    return {
+        "We": 0.1 * r.standard_normal((D, 2 * Z)),
+        "be": np.zeros(2 * Z),
+        "Wd": 0.1 * r.standard_normal((Z, D)),
+        "bd": np.zeros(D),
+        "log_s2": np.zeros(1),
+    }
 
 
 # %% [markdown]
@@ -236,8 +254,10 @@ def init():
 # %%
 p, xs, eps = init(), x[:20], rng.standard_normal((20, Z))
 _, grads = negative_elbo(p, xs, eps)
-errors = {k: gradient_error(numerical_gradient(lambda v: negative_elbo(p, xs, eps)[0], p[k]),
-                            grads[k]) for k in p}
+errors = {
+    k: gradient_error(numerical_gradient(lambda v: negative_elbo(p, xs, eps)[0], p[k]), grads[k])
+    for k in p
+}
 print({k: f"{e:.1e}" for k, e in errors.items()})
 assert max(errors.values()) < 1e-6
 
@@ -264,13 +284,20 @@ for step in range(steps):
 # also says where the optimum is: $W_d$ along the top principal direction of the data, $s^2$ equal
 # to the variance left over in the other direction.
 
+
 # %%
 def log_evidence(p, x):
     """Exact mean log p(x) of the linear-Gaussian model."""
     C = p["Wd"].T @ p["Wd"] + np.exp(p["log_s2"][0]) * np.eye(D)
     r = x - p["bd"]
-    return -0.5 * (np.einsum("nd,de,ne->n", r, np.linalg.inv(C), r)
-                   + np.linalg.slogdet(C)[1] + D * np.log(2 * np.pi)).mean()
+    return (
+        -0.5
+        * (
+            np.einsum("nd,de,ne->n", r, np.linalg.inv(C), r)
+            + np.linalg.slogdet(C)[1]
+            + D * np.log(2 * np.pi)
+        ).mean()
+    )
 
 
 elbo = -np.mean([negative_elbo(p, x, rng.standard_normal((n, Z)))[0] for _ in range(100)])
@@ -297,8 +324,9 @@ assert abs(np.exp(p["log_s2"][0]) - eigval[0]) < 0.3 * eigval[0]
 mu_x = affine_forward(x, p["We"], p["be"])[0][:, :Z]
 recon = affine_forward(mu_x, p["Wd"], p["bd"])[0]
 z_prior = rng.standard_normal((n, Z))
-samples = (affine_forward(z_prior, p["Wd"], p["bd"])[0]
-           + np.exp(0.5 * p["log_s2"][0]) * rng.standard_normal((n, D)))
+samples = affine_forward(z_prior, p["Wd"], p["bd"])[0] + np.exp(
+    0.5 * p["log_s2"][0]
+) * rng.standard_normal((n, D))
 
 fig, axes = plt.subplots(1, 3, figsize=(15, 4))
 axes[0].plot(np.convolve(curve, np.ones(50) / 50, mode="valid"), label="ELBO (running mean)")

@@ -94,11 +94,15 @@ np.testing.assert_allclose(next_c, c, rtol=1e-12)
 # %%
 dh, dc_next = rng.standard_normal((2, N, H))
 dc = dc_next + dh * o * (1 - np.tanh(c) ** 2)
-da = np.concatenate([dc * g * i * (1 - i),          # input gate
-                     dc * prev_c * f * (1 - f),     # forget gate
-                     dc * i * (1 - g**2),           # candidate
-                     dh * np.tanh(c) * o * (1 - o)],  # output gate
-                    axis=1)
+da = np.concatenate(
+    [
+        dc * g * i * (1 - i),  # input gate
+        dc * prev_c * f * (1 - f),  # forget gate
+        dc * i * (1 - g**2),  # candidate
+        dh * np.tanh(c) * o * (1 - o),
+    ],  # output gate
+    axis=1,
+)
 dprev_c = dc * f
 
 gates, tanh_c = cache[-2:]
@@ -114,8 +118,11 @@ np.testing.assert_allclose(dWh, prev_h.T @ da, rtol=1e-12)
 # gradients for both outputs $h_t, c_t$ and checks every input, entry by entry:
 
 # %%
-rows = check_op(lstm_step_forward, lstm_step_backward,
-                {"x": x, "prev_h": prev_h, "prev_c": prev_c, "Wx": Wx, "Wh": Wh, "b": b})
+rows = check_op(
+    lstm_step_forward,
+    lstm_step_backward,
+    {"x": x, "prev_h": prev_h, "prev_c": prev_c, "Wx": Wx, "Wh": Wh, "b": b},
+)
 print(format_table(rows))
 assert all(r.passed for r in rows)
 
@@ -131,6 +138,7 @@ assert all(r.passed for r in rows)
 # Backwards, a padded step is the identity: its gradient passes straight through to the step
 # before, and its gates and input get nothing. Here is BPTT written as a loop over the library's
 # single step, with exactly that rule, so we can look at $\partial L/\partial h_t$ on the way:
+
 
 # %%
 def lstm_by_steps(x, h0, Wx, Wh, b, mask):
@@ -186,8 +194,9 @@ for name, g_lib, g_steps in zip(["dx", "dh0", "dWx", "dWh", "db"], grads, grads_
 # The masked sequence op against finite differences, for every input:
 
 # %%
-rows = check_op(lstm_forward, lstm_backward,
-                {"x": xs, "h0": h0, "Wx": Wx, "Wh": Wh, "b": b, "mask": mask})
+rows = check_op(
+    lstm_forward, lstm_backward, {"x": xs, "h0": h0, "Wx": Wx, "Wh": Wh, "b": b, "mask": mask}
+)
 print(format_table(rows))
 assert all(r.passed for r in rows)
 
@@ -246,8 +255,9 @@ for forget_bias in [0.0, 3.0]:
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharey=True)
 for ax, forget_bias in zip(axes, norms):
     for n, length in enumerate(lengths):
-        ax.semilogy(np.arange(T), norms[forget_bias][n], "o-", ms=3,
-                    label=f"sentence of {length} tokens")
+        ax.semilogy(
+            np.arange(T), norms[forget_bias][n], "o-", ms=3, label=f"sentence of {length} tokens"
+        )
         ax.axvline(length - 1, color=f"C{n}", ls=":", lw=1)
     ax.set_title(f"forget-gate bias {forget_bias:+.0f}")
     ax.set_xlabel("time step $t$")

@@ -40,6 +40,7 @@ rng = np.random.default_rng(0)
 # $\infty/\infty = \text{NaN}$. NumPy only warns; under `np.errstate(over="raise")` the warning
 # becomes an exception we can catch:
 
+
 # %%
 def naive_softmax(logits):
     e = np.exp(logits)
@@ -120,12 +121,16 @@ np.testing.assert_allclose(dlogits.sum(axis=-1), 0.0, atol=1e-15)
 picked = np.take_along_axis(log_softmax(logits), targets[..., None], axis=-1)[..., 0]
 assert np.isclose(loss, -(picked * mask).sum() / N, rtol=1e-12)
 
-rows = check_op(softmax_cross_entropy_forward, softmax_cross_entropy_backward,
-                {"logits": logits, "targets": targets, "mask": mask})
+rows = check_op(
+    softmax_cross_entropy_forward,
+    softmax_cross_entropy_backward,
+    {"logits": logits, "targets": targets, "mask": mask},
+)
 print(format_table(rows))
 assert all(r.passed for r in rows)
-numeric = numerical_gradient(lambda l: softmax_cross_entropy_forward(l, targets, mask)[0],
-                             logits.copy())
+numeric = numerical_gradient(
+    lambda l: softmax_cross_entropy_forward(l, targets, mask)[0], logits.copy()
+)
 err = gradient_error(numeric, closed_form)
 print(f"softmax - onehot vs finite differences: max relative error {err:.1e}")
 assert err < 1e-6
@@ -176,8 +181,9 @@ np.testing.assert_allclose(losses, np.log1p(9 * np.exp(-target_logit)), rtol=1e-
 np.testing.assert_allclose(slopes, np.exp(log_softmax(grid[:, 0]))[:, 0] - 1, rtol=1e-12)
 with np.errstate(over="ignore", invalid="ignore"):
     naive_far = -np.log(naive_softmax(np.array([800.0] + [0.0] * (V - 1)))[0])
-stable_far = softmax_cross_entropy_forward(np.array([800.0] + [0.0] * (V - 1))[None, None],
-                                           np.zeros((1, 1), dtype=np.int64))[0]
+stable_far = softmax_cross_entropy_forward(
+    np.array([800.0] + [0.0] * (V - 1))[None, None], np.zeros((1, 1), dtype=np.int64)
+)[0]
 # The exact loss, log(1 + 9 e^-800) ~ 4e-347, is below the smallest float64: 0 is the right answer.
 print(f"at l_y = 800: naive loss {naive_far}, stable loss {abs(stable_far)}")
 assert np.isnan(naive_far) and abs(stable_far) < 1e-300

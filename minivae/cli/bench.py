@@ -16,6 +16,13 @@ def add_parser(sub) -> None:
     _step_args(p)
     p.set_defaults(func=run_step)
     step.set_defaults(func=run_step)
+    kernels = bench_sub.add_parser("kernels", help="the fused LSTM cell vs the array cell")
+    kernels.add_argument("--quick", action="store_true", help="a small sweep")
+    kernels.add_argument("--repeats", type=int, default=20)
+    kernels.add_argument(
+        "--dtype", nargs="+", default=["float32", "float64"], choices=["float32", "float64"]
+    )
+    kernels.set_defaults(func=run_kernels)
 
 
 def _step_args(p) -> None:
@@ -23,6 +30,16 @@ def _step_args(p) -> None:
     p.add_argument("--seq-len", type=int, default=22)
     p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
+
+
+def run_kernels(args) -> int:
+    from minivae.backend import gpu_available
+    from minivae.benchmarks.kernels import run_kernel_bench
+
+    sizes = [(16, 64), (64, 512)] if args.quick else None
+    devices = ("cpu", "gpu") if gpu_available() else ("cpu",)
+    run_kernel_bench(sizes=sizes, dtypes=args.dtype, repeats=args.repeats, devices=devices)
+    return 0
 
 
 def run_step(args) -> int:

@@ -60,12 +60,14 @@ def select_pointwise(kernel, xp):
     """The pointwise pair an LSTM runs with -> (forward, backward, name).
 
     kernel: "array" (the readable functions above), "fused" (one Numba kernel per direction:
-    CPU for NumPy, CUDA for CuPy; an error where unavailable) or "auto" (fused where
-    available, else array).
+    CPU for NumPy, CUDA for CuPy; an error where unavailable) or "auto" (the fused CUDA
+    kernel on the GPU, the array version on the CPU). On the CPU the fused kernel is faster
+    alone (``minivae bench kernels``), but inside a training step its thread pool fights
+    BLAS's threads for the cores and the step gets slower, so "auto" leaves it out there.
     """
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
-    if kernel != "array":
+    if kernel == "fused" or (kernel == "auto" and xp.__name__ != "numpy"):
         from kernels import fused_lstm_pointwise
 
         fused = fused_lstm_pointwise(xp)
@@ -91,12 +93,12 @@ def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b, kernel="auto"):
     forward, backward, _ = select_pointwise(kernel, get_array_module(x))
     a = x @ Wx + prev_h @ Wh + b
     next_h, next_c, gates, tanh_c = forward(a, prev_c)
-    return next_h, next_c, (x, prev_h, prev_c, Wx, Wh, gates, tanh_c, backward)
+    return next_h, next_c, (x, prev_h, prev_c, Wx, Wh, backward, gates, tanh_c)
 
 
 def lstm_step_backward(dnext_h, dnext_c, cache):
     """dnext_h, dnext_c: (N, H)  ->  dx, dprev_h, dprev_c, dWx, dWh, db"""
-    x, prev_h, prev_c, Wx, Wh, gates, tanh_c, backward = cache
+    x, prev_h, prev_c, Wx, Wh, backward, gates, tanh_c = cache
     da, dprev_c = backward(dnext_h, dnext_c, prev_c, gates, tanh_c)
     return da @ Wx.T, da @ Wh.T, dprev_c, x.T @ da, prev_h.T @ da, da.sum(axis=0)
 

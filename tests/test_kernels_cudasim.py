@@ -1,0 +1,88 @@
+"""The CUDA LSTM kernels: under Numba's CUDA simulator everywhere, on a real GPU where there is one.
+
+The simulator must be switched on before numba is first imported, and this test process has
+imported numba already, so the simulated run happens in a child process.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from minivae.backend import gpu_available
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SIMULATED = textwrap.dedent("""
+    import numpy as np
+    from kernels.lstm_cuda import lstm_pointwise_backward_cuda, lstm_pointwise_forward_cuda
+    from minivae.ops.lstm import lstm_pointwise_backward, lstm_pointwise_forward
+
+    for dtype, tol in ((np.float32, 2e-6), (np.float64, 1e-13)):
+        rng = np.random.default_rng(0)
+        N, H = 3, 5
+        a = (4 * rng.standard_normal((N, 4 * H))).astype(dtype)
+        c = rng.standard_normal((N, H)).astype(dtype)
+        want = lstm_pointwise_forward(a, c)
+        got = lstm_pointwise_forward_cuda(a, c)
+        for w, g in zip(want, got):
+            assert g.dtype == dtype
+            np.testing.assert_allclose(g, w, rtol=tol, atol=tol)
+        dh = rng.standard_normal((N, H)).astype(dtype)
+        dc = rng.standard_normal((N, H)).astype(dtype)
+        for w, g in zip(lstm_pointwise_backward(dh, dc, c, want[2], want[3]),
+                        lstm_pointwise_backward_cuda(dh, dc, c, want[2], want[3])):
+            np.testing.assert_allclose(g, w, rtol=tol, atol=tol)
+    print("simulated CUDA kernels agree")
+""")
+
+
+def test_cuda_kernels_under_the_simulator():
+    pytest.importorskip("numba.cuda", reason="numba-cuda is not installed")
+    env = {
+        **os.environ,
+        "NUMBA_ENABLE_CUDASIM": "1",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", SIMULATED],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "simulated CUDA kernels agree" in result.stdout
+
+
+@pytest.mark.skipif(not gpu_available(), reason="needs CuPy and a CUDA GPU")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cuda_kernels_on_the_gpu(dtype):
+    import cupy
+
+    from minivae import ops
+    from minivae.ops.lstm import select_pointwise
+
+    forward, backward, name = select_pointwise("fused", cupy)
+    assert name.startswith("fused-cuda")
+    rng = np.random.default_rng(0)
+    a = (4 * rng.standard_normal((64, 4 * 256))).astype(dtype)
+    c = rng.standard_normal((64, 256)).astype(dtype)
+    tol = 2e-6 if dtype == np.float32 else 1e-13
+    want = ops.lstm_pointwise_forward(a, c)
+    got = forward(cupy.asarray(a), cupy.asarray(c))
+    for w, g in zip(want, got):
+        np.testing.assert_allclose(cupy.asnumpy(g), w, rtol=tol, atol=tol)
+    dh, dc = (
+        rng.standard_normal((64, 256)).astype(dtype),
+        rng.standard_normal((64, 256)).astype(dtype),
+    )
+    want_b = ops.lstm_pointwise_backward(dh, dc, c, want[2], want[3])
+    got_b = backward(*(cupy.asarray(v) for v in (dh, dc, c, want[2], want[3])))
+    for w, g in zip(want_b, got_b):
+        np.testing.assert_allclose(cupy.asnumpy(g), w, rtol=tol, atol=tol)
