@@ -12,9 +12,9 @@ import numpy
 def fused_lstm_pointwise(xp):
     """-> (forward, backward, name) of the fused LSTM cell for ``xp``, or None."""
     if xp is numpy:
-        from kernels.lstm_cpu import lstm_pointwise_backward_cpu, lstm_pointwise_forward_cpu
+        from kernels.lstm_cpu import lstm_pointwise_backward, lstm_pointwise_forward
 
-        return lstm_pointwise_forward_cpu, lstm_pointwise_backward_cpu, "fused-cpu (numba)"
+        return lstm_pointwise_forward, lstm_pointwise_backward, "fused-cpu (numba)"
     try:
         from numba import cuda
 

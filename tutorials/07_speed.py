@@ -37,7 +37,7 @@ import numpy as np
 # %% [markdown]
 # ## Why not just `math.tanh` in a Numba loop?
 # Numba turns `math.exp` and `math.tanh` into calls to the C library, one number at a time,
-# while NumPy's `tanh` uses SIMD instructions on 8 or 16 numbers at once. `kernels/vector_math.py`
+# while NumPy's `tanh` uses SIMD instructions on 8 or 16 numbers at once. `kernels/lstm_cpu.py`
 # writes $e^{-y}$ in plain arithmetic that the compiler can vectorize: split
 # $y = n \ln 2 - r$, compute $e^{r}$ by a short Taylor series on $|r| \le \ln 2 / 2$, and build
 # $2^{-n}$ from the bits of $n$. sigmoid and tanh follow from $e^{-|x|}$ without overflow.
@@ -46,7 +46,7 @@ import numpy as np
 from numba import njit  # noqa: E402
 
 import minivae
-from kernels.vector_math import sigmoid, tanh  # noqa: E402
+from kernels.lstm_cpu import sigmoid, tanh  # noqa: E402
 from minivae.backend import gpu_available
 from minivae.ops.lstm import select_pointwise
 
