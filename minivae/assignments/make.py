@@ -98,7 +98,15 @@ def readme(assignment: Assignment) -> str:
         "Items are graded in this order, each in its own process; an item that builds on an "
         "earlier one that failed says so.\n\n"
         f"| item | points |\n|---|---|\n" + "\n".join(rows) + f"\n| **total** | "
-        f"**{assignment.max_score:g}** |\n"
+        f"**{assignment.max_score:g}** |\n\n"
+        "The grader runs your code against the original minivae: reference values from "
+        "fixed seeds, gradients against finite differences, shapes and masking. Each item has "
+        "a time limit (60 s), so an endless loop costs only that item. Your instructor grades "
+        "with\n\n"
+        "    minivae assignment grade THIS_FOLDER\n\n"
+        "run from a full installation of minivae (not from inside this folder). To check "
+        "one function as you go, use `minivae.gradcheck.check_op` from Python in this "
+        "folder.\n"
     )
 
 
