@@ -56,9 +56,13 @@ class Report:
     def score(self) -> float:
         return sum(r.score for r in self.results)
 
+    @property
+    def max_score(self) -> float:
+        return sum(r.item.points for r in self.results)
+
     def table(self) -> str:
         rows = [(r.item.name, f"{r.score:g} / {r.item.points:g}", r.message) for r in self.results]
-        rows.append(("total", f"{self.score:g} / {self.assignment.max_score:g}", ""))
+        rows.append(("total", f"{self.score:g} / {self.max_score:g}", ""))
         w0 = max(len(r[0]) for r in rows)
         w1 = max(len(r[1]) for r in rows)
         lines = [f"{'item':<{w0}}  {'points':>{w1}}  message", "-" * (w0 + w1 + 12)]
@@ -72,7 +76,7 @@ class Report:
         """Gradescope's autograder results format."""
         return {
             "score": self.score,
-            "max_score": self.assignment.max_score,
+            "max_score": self.max_score,
             "tests": [
                 {
                     "name": r.item.name,
@@ -180,10 +184,20 @@ def grade(
     student_dir,
     timeout: float = DEFAULT_TIMEOUT,
     memory_mb: int = DEFAULT_MEMORY_MB,
+    only=None,
 ) -> Report:
-    """Grade the copy in ``student_dir`` (whose ``.assignment.json`` names the assignment)."""
+    """Grade the copy in ``student_dir`` (whose ``.assignment.json`` names the assignment).
+
+    ``only``: names of the items to grade (default all), e.g. to regrade one quickly.
+    """
     student_dir = Path(student_dir).resolve()
     assignment = read_marker(student_dir)
+    items = list(assignment.items)
+    if only is not None:
+        unknown = set(only) - {item.name for item in items}
+        if unknown:
+            raise ValueError(f"{assignment.name} has no item(s) {', '.join(sorted(unknown))}")
+        items = [item for item in items if item.name in set(only)]
     solution = Path(minivae.__file__).resolve()
     if _inside(solution, student_dir):
         raise RuntimeError(
@@ -192,7 +206,7 @@ def grade(
         )
     results: list[ItemResult] = []
     with tempfile.TemporaryDirectory(prefix="minivae-grade-") as tmp:
-        for index, item in enumerate(assignment.items):
+        for index, item in enumerate(items):
             workdir = Path(tmp) / str(index)
             workdir.mkdir()
             passed, message = run_item(item, student_dir, workdir, timeout, memory_mb)

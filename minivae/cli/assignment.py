@@ -29,6 +29,9 @@ def add_parser(sub) -> None:
     grade.add_argument("dir", help="the student's copy (made by 'make')")
     grade.add_argument("--results", help="Gradescope results.json path (default DIR/results.json)")
     grade.add_argument("--timeout", type=float, default=None, help="seconds per item (60)")
+    grade.add_argument(
+        "--item", action="append", metavar="NAME", help="grade only this item (repeatable)"
+    )
     grade.add_argument("--memory-mb", type=int, default=None, help="memory limit per item (2048)")
     grade.set_defaults(func=run_grade)
     p.set_defaults(func=lambda args: p.print_help() or 2)
@@ -69,6 +72,7 @@ def run_grade(args) -> int:
             args.dir,
             timeout=args.timeout or g.DEFAULT_TIMEOUT,
             memory_mb=args.memory_mb or g.DEFAULT_MEMORY_MB,
+            only=args.item,
         )
     except (ValueError, RuntimeError) as e:
         return fail("assignment grade", e)
