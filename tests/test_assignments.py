@@ -233,3 +233,25 @@ def test_command_line_and_gradescope_json(solutions, tmp_path):
 def test_grading_refuses_a_folder_that_is_not_a_copy(tmp_path):
     with pytest.raises(ValueError, match="assignment make"):
         grade(tmp_path)
+
+
+def test_blank_source_keeps_signature_docstring_decorators_and_other_comments():
+    source = (
+        "import functools\n\n\n"
+        "# a comment before\n"
+        "@functools.lru_cache\n"
+        "def f(x,\n      y=1):\n"
+        '    """Add.\n\n    Hint: use +.\n    """\n'
+        "    # the solution's own comment\n"
+        "    return x + y  # trailing\n\n\n"
+        "# a comment after\n"
+        "def g(x):\n    return f(x)\n"
+    )
+    out = blank_source(source, "f", "f: your code here")
+    assert "# a comment before" in out and "# a comment after" in out
+    assert "@functools.lru_cache\ndef f(x,\n      y=1):\n" in out and "Hint: use +." in out
+    assert "solution's own comment" not in out and "return x + y" not in out
+    assert "    raise NotImplementedError('f: your code here')\n" in out
+    assert blank_source(out, "g", "no").endswith("def g(x):\n    raise NotImplementedError('no')\n")
+    with pytest.raises(LookupError):
+        blank_source(source, "h", "no")
