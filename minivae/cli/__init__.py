@@ -11,7 +11,7 @@ import importlib
 import sys
 
 # Module names under minivae.cli, in the order ``minivae --help`` lists them.
-COMMANDS = ["train", "eval", "generate", "cvae", "gradcheck", "bench"]
+COMMANDS = ["train", "eval", "generate", "cvae", "gradcheck", "bench", "assignment"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,136 @@
+"""``minivae assignment make``: the student copy of the package, with functions blanked.
+
+The library's source is the solution. A copy of the package is made and, in it,
+the body of every function the assignment lists is replaced by
+``raise NotImplementedError(...)``; the ``def`` line(s), decorators and docstring
+(the hints) stay. Functions are found with ``ast`` and the body is cut out of the
+source *text* by line numbers, so every comment outside the blanked bodies survives.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import minivae
+from minivae.assignments.spec import Assignment, Blank, get_assignment
+
+MARKER = ".assignment.json"  # in the copy: which assignment it is
+INSTRUCTIONS = Path(__file__).parent / "instructions"
+
+
+def package_root() -> Path:
+    """The folder holding the grader's own (solution) ``minivae`` package."""
+    return Path(minivae.__file__).resolve().parent.parent
+
+
+def blank_source(source: str, function: str, message: str) -> str:
+    """Replace the body of the top-level function ``function`` in ``source``.
+
+    Keeps decorators, signature and docstring; the body below the docstring becomes
+    ``raise NotImplementedError(message)``. Raises LookupError unless exactly one
+    top-level function has that name.
+    """
+    tree = ast.parse(source)
+    found = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == function
+    ]
+    if len(found) != 1:
+        raise LookupError(f"expected one top-level function {function!r}, found {len(found)}")
+    node = found[0]
+    body = node.body
+    has_doc = (
+        isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    )
+    lines = source.splitlines(keepends=True)
+    if has_doc and body[0].lineno == node.lineno:
+        raise ValueError(f"{function}: put the docstring on its own line to blank the function")
+    # Lines are 1-based: keep everything up to the docstring (or the signature), cut to the end.
+    keep_until = body[0].end_lineno if has_doc else body[0].lineno - 1
+    indent = " " * body[0].col_offset
+    stub = f"{indent}raise NotImplementedError({message!r})\n"
+    return "".join(lines[:keep_until]) + stub + "".join(lines[node.end_lineno :])
+
+
+def module_file(root: Path, module: str) -> Path:
+    """``minivae.ops.lstm`` -> root/minivae/ops/lstm.py"""
+    return root.joinpath(*module.split(".")).with_suffix(".py")
+
+
+def _copy_packages(out: Path) -> None:
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(Path(minivae.__file__).resolve().parent, out / "minivae", ignore=ignore)
+    # kernels/ (Numba kernels) is imported by the library, so it travels with it.
+    spec = importlib.util.find_spec("kernels")
+    if spec is not None and spec.submodule_search_locations:
+        shutil.copytree(list(spec.submodule_search_locations)[0], out / "kernels", ignore=ignore)
+
+
+def _blank_all(out: Path, assignment: Assignment) -> None:
+    by_file: dict[Path, list[Blank]] = {}
+    for blank in assignment.blanks:
+        by_file.setdefault(module_file(out, blank.module), []).append(blank)
+    for path, blanks in by_file.items():
+        source = path.read_text()
+        for blank in blanks:
+            message = f"{blank.function}: your code here (assignment {assignment.name!r})"
+            source = blank_source(source, blank.function, message)
+        compile(source, str(path), "exec")  # the copy must still import
+        path.write_text(source)
+
+
+def readme(assignment: Assignment) -> str:
+    """The instructions file, with the graded items and points appended from the spec."""
+    text = (INSTRUCTIONS / assignment.instructions).read_text().rstrip() + "\n"
+    rows = [f"| {item.name} | {item.points:g} |" for item in assignment.items]
+    functions = "\n".join(
+        f"- `{b.function}` in `{b.module.replace('.', '/')}.py`" for b in assignment.blanks
+    )
+    return (
+        f"{text}\n## What you write\n\n{functions}\n\n## How it is graded\n\n"
+        "Items are graded in this order, each in its own process; an item that builds on an "
+        "earlier one that failed says so.\n\n"
+        f"| item | points |\n|---|---|\n" + "\n".join(rows) + f"\n| **total** | "
+        f"**{assignment.max_score:g}** |\n\n"
+        "The grader runs your code against the original minivae: reference values from "
+        "fixed seeds, gradients against finite differences, shapes and masking. Each item has "
+        "a time limit (60 s), so an endless loop costs only that item. Your instructor grades "
+        "with\n\n"
+        "    minivae assignment grade THIS_FOLDER\n\n"
+        "run from a full installation of minivae (not from inside this folder). To check "
+        "one function as you go, use `minivae.gradcheck.check_op` from Python in this "
+        "folder.\n"
+    )
+
+
+def make_assignment(name: str, out, solution: bool = False, force: bool = False) -> Path:
+    """Write the student copy of assignment ``name`` to ``out``; return ``out``.
+
+    With ``solution`` the functions are left as they are (a copy to test the grader).
+    """
+    assignment = get_assignment(name)
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            raise FileExistsError(f"{out} exists and is not empty (use --force to replace it)")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    _copy_packages(out)
+    if not solution:
+        _blank_all(out, assignment)
+    (out / "README.md").write_text(readme(assignment))
+    marker = {
+        "assignment": assignment.name,
+        "minivae_version": minivae.__version__,
+        "functions": [f"{b.module}.{b.function}" for b in assignment.blanks],
+        "solution": solution,
+    }
+    (out / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+    return out

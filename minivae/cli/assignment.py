@@ -1,0 +1,84 @@
+"""``minivae assignment``: make student copies with functions to write, and grade them."""
+
+from __future__ import annotations
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "assignment",
+        help="make and grade student assignments",
+        description="Teaching assignments: 'make' writes a student copy of minivae with "
+        "some functions blanked, 'grade' runs the checks against a student's copy.",
+    )
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+
+    actions.add_parser("list", help="show the assignments and their graded items").set_defaults(
+        func=run_list
+    )
+
+    make = actions.add_parser("make", help="write a student copy of the package")
+    make.add_argument("name", help="the assignment (see 'minivae assignment list')")
+    make.add_argument("--out", required=True, help="folder to write the copy to")
+    make.add_argument(
+        "--solution", action="store_true", help="leave the functions in (to test the grader)"
+    )
+    make.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
+    make.set_defaults(func=run_make)
+
+    grade = actions.add_parser("grade", help="grade a student's copy")
+    grade.add_argument("dir", help="the student's copy (made by 'make')")
+    grade.add_argument("--results", help="Gradescope results.json path (default DIR/results.json)")
+    grade.add_argument("--timeout", type=float, default=None, help="seconds per item (60)")
+    grade.add_argument(
+        "--item", action="append", metavar="NAME", help="grade only this item (repeatable)"
+    )
+    grade.add_argument("--memory-mb", type=int, default=None, help="memory limit per item (2048)")
+    grade.set_defaults(func=run_grade)
+    p.set_defaults(func=lambda args: p.print_help() or 2)
+
+
+def run_list(args) -> int:
+    from minivae.assignments.spec import ASSIGNMENTS
+
+    for a in ASSIGNMENTS.values():
+        print(f"{a.name}: {a.title} ({a.max_score:g} points)")
+        print("  write: " + ", ".join(b.function for b in a.blanks))
+        for item in a.items:
+            print(f"  {item.points:>3g}  {item.name}")
+        print()
+    return 0
+
+
+def run_make(args) -> int:
+    from minivae.assignments.make import make_assignment
+    from minivae.cli.common import fail
+
+    try:
+        out = make_assignment(args.name, args.out, solution=args.solution, force=args.force)
+    except (ValueError, FileExistsError, LookupError) as e:
+        return fail("assignment make", e)
+    print(f"wrote {out} (instructions in {out / 'README.md'})")
+    return 0
+
+
+def run_grade(args) -> int:
+    from pathlib import Path
+
+    from minivae.assignments import grade as g
+    from minivae.cli.common import fail
+
+    try:
+        report = g.grade(
+            args.dir,
+            timeout=args.timeout or g.DEFAULT_TIMEOUT,
+            memory_mb=args.memory_mb or g.DEFAULT_MEMORY_MB,
+            only=args.item,
+        )
+    except (ValueError, RuntimeError) as e:
+        return fail("assignment grade", e)
+    print(f"{report.assignment.name}: {report.assignment.title}\n")
+    print(report.table())
+    results = Path(args.results) if args.results else Path(args.dir) / "results.json"
+    g.write_results(report, results)
+    print(f"\nwrote {results}")
+    return 0
