@@ -113,8 +113,12 @@ def run(args) -> int:
         )
         for line in d.train.report_lines():
             print(f"  {line}")
+        from minivae.ops.lstm import select_pointwise
+
+        cell = trainer.model_config.cell
+        impl = select_pointwise(cfg.kernel, trainer.xp)[2] if cell == "lstm" else "array"
         print(
-            f"model: {trainer.model_config.cell.upper()} VAE, E={cfg.embed_dim} "
+            f"model: {cell.upper()} VAE ({cell} cell: {impl}), E={cfg.embed_dim} "
             f"H={cfg.hidden_dim} Z={cfg.latent_dim}, z via {cfg.z_mode}; device "
             f"{trainer.device}, {cfg.dtype}; KL schedule {cfg.kl_schedule}, free bits "
             f"{cfg.free_bits}, word dropout {cfg.word_dropout}"
