@@ -184,6 +184,36 @@ def check_op(
     return rows
 
 
+def check_params(
+    run,
+    params: dict,
+    label: str,
+    tol: float = DEFAULT_TOL,
+    h: float = 3e-3,
+    max_entries: int | None = None,
+    seed: int = 0,
+) -> list[CheckRow]:
+    """Check a whole model: d loss / d p for every array p in ``params``.
+
+    run() -> (terms with a ``loss``, {name: gradient}) must read ``params`` afresh each call,
+    since each entry is perturbed in place. Five-point stencil entry by entry, or random
+    directions for arrays larger than ``max_entries``.
+    """
+
+    def loss_of(_):
+        return run()[0].loss
+
+    _, grads = run()
+    rows = []
+    for name, p in params.items():
+        if max_entries is not None and p.size > max_entries:
+            err = directional_check(loss_of, p, grads[name], seed=seed)
+        else:
+            err = gradient_error(numerical_gradient(loss_of, p, h=h, five_point=True), grads[name])
+        rows.append(CheckRow(label, name, tuple(p.shape), err, bool(err <= tol)))
+    return rows
+
+
 def format_table(rows) -> str:
     """Rows as an aligned text table: op, input, shape, max relative error, pass/FAIL."""
     header = ("op", "input", "shape", "max rel error", "result")

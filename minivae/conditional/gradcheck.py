@@ -11,14 +11,7 @@ from minivae import ops
 from minivae.conditional.config import CVAEConfig
 from minivae.conditional.model import loss_and_grads, prior_net_backward, prior_net_forward
 from minivae.conditional.params import init_cvae_params
-from minivae.gradcheck import (
-    DEFAULT_TOL,
-    CheckRow,
-    check_op,
-    directional_check,
-    gradient_error,
-    numerical_gradient,
-)
+from minivae.gradcheck import DEFAULT_TOL, CheckRow, check_op, check_params
 from minivae.model.gradcheck import tiny_batch
 
 TINY = dict(vocab_size=11, embed_dim=4, hidden_dim=5, latent_dim=3, prior_dim=4, cond_dim=3)
@@ -99,15 +92,4 @@ def check_cvae(
     def run():
         return loss_and_grads(params, batch, config, beta=beta, eps=eps, free_bits=free_bits)
 
-    def loss_of(_):
-        return run()[0].loss
-
-    _, grads = run()
-    rows = []
-    for name, p in params.items():
-        if max_entries is not None and p.size > max_entries:
-            err = directional_check(loss_of, p, grads[name], seed=seed)
-        else:
-            err = gradient_error(numerical_gradient(loss_of, p, h=h, five_point=True), grads[name])
-        rows.append(CheckRow(label, name, tuple(p.shape), err, bool(err <= tol)))
-    return rows
+    return check_params(run, params, label, tol=tol, h=h, max_entries=max_entries, seed=seed)

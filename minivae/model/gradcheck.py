@@ -6,13 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from minivae.gradcheck import (
-    DEFAULT_TOL,
-    CheckRow,
-    directional_check,
-    gradient_error,
-    numerical_gradient,
-)
+from minivae.gradcheck import DEFAULT_TOL, check_params
 from minivae.model.config import ModelConfig
 from minivae.model.params import init_params
 from minivae.model.vae import loss_and_grads
@@ -52,20 +46,9 @@ def check_model(
     batch = tiny_batch(config.vocab_size, seed)
     eps = rng.standard_normal((batch.tokens.shape[0], config.latent_dim))
 
-    def loss_and_grads_of_params():
+    def run():
         return loss_and_grads(
             params, batch, config, beta=beta, eps=eps, free_bits=free_bits, kernel=kernel
         )
 
-    def loss_of(_):
-        return loss_and_grads_of_params()[0].loss
-
-    _, grads = loss_and_grads_of_params()
-    rows = []
-    for name, p in params.items():
-        if max_entries is not None and p.size > max_entries:
-            err = directional_check(loss_of, p, grads[name], seed=seed)
-        else:
-            err = gradient_error(numerical_gradient(loss_of, p, h=h, five_point=True), grads[name])
-        rows.append(CheckRow(label, name, tuple(p.shape), err, bool(err <= tol)))
-    return rows
+    return check_params(run, params, label, tol=tol, h=h, max_entries=max_entries, seed=seed)
