@@ -90,3 +90,19 @@ def gradcheck(forward, backward, inputs: dict, wrt=None, name: str = "") -> None
     if bad:
         worst = ", ".join(f"d{r.input} (rel error {r.error:.1e})" for r in bad)
         raise CheckFailed(f"{name}: gradients disagree with finite differences: {worst}")
+
+
+def sequence_args(inputs: dict) -> dict:
+    """A sequence check's inputs without the upstream gradient ``dh``: the forward's args."""
+    return {k: v for k, v in inputs.items() if k != "dh"}
+
+
+def check_padding_carries_state(h, mask) -> None:
+    """h: (N, T, H) hidden states, mask: (N, T): a padded step must repeat the state before it."""
+    h = np.asarray(h)
+    for n, t in zip(*np.nonzero(~mask[:, 1:])):
+        if not np.array_equal(h[n, t + 1], h[n, t]):
+            raise CheckFailed(
+                f"h[{n}, {t + 1}] is a padded step (mask False) but differs from h[{n}, {t}]: "
+                "a padded step must carry the state over unchanged"
+            )

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from minivae.assignments.checks import (
     Check,
-    CheckFailed,
+    check_padding_carries_state,
     forward_cache,
     gradcheck,
     named,
     prefix_mask,
     randn,
+    sequence_args,
 )
 
 N, T, D, H = 3, 4, 3, 2
@@ -79,36 +78,25 @@ def _sequence_inputs(masked: bool):
     return inputs
 
 
-def _args(inputs):
-    return {k: v for k, v in inputs.items() if k != "dh"}
-
-
 def _forward(inputs):
-    (h,), _ = forward_cache("gru_forward", _gru().gru_forward(**_args(inputs)), 1)
+    (h,), _ = forward_cache("gru_forward", _gru().gru_forward(**sequence_args(inputs)), 1)
     return {"h": h}
 
 
 def _padding_carries_state(inputs):
-    h = np.asarray(_forward(inputs)["h"])
-    mask = inputs["mask"]
-    for n, t in zip(*np.nonzero(~mask[:, 1:])):
-        if not np.array_equal(h[n, t + 1], h[n, t]):
-            raise CheckFailed(
-                f"h[{n}, {t + 1}] is a padded step (mask False) but differs from h[{n}, {t}]: "
-                "a padded step must carry the state over unchanged"
-            )
+    check_padding_carries_state(_forward(inputs)["h"], inputs["mask"])
 
 
 def _backward(inputs):
     G = _gru()
-    _, cache = forward_cache("gru_forward", G.gru_forward(**_args(inputs)), 1)
+    _, cache = forward_cache("gru_forward", G.gru_forward(**sequence_args(inputs)), 1)
     names = ("dx", "dh0", "dWx", "dWh", "dbx", "dbh")
     return named("gru_backward", names, G.gru_backward(inputs["dh"], cache))
 
 
 def _backward_gradcheck(inputs):
     G = _gru()
-    gradcheck(G.gru_forward, G.gru_backward, _args(inputs), name="gru")
+    gradcheck(G.gru_forward, G.gru_backward, sequence_args(inputs), name="gru")
 
 
 forward = Check(_sequence_inputs(False), _forward)
