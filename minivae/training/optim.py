@@ -61,10 +61,11 @@ class Adam:
         beta1: float = 0.9,
         beta2: float = 0.999,
         eps: float = 1e-8,
-        fused: bool = True,
+        fused: bool = False,
     ):
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
-        self.fused = fused  # the one-pass Numba update for NumPy arrays (kernels/adam_cpu.py)
+        # fused: the one-pass Numba update for NumPy arrays (kernels/adam_cpu.py), opt-in
+        self.fused = fused
         self.step_count = 0
         self.state: dict = {}
 
