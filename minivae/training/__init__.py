@@ -1,0 +1,1 @@
+"""Training: optimizers, KL schedules, the trainer, checkpoints, the report and its plots."""
