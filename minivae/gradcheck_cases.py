@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from minivae import ops
@@ -60,7 +62,10 @@ def op_cases(seed: int = 0, xp=np):
         "mask": mask(N, T),
         "c0": randn(N, H),
     }
+    # "auto" runs the fused Numba cell on the CPU; the array cell is checked on its own.
     yield "lstm (masked, c0)", ops.lstm_forward, ops.lstm_backward, lstm_inputs, None
+    array_lstm = partial(ops.lstm_forward, kernel="array")
+    yield "lstm (masked, c0; array cell)", array_lstm, ops.lstm_backward, lstm_inputs, None
     gru_weights = {
         "Wx": randn(D, 3 * H, scale=0.5),
         "Wh": randn(H, 3 * H, scale=0.5),
@@ -81,13 +86,15 @@ def op_cases(seed: int = 0, xp=np):
         {"x": randn(N, T, D), "h0": randn(N, H), **gru_weights, "mask": mask(N, T)},
         None,
     )
-    yield (
-        "softmax_cross_entropy",
-        ops.softmax_cross_entropy_forward,
-        ops.softmax_cross_entropy_backward,
-        {"logits": randn(N, T, V, scale=2.0), "targets": tokens, "mask": mask(N, T)},
-        None,
-    )
+    ce_inputs = {"logits": randn(N, T, V, scale=2.0), "targets": tokens, "mask": mask(N, T)}
+    for label, kernel in (("", "auto"), (" (array exp)", "array")):
+        yield (
+            "softmax_cross_entropy" + label,
+            partial(ops.softmax_cross_entropy_forward, kernel=kernel),
+            ops.softmax_cross_entropy_backward,
+            ce_inputs,
+            None,
+        )
     yield (
         "reparameterize",
         ops.reparameterize_forward,

@@ -27,7 +27,12 @@ def run(args) -> int:
         from minivae.model import ModelConfig
         from minivae.model.gradcheck import check_model
 
-        for cell, z_mode, shared in (("lstm", "both", True), ("gru", "both", False)):
+        # kernel "auto" runs the fused Numba kernels on the CPU, "array" the array code.
+        for cell, z_mode, shared, kernel in (
+            ("lstm", "both", True, "auto"),
+            ("lstm", "both", True, "array"),
+            ("gru", "both", False, "auto"),
+        ):
             config = ModelConfig(
                 vocab_size=11,
                 embed_dim=4,
@@ -37,7 +42,8 @@ def run(args) -> int:
                 z_mode=z_mode,
                 share_embeddings=shared,
             )
-            rows += check_model(config, seed=args.seed, tol=tol, label=f"model ({cell})")
+            label = f"model ({cell}{', array code' if kernel == 'array' else ''})"
+            rows += check_model(config, seed=args.seed, tol=tol, label=label, kernel=kernel)
         from minivae.conditional.gradcheck import check_cvae, check_prior_kl, tiny_config
 
         rows += check_prior_kl(seed=args.seed, tol=tol)

@@ -11,8 +11,9 @@ def affine_forward(x, W, b):
     check_shape("b", b, (W.shape[1],), "(M,)")
     # One 2-D product: NumPy's stacked (3-D @ 2-D) matmul can miss BLAS and be 100x slower.
     D, M = W.shape
-    out = (x.reshape(-1, D) @ W + b).reshape(*x.shape[:-1], M)
-    return out, (x, W)
+    out = x.reshape(-1, D) @ W
+    out += b  # in place: out can be tens of MB (the logits), a second copy costs a sweep
+    return out.reshape(*x.shape[:-1], M), (x, W)
 
 
 def affine_backward(dout, cache):

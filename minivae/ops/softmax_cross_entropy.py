@@ -19,8 +19,33 @@ def log_softmax(logits):
     return logp
 
 
-def softmax_cross_entropy_forward(logits, targets, mask=None):
-    """logits: (N, T, V), targets: (N, T) int, mask: (N, T) bool or None (all real)
+KERNELS = ("auto", "fused", "array")
+
+
+def exp_shifted_sum(logits, row_max, kernel="auto"):
+    """logits: (R, V), row_max: (R,)  ->  exps = exp(logits - row_max) (R, V), their sum (R,)
+
+    kernel: "array" (below), "fused" (one Numba pass, kernels/softmax_cpu.py; NumPy only)
+    or "auto" (fused for NumPy float32/float64, else array).
+    """
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+    xp = get_array_module(logits)
+    fused_ok = xp.__name__ == "numpy" and logits.dtype.name in ("float32", "float64")
+    if kernel == "fused" and not fused_ok:
+        raise RuntimeError(f"no fused softmax kernel for {xp.__name__} {logits.dtype} arrays")
+    if kernel != "array" and fused_ok:
+        from kernels.softmax_cpu import exp_shifted_sum as fused
+
+        return fused(logits, row_max)
+    exps = logits - row_max[:, None]
+    xp.exp(exps, out=exps)
+    return exps, exps.sum(axis=-1)
+
+
+def softmax_cross_entropy_forward(logits, targets, mask=None, kernel="auto"):
+    """logits: (N, T, V), targets: (N, T) int, mask: (N, T) bool or None (all real),
+    kernel: how the exponentials are computed (see ``exp_shifted_sum``)
     -> loss (a scalar: nats per sentence), cache
     """
     check_ndim("logits", logits, 3, "(N, T, V)")
@@ -36,25 +61,24 @@ def softmax_cross_entropy_forward(logits, targets, mask=None):
             f"[{int(targets.min())}, {int(targets.max())}]"
         )
     # Only the targets' log-probabilities are needed, so the full log softmax is never built:
-    # log p[target] = (l[target] - m) - log sum exp(l - m), and the cache keeps softmax(l).
-    probs = logits - logits.max(axis=-1, keepdims=True)
-    rows = xp.arange(N * T)
-    picked = probs.reshape(N * T, V)[rows, targets.reshape(-1)].reshape(N, T)
-    xp.exp(probs, out=probs)
-    total = probs.sum(axis=-1, keepdims=True)
-    picked = picked - xp.log(total[..., 0])
-    probs /= total
+    # log p[target] = (l[target] - m) - log sum exp(l - m). The cache keeps exp(l - m) and
+    # its sum: the backward divides as it scales, which saves a sweep over (N, T, V).
+    flat = logits.reshape(N * T, V)
+    row_max = flat.max(axis=-1)
+    exps, total = exp_shifted_sum(flat, row_max, kernel)
+    picked = flat[xp.arange(N * T), targets.reshape(-1)] - row_max - xp.log(total)
+    exps, total, picked = exps.reshape(N, T, V), total.reshape(N, T), picked.reshape(N, T)
     weight = xp.ones((N, T), dtype=logits.dtype) if mask is None else mask.astype(logits.dtype)
     loss = -(picked * weight).sum() / N
-    return loss, (probs, targets, weight)
+    return loss, (exps, total, targets, weight)
 
 
 def softmax_cross_entropy_backward(dloss, cache):
     """dloss: scalar  ->  dlogits: (N, T, V)"""
-    probs, targets, weight = cache
-    xp = get_array_module(probs)
-    N, T, V = probs.shape
+    exps, total, targets, weight = cache
+    xp = get_array_module(exps)
+    N, T, V = exps.shape
     scale = weight * (dloss / N)  # (N, T): padding gets no gradient
-    dlogits = probs * scale[..., None]  # softmax ...
+    dlogits = exps * (scale / total)[..., None]  # softmax = exps / total ...
     dlogits.reshape(N * T, V)[xp.arange(N * T), targets.reshape(-1)] -= scale.reshape(-1)
     return dlogits  # ... minus onehot, both scaled

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from minivae.assignments.checks import (
     Check,
     check_padding_carries_state,
@@ -20,6 +22,17 @@ def _lstm():
     from minivae.ops import lstm
 
     return lstm
+
+
+def _step_forward_fn():
+    """The step with the array cell, so it runs the student's ``lstm_pointwise_*``
+    (kernel="auto" would take the fused Numba cell on the CPU)."""
+    return partial(_lstm().lstm_step_forward, kernel="array")
+
+
+def _sequence_forward_fn():
+    """The sequence with the array cell (see ``_step_forward_fn``)."""
+    return partial(_lstm().lstm_forward, kernel="array")
 
 
 def _weights(rng):
@@ -86,7 +99,7 @@ _STEP_ARGS = ("x", "prev_h", "prev_c", "Wx", "Wh", "b")
 
 
 def _step_forward(inputs):
-    out = _lstm().lstm_step_forward(*(inputs[k] for k in _STEP_ARGS))
+    out = _step_forward_fn()(*(inputs[k] for k in _STEP_ARGS))
     (next_h, next_c), _ = forward_cache("lstm_step_forward", out, 2)
     return {"next_h": next_h, "next_c": next_c}
 
@@ -94,7 +107,7 @@ def _step_forward(inputs):
 def _step_backward(inputs):
     L = _lstm()
     _, cache = forward_cache(
-        "lstm_step_forward", L.lstm_step_forward(*(inputs[k] for k in _STEP_ARGS)), 2
+        "lstm_step_forward", _step_forward_fn()(*(inputs[k] for k in _STEP_ARGS)), 2
     )
     out = L.lstm_step_backward(inputs["dnext_h"], inputs["dnext_c"], cache)
     return named("lstm_step_backward", ("dx", "dprev_h", "dprev_c", "dWx", "dWh", "db"), out)
@@ -103,7 +116,7 @@ def _step_backward(inputs):
 def _step_gradcheck(inputs):
     L = _lstm()
     args = {k: inputs[k] for k in _STEP_ARGS}
-    gradcheck(L.lstm_step_forward, L.lstm_step_backward, args, name="lstm_step")
+    gradcheck(_step_forward_fn(), L.lstm_step_backward, args, name="lstm_step")
 
 
 step_forward = Check(_step_inputs, _step_forward)
@@ -125,7 +138,7 @@ def _sequence_inputs(masked: bool):
 
 
 def _forward(inputs):
-    (h,), _ = forward_cache("lstm_forward", _lstm().lstm_forward(**sequence_args(inputs)), 1)
+    (h,), _ = forward_cache("lstm_forward", _sequence_forward_fn()(**sequence_args(inputs)), 1)
     return {"h": h}
 
 
@@ -136,14 +149,14 @@ def _padding_carries_state(inputs):
 def _backward(inputs):
     L = _lstm()
     args = sequence_args(inputs)
-    _, cache = forward_cache("lstm_forward", L.lstm_forward(**args), 1)
+    _, cache = forward_cache("lstm_forward", _sequence_forward_fn()(**args), 1)
     names = ("dx", "dh0", "dWx", "dWh", "db") + (("dc0",) if "c0" in args else ())
     return named("lstm_backward", names, L.lstm_backward(inputs["dh"], cache))
 
 
 def _backward_gradcheck(inputs):
     L = _lstm()
-    gradcheck(L.lstm_forward, L.lstm_backward, sequence_args(inputs), name="lstm")
+    gradcheck(_sequence_forward_fn(), L.lstm_backward, sequence_args(inputs), name="lstm")
 
 
 forward = Check(_sequence_inputs(False), _forward)
