@@ -24,13 +24,10 @@ def op_cases(seed: int = 0, xp=np):
     N, T, D, H, V, Z = 3, 4, 5, 6, 7, 3
     tokens = xp.asarray(rng.integers(0, V, size=(N, T)))
     tokens[0, :2] = 2  # a repeated token, so accumulation is exercised
-    yield (
-        "embedding",
-        ops.embedding_forward,
-        ops.embedding_backward,
-        {"tokens": tokens, "W": randn(V, D)},
-        None,
-    )
+    embedding_inputs = {"tokens": tokens, "W": randn(V, D)}
+    for label, kernel in (("", "auto"), (" (array)", "array")):
+        forward = partial(ops.embedding_forward, kernel=kernel)
+        yield "embedding" + label, forward, ops.embedding_backward, embedding_inputs, ["W"]
     yield (
         "affine",
         ops.affine_forward,

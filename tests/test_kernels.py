@@ -111,3 +111,98 @@ def test_kernel_switch():
     assert select_pointwise("fused", np)[2].startswith("fused-cpu")
     with pytest.raises(ValueError, match="kernel must be one of"):
         select_pointwise("fast", np)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_serial_and_parallel_cpu_cells_agree(dtype):
+    rng = np.random.default_rng(5)
+    a = (3 * rng.standard_normal((9, 4 * 17))).astype(dtype)
+    c, dh, dc = (rng.standard_normal((9, 17)).astype(dtype) for _ in range(3))
+    serial = lstm_pointwise_forward_cpu(a, c)
+    parallel = lstm_pointwise_forward_cpu(a, c, parallel=True)
+    for s, p in zip(serial, parallel):
+        np.testing.assert_array_equal(s, p)
+    back = [lstm_pointwise_backward_cpu(dh, dc, c, serial[2], serial[3], parallel=p) for p in (0, 1)]
+    for s, p in zip(*back):
+        np.testing.assert_array_equal(s, p)
+
+
+# --- softmax cross-entropy's exponentials --------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_softmax_exponentials_agree_with_numpy(dtype):
+    from kernels.softmax_cpu import exp_shifted_sum
+
+    rng = np.random.default_rng(2)
+    logits = (5 * rng.standard_normal((13, 257))).astype(dtype)
+    logits[0, :3] = [1e4, -1e4, 0.0]  # far apart: exp underflows to exactly 0
+    logits[1, 5] = -np.inf
+    row_max = logits.max(axis=1)
+    exps, total = exp_shifted_sum(logits, row_max)
+    want = np.exp(logits - row_max[:, None])
+    np.testing.assert_allclose(exps, want, **TOL[dtype])
+    np.testing.assert_allclose(total, want.sum(axis=1), rtol=10 * TOL[dtype]["rtol"])
+    assert exps[1, 5] == 0.0 and exps[0, 1] == 0.0 and exps[0, 0] == 1.0
+
+
+def test_fused_softmax_lets_nan_through():
+    from kernels.softmax_cpu import exp_shifted_sum
+
+    logits = np.zeros((2, 40))
+    logits[1, 7] = np.nan
+    _, total = exp_shifted_sum(logits, np.nanmax(logits, axis=1))
+    assert total[0] == 40.0 and np.isnan(total[1])
+    loss, _ = ops.softmax_cross_entropy_forward(logits.reshape(1, 2, 40), np.zeros((1, 2), int))
+    assert np.isnan(loss)  # so the trainer's divergence check sees it
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_is_the_same_with_either_kernel(dtype):
+    rng = np.random.default_rng(3)
+    logits = (3 * rng.standard_normal((4, 6, 50))).astype(dtype)
+    targets = rng.integers(0, 50, (4, 6))
+    mask = np.arange(6)[None, :] < np.array([[6], [2], [4], [1]])
+    results = {}
+    for kernel in ("array", "fused"):
+        loss, cache = ops.softmax_cross_entropy_forward(logits, targets, mask, kernel=kernel)
+        results[kernel] = (loss, ops.softmax_cross_entropy_backward(1.0, cache))
+    for a, f in zip(results["array"], results["fused"]):
+        np.testing.assert_allclose(f, a, rtol=10 * TOL[dtype]["rtol"], atol=TOL[dtype]["atol"])
+    with pytest.raises(RuntimeError, match="no fused softmax kernel"):
+        ops.softmax_cross_entropy_forward(logits.astype(np.float16), targets, kernel="fused")
+    with pytest.raises(ValueError, match="kernel must be one of"):
+        ops.softmax_cross_entropy_forward(logits, targets, kernel="numba")
+
+
+# --- the embedding's gradient ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_embedding_gradient_is_the_same_with_either_kernel(dtype):
+    rng = np.random.default_rng(4)
+    W = rng.standard_normal((9, 5)).astype(dtype)
+    tokens = rng.integers(0, 9, (6, 7))
+    tokens[0, :4] = 3  # repeats must add up
+    dout = rng.standard_normal((6, 7, 5)).astype(dtype)
+    grads = {}
+    for kernel in ("array", "fused"):
+        _, cache = ops.embedding_forward(tokens, W, kernel=kernel)
+        shared = np.ones_like(W)  # a table shared with another lookup: added into
+        grads[kernel] = ops.embedding_backward(dout, cache, dW=shared)
+    want = np.ones_like(W)
+    np.add.at(want, tokens.reshape(-1), dout.reshape(-1, 5))
+    for kernel, got in grads.items():
+        np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=kernel)
+
+
+def test_scatter_kernel_refuses_what_it_cannot_do():
+    from kernels.embedding_cpu import scatter_add_rows
+
+    dW, rows = np.zeros((4, 3)), np.ones((2, 3))
+    with pytest.raises(ValueError, match=r"ids must lie in \[0, V=4\)"):
+        scatter_add_rows(dW, np.array([1, 4]), rows)
+    with pytest.raises(ValueError, match="disagree"):
+        scatter_add_rows(dW, np.array([1, 2]), np.ones((2, 5)))
+    with pytest.raises(ValueError, match="C-contiguous float64"):
+        scatter_add_rows(np.zeros((4, 3), dtype=np.float32), np.array([1, 2]), rows)

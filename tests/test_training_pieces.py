@@ -68,3 +68,18 @@ def test_fused_adam_kernel_matches_the_array_update(dtype):
     for k in p0:
         np.testing.assert_allclose(fused[k], plain[k], rtol=1e-5 if dtype == np.float32 else 1e-12)
         assert fused[k].dtype == dtype
+
+
+def test_serial_and_parallel_adam_kernels_agree():
+    from kernels.adam_cpu import adam_update
+
+    rng = np.random.default_rng(1)
+    p, g, m, v = (rng.standard_normal(1001).astype(np.float32) for _ in range(4))
+    v = np.abs(v)
+    copies = [tuple(a.copy() for a in (p, g, m, v)) for _ in range(2)]
+    f = np.float32
+    for arrays, parallel in zip(copies, (False, True)):
+        adam_update(*arrays, f(1e-2), f(0.9), f(0.999), f(1e-8), parallel=parallel)
+    for a, b in zip(*copies):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(copies[0][0], p)  # it did update

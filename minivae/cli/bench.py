@@ -28,7 +28,8 @@ def add_parser(sub) -> None:
 def _step_args(p) -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seq-len", type=int, default=22)
-    p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--repeats", type=int, default=10, help="timed steps per turn (median)")
+    p.add_argument("--rounds", type=int, default=5, help="turns taken by each framework")
     p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
 
 
@@ -47,6 +48,10 @@ def run_step(args) -> int:
     from minivae.benchmarks.training_step import run_step_bench
 
     run_step_bench(
-        N=args.batch_size, T=args.seq_len, repeats=args.repeats, device=resolve_device(args.device)
+        N=args.batch_size,
+        T=args.seq_len,
+        repeats=args.repeats,
+        rounds=args.rounds,
+        device=resolve_device(args.device),
     )
     return 0

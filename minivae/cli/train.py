@@ -39,7 +39,8 @@ HELP = {
     "seed": "random seed (data split, initialization, noise)",
     "device": "cpu, gpu or auto (GPU if CuPy finds one)",
     "dtype": "float32 or float64",
-    "kernel": "LSTM cell implementation: auto, fused (Numba) or array (NumPy/CuPy)",
+    "kernel": "fused Numba kernels (LSTM cell, softmax, embedding gradient) or the array "
+    "code: auto (fused where one runs), fused or array",
     "out": "run folder for checkpoints, metrics and plots",
     "save_every": "also write last.npz every this many steps (0: once per epoch)",
 }

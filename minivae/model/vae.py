@@ -64,7 +64,7 @@ def rnn_encoder_forward(
     The VAE's encoder uses it for x; the conditional VAE also for its source sentence.
     """
     xp = get_array_module(params[f"{prefix}_Wh"])
-    emb, c_emb = ops.embedding_forward(tokens, params[embed_name])
+    emb, c_emb = ops.embedding_forward(tokens, params[embed_name], kernel)
     h0 = xp.zeros((tokens.shape[0], params[f"{prefix}_Wh"].shape[0]), dtype=emb.dtype)
     h, c_rnn = rnn_forward(cell, emb, h0, params, prefix, mask, kernel)
     # Padded steps carry the state, so h[:, -1] is after each sentence's last real word.
@@ -103,7 +103,7 @@ def decode_forward(params, config: ModelConfig, z, inputs, mask, kernel: str = "
     xp = get_array_module(z)
     _, dec_name = embedding_names(params, config)
     N, T1 = inputs.shape
-    x, c_emb = ops.embedding_forward(inputs, params[dec_name])
+    x, c_emb = ops.embedding_forward(inputs, params[dec_name], kernel)
     if config.z_concat:
         x = xp.concatenate([x, xp.broadcast_to(z[:, None, :], (N, T1, z.shape[1]))], axis=2)
     c_init = None

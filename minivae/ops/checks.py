@@ -20,6 +20,16 @@ def check_shape(name: str, x, expected: tuple, layout: str) -> None:
         )
 
 
+KERNELS = ("auto", "fused", "array")
+
+
+def check_kernel(kernel: str) -> None:
+    """An op's ``kernel``: "fused" (a Numba kernel from kernels/), "array" (the op's own
+    array code, the readable reference) or "auto" (fused where one runs)."""
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+
+
 def check_float(name: str, x) -> None:
     xp = get_array_module(x)
     if not xp.issubdtype(x.dtype, xp.floating):

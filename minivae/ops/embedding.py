@@ -3,14 +3,17 @@
 import numpy
 
 from minivae.backend import get_array_module
-from minivae.ops.checks import check_float, check_int, check_ndim
+from minivae.ops.checks import check_float, check_int, check_kernel, check_ndim
 
 
-def embedding_forward(tokens, W):
+def embedding_forward(tokens, W, kernel="auto"):
     """Look up one row of ``W`` per token.
 
     tokens: (N, T) int in [0, V);  W: (V, D)  ->  out: (N, T, D), cache
+    kernel: how the backward adds rows up on the CPU: "fused" (a Numba loop,
+    kernels/embedding_cpu.py), "array" (sorting, below) or "auto" (fused for NumPy).
     """
+    check_kernel(kernel)
     check_ndim("tokens", tokens, 2, "(N, T)")
     check_int("tokens", tokens)
     check_ndim("W", W, 2, "(V, D)")
@@ -21,7 +24,7 @@ def embedding_forward(tokens, W):
             f"tokens must lie in [0, V={V}), got values in "
             f"[{int(tokens.min())}, {int(tokens.max())}]"
         )
-    return W[tokens], (tokens, W.shape)
+    return W[tokens], (tokens, W.shape, kernel)
 
 
 def embedding_backward(dout, cache, dW=None):
@@ -30,7 +33,7 @@ def embedding_backward(dout, cache, dW=None):
     dout: (N, T, D)  ->  dW: (V, D).  Given ``dW`` (a table shared with another lookup),
     the gradient is added into it instead of into a new zero array.
     """
-    tokens, W_shape = cache
+    tokens, W_shape, kernel = cache
     xp = get_array_module(dout)
     if dW is None:
         dW = xp.zeros(W_shape, dtype=dout.dtype)
@@ -39,6 +42,11 @@ def embedding_backward(dout, cache, dW=None):
         import cupyx  # noqa: PLC0415  (only reached with CuPy arrays)
 
         cupyx.scatter_add(dW, ids, rows)  # an atomic scatter-add on the GPU
+        return dW
+    if kernel != "array" and dW.flags.c_contiguous and dW.dtype == rows.dtype:
+        from kernels.embedding_cpu import scatter_add_rows
+
+        scatter_add_rows(dW, ids, rows)
         return dW
     # Repeated tokens must add up (plain dW[ids] = rows would keep one). NumPy's add.at does
     # that row by row, slowly; sorting the ids and summing each run of equal ids is ~10x faster.

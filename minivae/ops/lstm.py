@@ -13,6 +13,7 @@ from minivae.backend import get_array_module
 from minivae.ops.activations import sigmoid
 from minivae.ops.checks import (
     check_float,
+    check_kernel,
     check_mask,
     check_ndim,
     check_rnn_weights,
@@ -53,9 +54,6 @@ def lstm_pointwise_backward(dnext_h, dnext_c, prev_c, gates, tanh_c):
     return da, dc * f
 
 
-KERNELS = ("auto", "fused", "array")
-
-
 def select_pointwise(kernel, xp):
     """The pointwise pair an LSTM runs with -> (forward, backward, name).
 
@@ -63,8 +61,7 @@ def select_pointwise(kernel, xp):
     CPU for NumPy, CUDA for CuPy; an error where unavailable) or "auto" (the fused kernel
     where one can run, else the array version).
     """
-    if kernel not in KERNELS:
-        raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+    check_kernel(kernel)
     if kernel in ("fused", "auto"):
         from kernels import fused_lstm_pointwise
 

@@ -5,7 +5,14 @@ dloss/dlogits = (softmax - onehot) * mask / N
 """
 
 from minivae.backend import get_array_module
-from minivae.ops.checks import check_float, check_int, check_mask, check_ndim, check_shape
+from minivae.ops.checks import (
+    check_float,
+    check_int,
+    check_kernel,
+    check_mask,
+    check_ndim,
+    check_shape,
+)
 
 
 def log_softmax(logits):
@@ -19,17 +26,13 @@ def log_softmax(logits):
     return logp
 
 
-KERNELS = ("auto", "fused", "array")
-
-
 def exp_shifted_sum(logits, row_max, kernel="auto"):
     """logits: (R, V), row_max: (R,)  ->  exps = exp(logits - row_max) (R, V), their sum (R,)
 
     kernel: "array" (below), "fused" (one Numba pass, kernels/softmax_cpu.py; NumPy only)
     or "auto" (fused for NumPy float32/float64, else array).
     """
-    if kernel not in KERNELS:
-        raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+    check_kernel(kernel)
     xp = get_array_module(logits)
     fused_ok = xp.__name__ == "numpy" and logits.dtype.name in ("float32", "float64")
     if kernel == "fused" and not fused_ok:
