@@ -36,7 +36,7 @@ MISTAKES = [
     ("lstm", "lstm_backward gradcheck", "minivae.ops.lstm", "lstm_backward",
      "dnext_h = dnext_h + dh[:, t]", "dnext_h = dh[:, t]"),
     ("lstm", "lstm_backward masking and c0", "minivae.ops.lstm", "lstm_backward",
-     "xp.where(m, da @ Wh_T, dnext_h)", "xp.where(m, da @ Wh_T, 0.0 * dnext_h)"),
+     "xp.where(m, (Wh @ da.T).T, dnext_h)", "xp.where(m, (Wh @ da.T).T, 0.0 * dnext_h)"),
     ("vae_pieces", "reparameterize forward", "minivae.ops.reparameterize",
      "reparameterize_forward", "std = get_array_module(mu).exp(0.5 * logvar)",
      "std = 0.5 * logvar"),  # dropped the exp

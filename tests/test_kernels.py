@@ -122,7 +122,8 @@ def test_serial_and_parallel_cpu_cells_agree(dtype):
     parallel = lstm_pointwise_forward_cpu(a, c, parallel=True)
     for s, p in zip(serial, parallel):
         np.testing.assert_array_equal(s, p)
-    back = [lstm_pointwise_backward_cpu(dh, dc, c, serial[2], serial[3], parallel=p) for p in (0, 1)]
+    gates, tanh_c = serial[2], serial[3]
+    back = [lstm_pointwise_backward_cpu(dh, dc, c, gates, tanh_c, parallel=p) for p in (0, 1)]
     for s, p in zip(*back):
         np.testing.assert_array_equal(s, p)
 

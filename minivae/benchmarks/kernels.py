@@ -8,6 +8,8 @@ how close the kernel is to the memory limit.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from minivae import ops
@@ -44,10 +46,27 @@ def _cell_inputs(xp, N, H, D, dtype, seed=0):
     )
 
 
+def _threaded_cpu_cell():
+    """The fused CPU cell with its rows spread over Numba's threads (not used in training:
+    see kernels/lstm_cpu.py), as a (forward, backward) pair."""
+    from kernels import lstm_cpu
+
+    return (
+        partial(lstm_cpu.lstm_pointwise_forward, parallel=True),
+        partial(lstm_cpu.lstm_pointwise_backward, parallel=True),
+    )
+
+
 def time_cell(kernel, xp, sync, N, H, dtype, repeats):
-    """-> (pointwise forward+backward seconds, full step forward+backward seconds)"""
+    """-> (pointwise forward+backward seconds, full step forward+backward seconds or None)
+
+    kernel: "array", "fused" or "threads" (the CPU cell on Numba's threads: pointwise only)
+    """
     v = _cell_inputs(xp, N, H, H, dtype)
-    forward, backward, _ = select_pointwise(kernel, xp)
+    if kernel == "threads":
+        forward, backward = _threaded_cpu_cell()
+    else:
+        forward, backward, _ = select_pointwise(kernel, xp)
     _, _, gates, tanh_c = forward(v["a"], v["c"])
 
     def pointwise():
@@ -60,7 +79,8 @@ def time_cell(kernel, xp, sync, N, H, dtype, repeats):
         )
         ops.lstm_step_backward(v["dh"], v["dc"], cache)
 
-    return (median_time(pointwise, repeats, sync=sync), median_time(step, repeats, sync=sync))
+    pointwise_s = median_time(pointwise, repeats, sync=sync)
+    return pointwise_s, None if kernel == "threads" else median_time(step, repeats, sync=sync)
 
 
 def run_kernel_bench(
@@ -81,16 +101,25 @@ def run_kernel_bench(
         bandwidth = copy_bandwidth(xp, sync)
         fused_name = select_pointwise("fused", xp)[2]
         log(f"\n{device}: {name}; copy bandwidth {bandwidth / 1e9:.1f} GB/s; fused = {fused_name}")
+        threads = device == "cpu"
+        if threads:
+            import numba
+
+            log(f"threads = the fused CPU cell on {numba.get_num_threads()} Numba threads")
         log(
             f"{'dtype':8s} {'N':>4s} {'H':>5s} | {'array cell':>10s} {'fused cell':>10s} "
-            f"{'speed-up':>8s} {'fused GB/s':>10s} {'of copy':>7s} | {'array step':>10s} "
-            f"{'fused step':>10s} {'speed-up':>8s}"
+            f"{'speed-up':>8s} {'fused GB/s':>10s} {'of copy':>7s}"
+            + (f" {'threads':>10s}" if threads else "")
+            + f" | {'array step':>10s} {'fused step':>10s} {'speed-up':>8s}"
         )
         for dtype in dtypes:
             itemsize = np.dtype(dtype).itemsize
             for N, H in sizes:
                 arr_pw, arr_step = time_cell("array", xp, sync, N, H, dtype, repeats)
                 fus_pw, fus_step = time_cell("fused", xp, sync, N, H, dtype, repeats)
+                thr_pw = None
+                if threads:
+                    thr_pw = time_cell("threads", xp, sync, N, H, dtype, repeats)[0]
                 achieved = NUMBERS_MOVED_PER_UNIT * N * H * itemsize / fus_pw
                 row = dict(
                     device=device,
@@ -99,6 +128,7 @@ def run_kernel_bench(
                     H=H,
                     array_cell_s=arr_pw,
                     fused_cell_s=fus_pw,
+                    threaded_cell_s=thr_pw,
                     cell_speedup=arr_pw / fus_pw,
                     fused_bandwidth=achieved,
                     bandwidth_fraction=achieved / bandwidth,
@@ -110,7 +140,9 @@ def run_kernel_bench(
                 log(
                     f"{dtype:8s} {N:4d} {H:5d} | {arr_pw * 1e6:8.0f}us {fus_pw * 1e6:8.0f}us "
                     f"{row['cell_speedup']:7.2f}x {achieved / 1e9:10.1f} "
-                    f"{row['bandwidth_fraction']:6.0%} | {arr_step * 1e6:8.0f}us "
+                    f"{row['bandwidth_fraction']:6.0%}"
+                    + (f" {thr_pw * 1e6:8.0f}us" if threads else "")
+                    + f" | {arr_step * 1e6:8.0f}us "
                     f"{fus_step * 1e6:8.0f}us {row['step_speedup']:7.2f}x"
                 )
     return rows
