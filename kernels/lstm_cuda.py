@@ -95,18 +95,22 @@ def _empty_like(x, shape=None):
     return xp.empty(x.shape if shape is None else shape, dtype=x.dtype)
 
 
-def lstm_pointwise_forward_cuda(a, prev_c):
-    """a: (N, 4H), prev_c: (N, H) on the GPU  ->  next_h, next_c, gates (N, 4H), tanh_c"""
+def lstm_pointwise_forward_cuda(a, prev_c, out=None):
+    """a: (N, 4H), prev_c: (N, H) on the GPU  ->  next_h, next_c, gates (N, 4H), tanh_c
+
+    ``out``: optional C-contiguous (next_h, next_c, gates, tanh_c) arrays to write into.
+    """
     _, forward, _ = _compile()
-    next_h, next_c, tanh_c = (_empty_like(prev_c) for _ in range(3))
-    gates = _empty_like(a)
-    _launch(forward, prev_c.size, a, prev_c, next_h, next_c, gates, tanh_c)
-    return next_h, next_c, gates, tanh_c
+    if out is None:
+        out = (_empty_like(prev_c), _empty_like(prev_c), _empty_like(a), _empty_like(prev_c))
+    _launch(forward, prev_c.size, a, prev_c, *out)
+    return tuple(out)
 
 
-def lstm_pointwise_backward_cuda(dnext_h, dnext_c, prev_c, gates, tanh_c):
-    """-> da (N, 4H), dprev_c (N, H)"""
+def lstm_pointwise_backward_cuda(dnext_h, dnext_c, prev_c, gates, tanh_c, out=None):
+    """-> da (N, 4H), dprev_c (N, H);  ``out``: optional (da, dprev_c) arrays to write into."""
     _, _, backward = _compile()
-    da, dprev_c = _empty_like(gates), _empty_like(prev_c)
-    _launch(backward, prev_c.size, dnext_h, dnext_c, prev_c, gates, tanh_c, da, dprev_c)
-    return da, dprev_c
+    if out is None:
+        out = (_empty_like(gates), _empty_like(prev_c))
+    _launch(backward, prev_c.size, dnext_h, dnext_c, prev_c, gates, tanh_c, *out)
+    return tuple(out)

@@ -37,6 +37,17 @@ SIMULATED = textwrap.dedent("""
         for w, g in zip(lstm_pointwise_backward(dh, dc, c, want[2], want[3]),
                         lstm_pointwise_backward_cuda(dh, dc, c, want[2], want[3])):
             np.testing.assert_allclose(g, w, rtol=tol, atol=tol)
+        # out=: writing into one step's slot of a time-major buffer, as lstm_forward does.
+        gates_all = np.zeros((3, N, 4 * H), dtype)
+        out = (np.empty_like(c), np.empty_like(c), gates_all[1], np.empty_like(c))
+        got = lstm_pointwise_forward_cuda(a, c, out=out)
+        assert got[2] is out[2] and not gates_all[0].any() and not gates_all[2].any()
+        np.testing.assert_allclose(gates_all[1], want[2], rtol=tol, atol=tol)
+        da_all = np.zeros((2, N, 4 * H), dtype)
+        lstm_pointwise_backward_cuda(dh, dc, c, want[2], want[3], out=(da_all[0], np.empty_like(c)))
+        np.testing.assert_allclose(
+            da_all[0], lstm_pointwise_backward(dh, dc, c, want[2], want[3])[0], rtol=tol, atol=tol
+        )
     print("simulated CUDA kernels agree")
 """)
 

@@ -116,7 +116,8 @@ def lstm_forward(x, h0, Wx, Wh, b, mask=None, c0=None, kernel="auto"):
     xp = get_array_module(x)
     if c0 is not None:
         check_shape("c0", c0, (N, H), "(N, H)")
-    forward, backward, _ = select_pointwise(kernel, xp)
+    forward, backward, name = select_pointwise(kernel, xp)
+    fused = name != "array"  # the fused kernels write into given buffers (out=)
     if mask is not None and bool(mask.all()):
         mask = None  # nothing to carry over: skip the per-step selects
     # Inside, arrays are time-major (T, N, .), as in cuDNN: each step reads and writes
@@ -135,12 +136,27 @@ def lstm_forward(x, h0, Wx, Wh, b, mask=None, c0=None, kernel="auto"):
     for t in range(T):
         a = a_all[t]
         a += h_all[t] @ Wh
-        h_all[t + 1], c_all[t + 1], gates_all[t], tanh_c_all[t] = forward(a, c_all[t])
+        if fused:  # the kernel writes into this step's slots of the buffers
+            forward(a, c_all[t], out=(h_all[t + 1], c_all[t + 1], gates_all[t], tanh_c_all[t]))
+        else:
+            h_all[t + 1], c_all[t + 1], gates_all[t], tanh_c_all[t] = forward(a, c_all[t])
         if mask is not None:
             m = mask[:, t, None]
             h_all[t + 1] = xp.where(m, h_all[t + 1], h_all[t])
             c_all[t + 1] = xp.where(m, c_all[t + 1], c_all[t])
-    cache = (x_tm, Wx, Wh, mask, h_all, c_all, gates_all, tanh_c_all, c0 is not None, backward)
+    cache = (
+        x_tm,
+        Wx,
+        Wh,
+        mask,
+        h_all,
+        c_all,
+        gates_all,
+        tanh_c_all,
+        c0 is not None,
+        backward,
+        fused,
+    )
     return h_all[1:].transpose(1, 0, 2), cache  # (N, T, H), a view of the time-major states
 
 
@@ -150,7 +166,7 @@ def lstm_backward(dh, cache):
     dh: (N, T, H) upstream gradient of every hidden state
     -> dx (N, T, D), dh0 (N, H), dWx, dWh, db (and dc0 (N, H) when c0 was given)
     """
-    x_tm, Wx, Wh, mask, h_all, c_all, gates_all, tanh_c_all, has_c0, backward = cache
+    x_tm, Wx, Wh, mask, h_all, c_all, gates_all, tanh_c_all, has_c0, backward, fused = cache
     xp = get_array_module(dh)
     T, N, H = tanh_c_all.shape
     D = Wx.shape[0]
@@ -160,7 +176,12 @@ def lstm_backward(dh, cache):
     dnext_c = xp.zeros((N, H), dtype=dh.dtype)
     for t in reversed(range(T)):
         dnext_h = dnext_h + dh[:, t]
-        da, dprev_c = backward(dnext_h, dnext_c, c_all[t], gates_all[t], tanh_c_all[t])
+        saved = (dnext_h, dnext_c, c_all[t], gates_all[t], tanh_c_all[t])
+        da = da_all[t]  # this step's gate gradients, kept for the weight gradients below
+        if fused:  # the kernel writes da in place
+            _, dprev_c = backward(*saved, out=(da, xp.empty_like(dnext_c)))
+        else:
+            da[...], dprev_c = backward(*saved)
         if mask is not None:
             # A padded step passed the state through: its gradient flows straight back,
             # and the step's own gates get nothing.
@@ -172,7 +193,6 @@ def lstm_backward(dh, cache):
             # dprev_h = da Wh^T, computed as (Wh da^T)^T: BLAS runs this small product
             # 1.6x faster with the long 4H axis as the inner dimension of both operands.
             dprev_h = (Wh @ da.T).T
-        da_all[t] = da
         dnext_h, dnext_c = dprev_h, dprev_c
     # Weight gradients summed over all steps at once: one large product beats T small ones.
     da_flat = da_all.reshape(T * N, 4 * H)
