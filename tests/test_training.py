@@ -201,3 +201,18 @@ def test_cli_end_to_end_on_a_small_run(tmp_path, capsys):
     assert len(capsys.readouterr().out.strip().splitlines()) == 3
     assert main(["reconstruct", str(out), "qqq zzz"]) == 2
     assert "unknown" in capsys.readouterr().err
+
+
+def test_step_benchmark_prints_rounds_and_a_summary():
+    from minivae.benchmarks.training_step import run_step_bench
+
+    lines = []
+    result = run_step_bench(N=2, T=3, repeats=1, rounds=2, pause=0.0, log=lines.append)
+    assert result["minivae_s"] > 0 and result["rounds"] == 2
+    assert sum(line.startswith("  round ") for line in lines) == 2
+    if "torch_s" in result:  # PyTorch installed (the bench extra): the ratio is reported
+        assert result["ratio"] == pytest.approx(result["minivae_s"] / result["torch_s"])
+        lo, hi = result["ratio_range"]
+        assert lo <= hi and "ratio" in lines[-1]
+    else:
+        assert any("PyTorch  not installed" in line for line in lines)
