@@ -183,23 +183,20 @@ def _cell_row(i, f, g, o, prev_c, next_h, next_c, tanh_c):
 
 
 @njit(inline="always", **KERNEL_OPTIONS)
+def _gate_blocks(row, H):
+    """A row of 4H gate values -> its [i, f, g, o] blocks of H, as views."""
+    return row[:H], row[H : 2 * H], row[2 * H : 3 * H], row[3 * H :]
+
+
+@njit(inline="always", **KERNEL_OPTIONS)
 def _forward_row(a, prev_c, next_h, next_c, gates, tanh_c, n):
     """Row n of the forward: the gates [i, f | g | o], then the cell."""
     H = prev_c.shape[1]
     _sigmoid_into(a[n, : 2 * H], gates[n, : 2 * H])
     _tanh_into(a[n, 2 * H : 3 * H], gates[n, 2 * H : 3 * H])
     _sigmoid_into(a[n, 3 * H :], gates[n, 3 * H :])
-    g = gates[n]
-    _cell_row(
-        g[:H],
-        g[H : 2 * H],
-        g[2 * H : 3 * H],
-        g[3 * H :],
-        prev_c[n],
-        next_h[n],
-        next_c[n],
-        tanh_c[n],
-    )
+    i, f, g, o = _gate_blocks(gates[n], H)
+    _cell_row(i, f, g, o, prev_c[n], next_h[n], next_c[n], tanh_c[n])
 
 
 @njit(**KERNEL_OPTIONS)
@@ -221,21 +218,10 @@ def _backward_cell_row(
 @njit(inline="always", **KERNEL_OPTIONS)
 def _backward_row(dnext_h, dnext_c, prev_c, gates, tanh_c, da, dprev_c, n):
     H = prev_c.shape[1]
-    g, d = gates[n], da[n]
+    i, f, g, o = _gate_blocks(gates[n], H)
+    da_i, da_f, da_g, da_o = _gate_blocks(da[n], H)
     _backward_cell_row(
-        g[:H],
-        g[H : 2 * H],
-        g[2 * H : 3 * H],
-        g[3 * H :],
-        dnext_h[n],
-        dnext_c[n],
-        prev_c[n],
-        tanh_c[n],
-        d[:H],
-        d[H : 2 * H],
-        d[2 * H : 3 * H],
-        d[3 * H :],
-        dprev_c[n],
+        i, f, g, o, dnext_h[n], dnext_c[n], prev_c[n], tanh_c[n], da_i, da_f, da_g, da_o, dprev_c[n]
     )
 
 
