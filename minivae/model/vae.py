@@ -156,11 +156,14 @@ def loss_and_grads(
     eps: (N, Z) noise for the reparameterization; drawn from ``rng`` when None
     free_bits: nats per latent dimension below which the KL is not pushed down
     (Kingma et al. 2016): the objective uses sum_j max(free_bits, KL_j), KL_j the batch mean.
-    kernel: "auto" | "fused" | "array", how the LSTM cell and the softmax's exponentials
-    run: the fused Numba kernels (kernels/) or the array code (see ``ops.lstm.select_pointwise``).
+    kernel: "auto" | "fused" | "array": the fused Numba kernels (kernels/) or the array code
+    for the LSTM cell, the softmax's exponentials and the embedding gradient. "fused" insists
+    on the fused LSTM cell (an error where none runs, see ``ops.lstm.select_pointwise``); the
+    other two have CPU kernels only and run fused wherever they can, as with "auto".
     -> (LossTerms, grads: {name: array like params[name]})
     """
     xp = get_array_module(params["out_W"])
+    cpu_kernel = "array" if kernel == "array" else "auto"  # softmax and embedding (see above)
     tokens = xp.asarray(batch.tokens)
     lengths = xp.asarray(batch.lengths)
     N, T = tokens.shape
@@ -183,7 +186,7 @@ def loss_and_grads(
         droppable[:, 0] = False  # keep <bos>; inputs 1..L are the words
         inputs = ops.word_dropout(inputs, word_dropout, rng, mask=droppable, unk_id=UNK)
     logits, c_dec = decode_forward(params, config, z, inputs, dec_mask, kernel)
-    rec, c_ce = ops.softmax_cross_entropy_forward(logits, targets, dec_mask, kernel)
+    rec, c_ce = ops.softmax_cross_entropy_forward(logits, targets, dec_mask, cpu_kernel)
     # The KL of each example and dimension: the op on (N*Z, 1) views gives (N*Z,) terms.
     kl_nz, c_kl = ops.gaussian_kl_forward(mu.reshape(N * Z, 1), logvar.reshape(N * Z, 1))
     kl_per_dim = kl_nz.reshape(N, Z).mean(axis=0)
