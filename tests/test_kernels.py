@@ -195,6 +195,9 @@ def test_embedding_gradient_is_the_same_with_either_kernel(dtype):
     np.add.at(want, tokens.reshape(-1), dout.reshape(-1, 5))
     for kernel, got in grads.items():
         np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=kernel)
+    _, cache = ops.embedding_forward(tokens, W.astype(np.float16))  # no kernel: the array code
+    half = ops.embedding_backward(dout.astype(np.float16), cache)
+    np.testing.assert_allclose(half, want - 1, rtol=1e-2, atol=1e-2)
 
 
 def test_scatter_kernel_refuses_what_it_cannot_do():
@@ -207,3 +210,16 @@ def test_scatter_kernel_refuses_what_it_cannot_do():
         scatter_add_rows(dW, np.array([1, 2]), np.ones((2, 5)))
     with pytest.raises(ValueError, match="C-contiguous float64"):
         scatter_add_rows(np.zeros((4, 3), dtype=np.float32), np.array([1, 2]), rows)
+
+
+def test_auto_takes_the_array_cell_for_dtypes_the_kernels_lack():
+    assert select_pointwise("auto", np, np.float16)[2] == "array"
+    assert select_pointwise("auto", np, np.float32)[2].startswith("fused-cpu")
+    rng = np.random.default_rng(0)
+    x, h0 = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 5))
+    Wx, Wh, b = rng.standard_normal((4, 20)), rng.standard_normal((5, 20)), np.zeros(20)
+    half = [a.astype(np.float16) for a in (x, h0, Wx, Wh, b)]
+    h16, _ = ops.lstm_forward(*half)
+    h64, _ = ops.lstm_forward(*(a.astype(np.float64) for a in half))
+    assert h16.dtype == np.float16
+    np.testing.assert_allclose(h16, h64, atol=1e-2)

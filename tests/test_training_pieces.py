@@ -83,3 +83,9 @@ def test_serial_and_parallel_adam_kernels_agree():
     for a, b in zip(*copies):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(copies[0][0], p)  # it did update
+
+
+def test_adam_updates_float16_parameters_with_the_array_code():
+    p = {"w": np.ones(5, dtype=np.float16)}
+    Adam(lr=0.1).step(p, {"w": np.ones(5, dtype=np.float16)})
+    assert p["w"].dtype == np.float16 and np.allclose(p["w"], 0.9, atol=1e-3)

@@ -43,7 +43,8 @@ def embedding_backward(dout, cache, dW=None):
 
         cupyx.scatter_add(dW, ids, rows)  # an atomic scatter-add on the GPU
         return dW
-    if kernel != "array" and dW.flags.c_contiguous and dW.dtype == rows.dtype:
+    fused_ok = dW.flags.c_contiguous and dW.dtype == rows.dtype and dW.dtype.name != "float16"
+    if kernel != "array" and fused_ok:
         from kernels.embedding_cpu import scatter_add_rows
 
         scatter_add_rows(dW, ids, rows)

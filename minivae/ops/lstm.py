@@ -54,15 +54,16 @@ def lstm_pointwise_backward(dnext_h, dnext_c, prev_c, gates, tanh_c):
     return da, dc * f
 
 
-def select_pointwise(kernel, xp):
+def select_pointwise(kernel, xp, dtype=None):
     """The pointwise pair an LSTM runs with -> (forward, backward, name).
 
     kernel: "array" (the readable functions above), "fused" (one Numba kernel per direction:
-    CPU for NumPy, CUDA for CuPy; an error where unavailable) or "auto" (the fused kernel
-    where one can run, else the array version).
+    CPU for NumPy, CUDA for CuPy; float32 and float64; an error where unavailable) or "auto"
+    (the fused kernel where one can run for arrays of ``dtype``, else the array version).
     """
     check_kernel(kernel)
-    if kernel in ("fused", "auto"):
+    fused_dtype = dtype is None or xp.dtype(dtype).name in ("float32", "float64")
+    if kernel == "fused" or (kernel == "auto" and fused_dtype):
         from kernels import fused_lstm_pointwise
 
         fused = fused_lstm_pointwise(xp)
@@ -85,7 +86,7 @@ def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b, kernel="auto"):
     H = check_rnn_weights(D, Wx, Wh, b, gates=4)
     check_shape("prev_h", prev_h, (N, H), "(N, H)")
     check_shape("prev_c", prev_c, (N, H), "(N, H)")
-    forward, backward, _ = select_pointwise(kernel, get_array_module(x))
+    forward, backward, _ = select_pointwise(kernel, get_array_module(x), x.dtype)
     a = x @ Wx + prev_h @ Wh + b
     next_h, next_c, gates, tanh_c = forward(a, prev_c)
     return next_h, next_c, (x, prev_h, prev_c, Wx, Wh, backward, gates, tanh_c)
@@ -116,7 +117,7 @@ def lstm_forward(x, h0, Wx, Wh, b, mask=None, c0=None, kernel="auto"):
     xp = get_array_module(x)
     if c0 is not None:
         check_shape("c0", c0, (N, H), "(N, H)")
-    forward, backward, name = select_pointwise(kernel, xp)
+    forward, backward, name = select_pointwise(kernel, xp, x.dtype)
     fused = name != "array"  # the fused kernels write into given buffers (out=)
     if mask is not None and bool(mask.all()):
         mask = None  # nothing to carry over: skip the per-step selects

@@ -82,7 +82,14 @@ class Adam:
                 self.state[f"{name}.v"] = xp.zeros_like(g)
             m, v = self.state[f"{name}.m"], self.state[f"{name}.v"]
             p = params[name]
-            if self.fused and xp is np and p.flags.c_contiguous and g.flags.c_contiguous:
+            fused_ok = p.dtype.name in ("float32", "float64") and p.dtype == g.dtype
+            if (
+                self.fused
+                and xp is np
+                and fused_ok
+                and p.flags.c_contiguous
+                and g.flags.c_contiguous
+            ):
                 from kernels.adam_cpu import adam_update
 
                 dtype = p.dtype.type
