@@ -62,7 +62,8 @@ def select_pointwise(kernel, xp, dtype=None):
     (the fused kernel where one can run for arrays of ``dtype``, else the array version).
     """
     check_kernel(kernel)
-    fused_dtype = dtype is None or xp.dtype(dtype).name in ("float32", "float64")
+    dtype_name = getattr(dtype, "name", getattr(dtype, "__name__", dtype))  # a dtype or a type
+    fused_dtype = dtype is None or dtype_name in ("float32", "float64")
     if kernel == "fused" or (kernel == "auto" and fused_dtype):
         from kernels import fused_lstm_pointwise
 
