@@ -42,8 +42,9 @@ def minivae_step_fn(config: ModelConfig, batch, xp=np, seed: int = 0):
     return step
 
 
-def torch_step_fn(config: ModelConfig, batch, device: str = "cpu"):
-    """The same model and optimizer in PyTorch (cuDNN/oneDNN LSTMs), or None without torch."""
+def torch_step_fn(config: ModelConfig, batch, device: str = "cpu", fused_adam: bool = False):
+    """The same model and optimizer in PyTorch (cuDNN/oneDNN LSTMs), or None without torch
+    (or, with ``fused_adam``, without a PyTorch whose Adam has ``fused=True`` here)."""
     try:
         import torch
     except ImportError:
@@ -82,7 +83,12 @@ def torch_step_fn(config: ModelConfig, batch, device: str = "cpu"):
             return rec + kl
 
     model = TorchVAE().to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    try:  # fused=True: one kernel for the whole update, like minivae's (PyTorch >= 2.4 on CPUs)
+        optimizer = torch.optim.Adam(
+            model.parameters(), lr=1e-3, **({"fused": True} if fused_adam else {})
+        )
+    except (TypeError, RuntimeError):
+        return None
     N, T = batch.tokens.shape
     tokens = torch.as_tensor(batch.tokens, device=device)
     inputs = torch.cat([torch.full((N, 1), 2, device=device), tokens], dim=1)
@@ -106,13 +112,14 @@ def run_step_bench(
     log=print,
     pause: float = 0.5,
 ) -> dict:
-    """Time both steps and print them with the ratio; -> the figures as a dict.
+    """Time the steps and print them with the ratios; -> the figures as a dict.
 
-    The two frameworks take turns for ``rounds`` rounds (``repeats`` timed steps each, the
-    median kept), with a pause between turns so that neither one's idle thread pools
-    (BLAS and OpenMP threads spin for a while after their work) slow the other down. A
-    machine's speed drifts over seconds; turns see the same drift. The summary is the
-    median over rounds, and the spread of the per-round ratios.
+    Against PyTorch twice: with its default Adam, and with ``Adam(fused=True)``, the one-pass
+    update that matches minivae's own. The contenders take turns for ``rounds`` rounds
+    (``repeats`` timed steps each, the median kept), with a pause between turns so that no
+    one's idle thread pools (BLAS and OpenMP threads spin for a while after their work) slow
+    the next one down. A machine's speed drifts over seconds; turns see the same drift. The
+    summary is the median over rounds, and the spread of the per-round ratios.
     """
     config = ModelConfig(**PTB_SIZES)
     batch = make_batch(config.vocab_size, N, T)
@@ -127,42 +134,45 @@ def run_step_bench(
         f"H={config.hidden_dim} Z={config.latent_dim} N={N} T={T} float32, device {device} "
         f"({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs)"
     )
-    ours_fn = minivae_step_fn(config, batch, xp)
-    theirs_fn = torch_step_fn(config, batch, torch_device)
-    torch_sync = None
-    if theirs_fn is None:
+    contenders = {"minivae": (minivae_step_fn(config, batch, xp), sync)}
+    for key, fused in (("torch", False), ("torch_fused", True)):
+        fn = torch_step_fn(config, batch, torch_device, fused_adam=fused)
+        if fn is not None:
+            import torch
+
+            contenders[key] = (fn, torch.cuda.synchronize if torch_device == "cuda" else None)
+    if "torch" not in contenders:
         log("  PyTorch  not installed (pip install 'minivae[bench]' to compare)")
-    else:
+    labels = {"minivae": "minivae", "torch": "PyTorch", "torch_fused": "PyTorch fused Adam"}
+    times: dict = {key: [] for key in contenders}
+    for r in range(rounds):
+        parts = []
+        for key, (fn, fn_sync) in contenders.items():
+            times[key].append(median_time(fn, repeats, sync=fn_sync))
+            parts.append(f"{labels[key]} {times[key][-1] * 1e3:6.1f} ms")
+            time.sleep(pause)
+        log(f"  round {r + 1}: " + "   ".join(parts))
+    result = {"device": device, "rounds": rounds}
+    for key in contenders:
+        result[f"{key}_s"] = statistics.median(times[key])
+    log(f"  {'minivae':20s} {result['minivae_s'] * 1e3:7.1f} ms/step (median of {rounds} rounds)")
+    for key in ("torch", "torch_fused"):
+        if key not in contenders:
+            continue
+        ratios = [a / b for a, b in zip(times["minivae"], times[key])]
+        suffix = "" if key == "torch" else "_fused"
+        result[f"ratio{suffix}"] = result["minivae_s"] / result[f"{key}_s"]
+        result[f"ratio{suffix}_range"] = (min(ratios), max(ratios))
+        log(
+            f"  {labels[key]:20s} {result[f'{key}_s'] * 1e3:7.1f} ms/step   ratio "
+            f"{result[f'ratio{suffix}']:.2f}x (per round {min(ratios):.2f}-{max(ratios):.2f}x)"
+        )
+    if "torch" in contenders:
         import torch
 
-        torch_sync = torch.cuda.synchronize if torch_device == "cuda" else None
-    ours, theirs = [], []
-    for r in range(rounds):
-        ours.append(median_time(ours_fn, repeats, sync=sync))
-        line = f"  round {r + 1}: minivae {ours[-1] * 1e3:7.1f} ms"
-        if theirs_fn is not None:
-            time.sleep(pause)
-            theirs.append(median_time(theirs_fn, repeats, sync=torch_sync))
-            line += f"   PyTorch {theirs[-1] * 1e3:7.1f} ms   ratio {ours[-1] / theirs[-1]:.2f}x"
-        log(line)
-        time.sleep(pause)
-    result = {"minivae_s": statistics.median(ours), "device": device, "rounds": rounds}
-    log(f"  minivae  {result['minivae_s'] * 1e3:8.1f} ms/step (median of {rounds} rounds)")
-    if theirs_fn is None:
-        return result
-    ratios = [a / b for a, b in zip(ours, theirs)]
-    result.update(
-        torch_s=statistics.median(theirs),
-        ratio=result["minivae_s"] / statistics.median(theirs),
-        ratio_range=(min(ratios), max(ratios)),
-        torch_version=torch.__version__,
-    )
-    log(
-        f"  PyTorch  {result['torch_s'] * 1e3:8.1f} ms/step (torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads)"
-    )
-    log(
-        f"  ratio    {result['ratio']:8.2f}x (minivae time / PyTorch time; target <= 1.0; "
-        f"per round {min(ratios):.2f}-{max(ratios):.2f}x)"
-    )
+        result["torch_version"] = torch.__version__
+        log(
+            f"  (ratio = minivae time / PyTorch time, target <= 1.0; torch {torch.__version__}, "
+            f"{torch.get_num_threads()} threads)"
+        )
     return result
