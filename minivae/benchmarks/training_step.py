@@ -107,7 +107,7 @@ def run_step_bench(
     N: int = 32,
     T: int = 22,
     repeats: int = 10,
-    rounds: int = 5,
+    rounds: int = 7,
     device: str = "cpu",
     log=print,
     pause: float = 0.5,

@@ -29,7 +29,7 @@ def _step_args(p) -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seq-len", type=int, default=22)
     p.add_argument("--repeats", type=int, default=10, help="timed steps per turn (median)")
-    p.add_argument("--rounds", type=int, default=5, help="turns taken by each framework")
+    p.add_argument("--rounds", type=int, default=7, help="turns taken by each contender")
     p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
 
 
