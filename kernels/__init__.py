@@ -1,7 +1,14 @@
-"""Fused Numba kernels: a step's pointwise work in one pass over memory.
+"""Fused Numba kernels: work that NumPy would do in several sweeps, in one pass over memory.
 
-``fused_lstm_pointwise(xp)`` gives the fused LSTM cell for the array module ``xp`` (the CPU
-kernel for NumPy, the CUDA kernel for CuPy), or None where it cannot run.
+- ``lstm_cpu``, ``lstm_cuda``: the LSTM cell's pointwise work, forward and backward;
+  ``fused_lstm_pointwise(xp)`` gives the one for the array module ``xp`` (the CPU kernel for
+  NumPy, the CUDA kernel for CuPy), or None where it cannot run.
+- ``softmax_cpu``: softmax's exponentials and their sums (softmax cross-entropy).
+- ``embedding_cpu``: the embedding gradient's scatter-add.
+- ``adam_cpu``: Adam's update.
+
+The ops take ``kernel="auto" | "fused" | "array"``; the array code in ``minivae.ops`` stays
+the readable reference, and the tests check each kernel against it.
 """
 
 from __future__ import annotations
