@@ -3,7 +3,13 @@
 import numpy
 
 from minivae.backend import get_array_module
-from minivae.ops.checks import check_float, check_int, check_kernel, check_ndim
+from minivae.ops.checks import (
+    check_float,
+    check_int,
+    check_kernel,
+    check_ndim,
+    has_fused_kernel,
+)
 
 
 def embedding_forward(tokens, W, kernel="auto"):
@@ -43,7 +49,7 @@ def embedding_backward(dout, cache, dW=None):
 
         cupyx.scatter_add(dW, ids, rows)  # an atomic scatter-add on the GPU
         return dW
-    fused_ok = dW.flags.c_contiguous and dW.dtype == rows.dtype and dW.dtype.name != "float16"
+    fused_ok = dW.flags.c_contiguous and dW.dtype == rows.dtype and has_fused_kernel(dW.dtype)
     if kernel != "array" and fused_ok:
         from kernels.embedding_cpu import scatter_add_rows
 

@@ -18,6 +18,7 @@ from minivae.ops.checks import (
     check_ndim,
     check_rnn_weights,
     check_shape,
+    has_fused_kernel,
 )
 
 
@@ -62,9 +63,7 @@ def select_pointwise(kernel, xp, dtype=None):
     (the fused kernel where one can run for arrays of ``dtype``, else the array version).
     """
     check_kernel(kernel)
-    dtype_name = getattr(dtype, "name", getattr(dtype, "__name__", dtype))  # a dtype or a type
-    fused_dtype = dtype is None or dtype_name in ("float32", "float64")
-    if kernel == "fused" or (kernel == "auto" and fused_dtype):
+    if kernel == "fused" or (kernel == "auto" and (dtype is None or has_fused_kernel(dtype))):
         from kernels import fused_lstm_pointwise
 
         fused = fused_lstm_pointwise(xp)

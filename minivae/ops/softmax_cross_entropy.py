@@ -12,6 +12,7 @@ from minivae.ops.checks import (
     check_mask,
     check_ndim,
     check_shape,
+    has_fused_kernel,
 )
 
 
@@ -34,7 +35,7 @@ def exp_shifted_sum(logits, row_max, kernel="auto"):
     """
     check_kernel(kernel)
     xp = get_array_module(logits)
-    fused_ok = xp.__name__ == "numpy" and logits.dtype.name in ("float32", "float64")
+    fused_ok = xp.__name__ == "numpy" and has_fused_kernel(logits.dtype)
     if kernel == "fused" and not fused_ok:
         raise RuntimeError(f"no fused softmax kernel for {xp.__name__} {logits.dtype} arrays")
     if kernel != "array" and fused_ok:

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from minivae.backend import get_array_module
+from minivae.ops.checks import has_fused_kernel
 
 
 def clip_by_global_norm(grads: dict, max_norm: float) -> float:
@@ -82,7 +83,7 @@ class Adam:
                 self.state[f"{name}.v"] = xp.zeros_like(g)
             m, v = self.state[f"{name}.m"], self.state[f"{name}.v"]
             p = params[name]
-            fused_ok = p.dtype.name in ("float32", "float64") and p.dtype == g.dtype
+            fused_ok = has_fused_kernel(p.dtype) and p.dtype == g.dtype
             if (
                 self.fused
                 and xp is np
