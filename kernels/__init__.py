@@ -19,7 +19,7 @@ import numpy
 def fused_lstm_pointwise(xp):
     """-> (forward, backward, name) of the fused LSTM cell for ``xp``, or None."""
     if xp is numpy:
-        from kernels.lstm_cpu import lstm_pointwise_backward, lstm_pointwise_forward
+        from minivae_kernels.lstm_cpu import lstm_pointwise_backward, lstm_pointwise_forward
 
         return lstm_pointwise_forward, lstm_pointwise_backward, "fused-cpu (numba)"
     try:
@@ -29,6 +29,6 @@ def fused_lstm_pointwise(xp):
             return None
     except Exception:  # numba-cuda missing or broken: the array version still runs on CuPy
         return None
-    from kernels.lstm_cuda import lstm_pointwise_backward_cuda, lstm_pointwise_forward_cuda
+    from minivae_kernels.lstm_cuda import lstm_pointwise_backward_cuda, lstm_pointwise_forward_cuda
 
     return lstm_pointwise_forward_cuda, lstm_pointwise_backward_cuda, "fused-cuda (numba)"

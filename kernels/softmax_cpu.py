@@ -11,9 +11,8 @@ LLVM does not vectorize a max reduction that must keep NaN semantics.
 from __future__ import annotations
 
 import numpy as np
+from minivae_kernels.lstm_cpu import CONSTANTS, _exp_split
 from numba import njit
-
-from kernels.lstm_cpu import CONSTANTS, _exp_split
 
 # The sum must be reassociated to vectorize (lane-wise partial sums): it then adds in a
 # different order than a plain loop, as NumPy's pairwise sum also does.

@@ -29,6 +29,10 @@ def _import_cupy():
     return _cupy
 
 
+class DeviceError(ValueError):
+    """A device that was asked for and cannot be used (``--device gpu`` without a GPU)."""
+
+
 def gpu_available() -> bool:
     """True when CuPy imports, sees a CUDA device, and can run one tiny kernel."""
     global _gpu_usable
@@ -73,7 +77,7 @@ def resolve_device(device: str = "auto", quiet: bool = False) -> str:
     to the CPU and says so (unless ``quiet``).
     """
     if device not in ("cpu", "gpu", "auto"):
-        raise ValueError(f"device must be 'cpu', 'gpu' or 'auto', got {device!r}")
+        raise DeviceError(f"device must be 'cpu', 'gpu' or 'auto', got {device!r}")
     if device == "cpu":
         return "cpu"
     if gpu_available():
@@ -84,7 +88,7 @@ def resolve_device(device: str = "auto", quiet: bool = False) -> str:
             if _import_cupy() is None
             else "CuPy is installed but no usable CUDA device was found"
         )
-        raise RuntimeError(f"device='gpu' was requested but {why}.")
+        raise DeviceError(f"device 'gpu' was requested but {why}")
     if not quiet:
         print("minivae: no usable GPU found, running on the CPU (device=auto).", file=sys.stderr)
     return "cpu"

@@ -1,125 +1,141 @@
-"""Honest numbers for a text VAE on a data set.
+"""Honest numbers for any model (through ``minivae.interface``) on a data set.
 
 - negative ELBO = reconstruction + KL (an upper bound on -log p(x)), per sentence
 - importance-weighted NLL (Burda et al. 2016), the figure text-VAE papers report:
       log p(x) ~ log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x),   z_k ~ q(z|x)
 - perplexity per word, <eos> included: exp(total NLL / total predicted tokens)
-- mutual information I(x; z) under q and active units (He et al. 2019)
+- for each latent layer: the KL, the mutual information I(x; z) under q, and the active
+  units (He et al. 2019)
+
+Mutual information is estimated over the whole evaluation set, so the batch size does not
+change it: I(x; z) = E_x E_q(z|x)[log q(z|x) - log q(z)], with q(z) = (1/M) sum_m q(z|x_m)
+the aggregate posterior of all M sentences, E_q log q(z|x) analytic, and one draw of z per
+sentence for E log q(z). It is at most log M.
+
+A dimension is active when the offset of its posterior mean from the prior mean varies over
+the data: Var_x(E_q[z_u] - E_p[z_u]) > 0.01 (He et al. 2019; the prior mean is 0 for
+N(0, I), the prior network's mean for a conditional prior).
 """
 
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
+from tqdm.auto import tqdm
 
+from minivae import ops
 from minivae.backend import get_array_module, to_numpy
-from minivae.model.config import ModelConfig
-from minivae.model.inference import log_px_given_z, posterior
-from minivae.model.vae import EOS
+from minivae.data.vocab import EOS
+from minivae.interface import TextModel
+from minivae.ops.log_density import LOG_2PI
 
-LOG_2PI = math.log(2 * math.pi)
-
-
-def log_normal(z, mu, logvar):
-    """log N(z; mu, e^logvar), summed over the last axis."""
-    xp = get_array_module(z)
-    return -0.5 * (LOG_2PI + logvar + (z - mu) ** 2 * xp.exp(-logvar)).sum(axis=-1)
+LOGITS_BUDGET = 32_000_000  # logits entries (128 MB in float32) per batch of importance draws
 
 
-def logsumexp(a, axis):
-    xp = get_array_module(a)
-    m = a.max(axis=axis, keepdims=True)
-    return (m + xp.log(xp.exp(a - m).sum(axis=axis, keepdims=True))).squeeze(axis)
+def perplexity(nll_total: float, num_tokens: int) -> float:
+    """exp(nll / tokens), infinite (not an OverflowError) for a model that has blown up."""
+    x = nll_total / num_tokens
+    return math.exp(x) if x < 700 else math.inf
 
 
-def iw_log_likelihood(params, config: ModelConfig, tokens, lengths, mu, logvar, k: int, rng):
-    """Importance-weighted estimate of log p(x) with k samples from q.  -> (N,)"""
-    xp = get_array_module(mu)
-    weights = []
-    for _ in range(k):
-        z = mu + xp.exp(0.5 * logvar) * xp.asarray(rng.standard_normal(mu.shape), dtype=mu.dtype)
-        log_prior = log_normal(z, xp.zeros_like(z), xp.zeros_like(z))
-        weights.append(
-            log_px_given_z(params, config, tokens, lengths, z)
-            + log_prior
-            - log_normal(z, mu, logvar)
-        )
-    return logsumexp(xp.stack(weights), axis=0) - math.log(k)
-
-
-def mutual_information(mu, logvar, rng, samples: int = 10) -> float:
-    """I(x; z) = E_x E_q(z|x)[log q(z|x) - log q(z)], q(z) the batch's aggregate posterior.
-
-    q(z) = (1/N) sum_n q(z|x_n) on the same batch (He et al. 2019); E_q log q(z|x) is
-    analytic, E_q log q(z) is averaged over ``samples`` draws of z per x.
-    """
-    xp = get_array_module(mu)
-    N, Z = mu.shape
+def mutual_information(mu, logvar, rng, chunk: int = 128) -> float:
+    """I(x; z) over a whole set (see the module docstring).  mu, logvar: (M, Z) on the host."""
+    M, Z = mu.shape
+    if M < 2:
+        return 0.0
     neg_entropy = float((-0.5 * Z * LOG_2PI - 0.5 * (1 + logvar).sum(axis=1)).mean())
+    z = mu + np.exp(0.5 * logvar) * rng.standard_normal(mu.shape)
     log_qz = 0.0
-    for _ in range(samples):
-        z = mu + xp.exp(0.5 * logvar) * xp.asarray(rng.standard_normal(mu.shape), dtype=mu.dtype)
-        log_q_zi_xj = log_normal(z[:, None, :], mu[None, :, :], logvar[None, :, :])  # (N, N)
-        log_qz += float((logsumexp(log_q_zi_xj, axis=1) - math.log(N)).mean()) / samples
-    return neg_entropy - log_qz
+    for start in range(0, M, chunk):  # (chunk, M) densities at a time, not (M, M)
+        log_q = ops.log_normal(z[start : start + chunk, None, :], mu[None], logvar[None])
+        log_qz += float((ops.logsumexp(log_q, axis=1) - math.log(M)).sum())
+    return neg_entropy - log_qz / M
 
 
 def evaluate(
+    model: TextModel,
     params,
-    config: ModelConfig,
     batches,
     iw_samples: int = 10,
     seed: int = 0,
+    kernel: str = "auto",
     au_threshold: float = 0.01,
+    progress: bool = False,
 ) -> dict:
-    """Every metric above over an iterable of batches (``tokens``, ``lengths``).
+    """Every metric above over an iterable of batches.
 
     Returns floats: nelbo, rec, kl (nats per sentence), nll (importance-weighted, per
-    sentence), ppl, elbo_ppl (perplexity from the ELBO bound), mi (nats), active_units,
-    num_sentences, num_tokens.
+    sentence; the ELBO when iw_samples is 0), ppl, elbo_ppl (perplexity from the ELBO
+    bound), mi (nats), active_units, num_sentences, num_tokens; with several latent layers
+    also kl_<layer>, mi_<layer>, active_units_<layer> (kl, active_units: their sums; mi: the
+    first layer's).
     """
+    if iw_samples < 0:
+        raise ValueError(f"iw_samples must be >= 0, got {iw_samples}")
     rng = np.random.default_rng(seed)
-    xp = get_array_module(params["out_W"])
-    sums = dict(rec=0.0, kl=0.0, nll=0.0, mi=0.0)
-    n_sent = n_tok = n_mi = 0
-    mus = []
+    layers = list(model.latent_sizes)
+    sums = {"rec": 0.0, "nll": 0.0, **{f"kl_{name}": 0.0 for name in layers}}
+    n_sent = n_tok = 0
+    means = {name: [] for name in layers}  # (mu, logvar, prior mean) per batch, on the host
+    batches = tqdm(
+        batches, desc="evaluating", disable=not progress, file=sys.stderr, dynamic_ncols=True
+    )
     for batch in batches:
-        lengths = np.asarray(batch.lengths)
-        mu, logvar = posterior(params, config, batch.tokens, lengths)
-        z = mu + xp.exp(0.5 * logvar) * xp.asarray(rng.standard_normal(mu.shape), dtype=mu.dtype)
-        sums["rec"] -= float(log_px_given_z(params, config, batch.tokens, lengths, z).sum())
-        sums["kl"] += float((0.5 * (mu**2 + xp.exp(logvar) - logvar - 1)).sum())
+        post = model.posterior(params, batch, kernel)
+        N, T = batch.tokens.shape
+        draws = max(iw_samples, 1)
+        per_chunk = max(1, min(draws, LOGITS_BUDGET // (N * (T + 1) * model.vocab_size)))
+        log_w = []
+        for start in range(0, draws, per_chunk):
+            k = min(per_chunk, draws - start)
+            sample = model.sample_latent(params, post, rng, samples=k)
+            log_px = model.log_likelihood(params, batch, sample.code, kernel)
+            if start == 0:  # the first draw of each sentence gives the ELBO's terms
+                sums["rec"] -= float(log_px[:N].sum())
+                for name, kl in sample.kl.items():
+                    sums[f"kl_{name}"] += float(kl[:N].sum())
+            log_w.append((log_px + sample.log_prior - sample.log_q).reshape(k, N))
         if iw_samples > 0:
-            sums["nll"] -= float(
-                iw_log_likelihood(
-                    params, config, batch.tokens, lengths, mu, logvar, iw_samples, rng
-                ).sum()
-            )
-        if mu.shape[0] > 1:
-            sums["mi"] += mutual_information(mu, logvar, rng) * mu.shape[0]
-            n_mi += mu.shape[0]
-        mus.append(to_numpy(mu))
-        n_sent += len(lengths)
-        n_tok += int(lengths.sum()) + len(lengths)  # words + <eos>
+            xp = get_array_module(log_w[0])
+            log_px_iw = ops.logsumexp(xp.concatenate(log_w), axis=0) - math.log(iw_samples)
+            sums["nll"] -= float(log_px_iw.sum())
+        for name, (mu, logvar) in post.layers.items():
+            prior_mean = post.prior_means.get(name)
+            offset = mu if prior_mean is None else mu - prior_mean
+            means[name].append((to_numpy(mu), to_numpy(logvar), to_numpy(offset)))
+        n_sent += N
+        n_tok += int(np.sum(batch.lengths)) + N  # words + <eos>
     if n_sent == 0:
         raise ValueError("evaluate: no sentences to evaluate")
-    all_mu = np.concatenate(mus)
-    active = int((all_mu.var(axis=0) > au_threshold).sum()) if n_sent > 1 else 0
-    nelbo_total = sums["rec"] + sums["kl"]
+    kl_total = sum(sums[f"kl_{name}"] for name in layers)
+    nelbo_total = sums["rec"] + kl_total
     nll_total = sums["nll"] if iw_samples > 0 else nelbo_total
-    return {
+    out = {
         "nelbo": nelbo_total / n_sent,
         "rec": sums["rec"] / n_sent,
-        "kl": sums["kl"] / n_sent,
+        "kl": kl_total / n_sent,
         "nll": nll_total / n_sent,
-        "ppl": math.exp(nll_total / n_tok),
-        "elbo_ppl": math.exp(nelbo_total / n_tok),
-        "mi": sums["mi"] / max(n_mi, 1),
-        "active_units": active,
-        "num_sentences": n_sent,
-        "num_tokens": n_tok,
+        "ppl": perplexity(nll_total, n_tok),
+        "elbo_ppl": perplexity(nelbo_total, n_tok),
     }
+    mi_rng = np.random.default_rng([seed, 1])
+    per_layer = {}
+    for name in layers:
+        mu, logvar, offset = (np.concatenate(part) for part in zip(*means[name]))
+        per_layer[name] = {
+            "kl": sums[f"kl_{name}"] / n_sent,
+            "mi": mutual_information(mu.astype(np.float64), logvar.astype(np.float64), mi_rng),
+            "active_units": int((offset.var(axis=0) > au_threshold).sum()) if n_sent > 1 else 0,
+        }
+    out["mi"] = per_layer[layers[0]]["mi"]
+    out["active_units"] = sum(p["active_units"] for p in per_layer.values())
+    if len(layers) > 1:
+        for name, values in per_layer.items():
+            out.update({f"{key}_{name}": value for key, value in values.items()})
+    out["num_sentences"], out["num_tokens"] = n_sent, n_tok
+    return out
 
 
 def unigram_nll(train_ids, eval_ids, vocab_size: int) -> float:

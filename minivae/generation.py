@@ -1,51 +1,61 @@
-"""Turning latent codes into sentences: greedy, temperature, top-k and beam search; and
-paths through the latent space (linear and spherical interpolation)."""
+"""Turning latent codes into sentences, for every model (through ``minivae.interface``):
+greedy, temperature, top-k and beam search; and paths through the latent space (linear and
+spherical interpolation)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from minivae.backend import get_array_module, to_numpy
-from minivae.model.config import ModelConfig
-from minivae.model.inference import decoder_start, decoder_step
-from minivae.model.vae import BOS, EOS
+from minivae.data.vocab import BOS, EOS
+from minivae.interface import TextModel, num_rows, take_rows
 
 METHODS = ("greedy", "sample", "beam")
 
 
 def decode(
+    model: TextModel,
     params,
-    config: ModelConfig,
-    z,
+    code,
     method: str = "greedy",
     max_len: int = 30,
     temperature: float = 1.0,
     top_k: int = 0,
     beam_size: int = 5,
     rng=None,
+    kernel: str = "auto",
 ):
-    """Generate one sentence per latent code.  z: (N, Z)  ->  list of N lists of token ids
+    """Generate one sentence per code (a row of z for the VAE)  ->  list of lists of token ids
 
     greedy: the most likely word each step; sample: draw from softmax(logits / temperature),
     keeping only the top_k words when top_k > 0; beam: beam search of width beam_size.
     """
-    if method == "beam":
-        return [
-            beam_search(params, config, z[n : n + 1], beam_size, max_len) for n in range(z.shape[0])
-        ]
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if temperature <= 0:
+    if max_len < 1:
+        raise ValueError(f"max_len must be at least 1, got {max_len}")
+    if method == "beam":
+        if beam_size < 1:
+            raise ValueError(f"beam_size must be at least 1, got {beam_size}")
+        return [
+            beam_search(
+                model, params, take_rows(code, slice(n, n + 1)), beam_size, max_len, kernel=kernel
+            )
+            for n in range(num_rows(code))
+        ]
+    if not temperature > 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
+    if top_k < 0:
+        raise ValueError(f"top_k must be >= 0, got {top_k}")
     if method == "sample" and rng is None:
         rng = np.random.default_rng()
-    xp = get_array_module(z)
-    N = z.shape[0]
-    state = decoder_start(params, config, z)
+    state = model.decoder_start(params, code, kernel)
+    xp = get_array_module(state[0])
+    N = num_rows(code)
     tokens = xp.full(N, BOS, dtype=np.int64)
     out = np.zeros((N, max_len), dtype=np.int64)
     for t in range(max_len):
-        logp, state = decoder_step(params, config, state, tokens, z)
+        logp, state = model.decoder_step(params, state, tokens, kernel)
         if method == "greedy":
             tokens = logp.argmax(axis=1)
         else:
@@ -74,27 +84,26 @@ def _until_eos(ids) -> list[int]:
 
 
 def beam_search(
+    model: TextModel,
     params,
-    config: ModelConfig,
-    z,
+    code,
     beam_size: int = 5,
     max_len: int = 30,
     length_penalty: float = 1.0,
+    kernel: str = "auto",
 ) -> list[int]:
-    """The highest-scoring sentence for one latent code.  z: (1, Z)
+    """The highest-scoring sentence for one code (one row).
 
     Hypotheses are ranked by log p / length^length_penalty once finished, so long
     sentences are not beaten by short ones merely for having fewer terms.
     """
-    xp = get_array_module(z)
-    state = decoder_start(params, config, z)
+    state = model.decoder_start(params, code, kernel)
+    xp = get_array_module(state[0])
     beams = [([], 0.0)]  # (token ids, summed log prob), alive ones
     finished = []
     tokens = xp.asarray([BOS])
     for _ in range(max_len):
-        k = len(beams)
-        zk = xp.broadcast_to(z, (k, z.shape[1]))
-        logp, new_state = decoder_step(params, config, state, tokens, zk)
+        logp, new_state = model.decoder_step(params, state, tokens, kernel)
         scores = to_numpy(logp) + np.array([s for _, s in beams])[:, None]
         flat = np.argsort(scores, axis=None)[::-1][: 2 * beam_size]
         rows, words = np.unravel_index(flat, scores.shape)
@@ -110,8 +119,7 @@ def beam_search(
                 keep.append(r)
         if not next_beams or len(finished) >= beam_size:
             break
-        keep_idx = xp.asarray(keep)
-        state = tuple(s[keep_idx] for s in new_state)
+        state = take_rows(new_state, xp.asarray(keep))
         beams = next_beams
         tokens = xp.asarray([ids[-1] for ids, _ in beams])
     if not finished:

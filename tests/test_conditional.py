@@ -1,25 +1,22 @@
 """The conditional VAE: gradients, data, that conditioning helps, generation, metrics, CLI."""
 
-from types import SimpleNamespace
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from minivae.cli import main
 from minivae.conditional.config import CVAEConfig, CVAETrainConfig
+from minivae.conditional.cvae import ConditionalVAE
 from minivae.conditional.data import (
     dialogue_pairs,
     dialogue_references,
-    iterate_pair_batches,
     label_pairs,
-    prepare_pairs,
     references_by_source,
     toy_lexicon,
     translate,
     translation_pairs,
 )
-from minivae.conditional.generate import encode_conditions, generate
-from minivae.conditional.gradcheck import check_cvae, check_prior_kl, tiny_config
 from minivae.conditional.metrics import (
     bleu_precision_recall,
     corpus_bleu,
@@ -28,15 +25,45 @@ from minivae.conditional.metrics import (
 )
 from minivae.conditional.model import loss_and_grads
 from minivae.conditional.params import cvae_param_shapes, init_cvae_params
-from minivae.conditional.train import load_cvae, train
+from minivae.conditional.tasks import generate
 from minivae.data import CorpusError, read_pairs
-from minivae.gradcheck import DEFAULT_TOL
+from minivae.gradcheck import DEFAULT_TOL, check_op
+from minivae.gradcheck.models import check_model, tiny_model_batch
+from minivae.gradcheck.op_cases import prior_kl_backward, prior_kl_forward
+from minivae.training.loading import load_model
+from minivae.training.report import final_report
+from minivae.training.trainer import Trainer
+
+TINY = dict(vocab_size=11, embed_dim=4, hidden_dim=5, latent_dim=3, prior_dim=4, cond_dim=3)
+
+
+def tiny_config(condition: str = "sequence", **kw) -> CVAEConfig:
+    """A model small enough to check entry by entry in a few seconds."""
+    extra = dict(src_vocab_size=9) if condition == "sequence" else dict(num_classes=4)
+    return CVAEConfig(**{**TINY, **extra, "condition": condition, **kw})
+
+
+def quiet(*_):
+    pass
+
+
+def train(cfg, data=None):
+    """Train and report a conditional run the way ``minivae cvae train`` does."""
+    trainer = Trainer(cfg, progress_bar=False, log=quiet, data=data)
+    trainer.run()
+    return final_report(trainer, log=quiet)
+
 
 # -- gradients ----------------------------------------------------------------------------
 
 
 def test_prior_network_kl_gradient():
-    rows = check_prior_kl()
+    rng = np.random.default_rng(0)
+    N, C, P, Z = 3, 4, 5, 3
+    shapes = dict(c=(N, C), W=(C, P), b=(P,), W_mu=(P, Z), b_mu=(Z,), W_lv=(P, Z), b_lv=(Z,))
+    inputs = {k: 0.5 * rng.standard_normal(v) for k, v in shapes.items()}
+    inputs.update(mu=rng.standard_normal((N, Z)), logvar=0.5 * rng.standard_normal((N, Z)))
+    rows = check_op(prior_kl_forward, prior_kl_backward, inputs, name="prior_kl")
     assert {r.input for r in rows} >= {"c", "W", "b", "W_mu", "b_mu", "W_lv", "b_lv"}
     for r in rows:
         assert r.error < DEFAULT_TOL, f"d KL / d {r.input}: rel error {r.error:.2e}"
@@ -54,22 +81,21 @@ def test_prior_network_kl_gradient():
 )
 def test_whole_conditional_model_gradient_for_every_parameter(condition, kw, free_bits):
     config = tiny_config(condition, **kw)
-    rows = check_cvae(config, free_bits=free_bits)
+    rows = check_model(ConditionalVAE(config), free_bits=free_bits)
     assert {r.input for r in rows} == set(init_cvae_params(config))
     for r in rows:
         assert r.error < DEFAULT_TOL, f"d loss / d {r.input}: rel error {r.error:.2e}"
 
 
 def test_loss_is_rec_plus_beta_kl_plus_bow_and_kl_uses_the_prior_network():
-    from minivae.conditional.gradcheck import tiny_pair_batch
-
     config = tiny_config("sequence")
     params = init_cvae_params(config, seed=0, dtype=np.float64)
-    batch = tiny_pair_batch(config)
+    batch = tiny_model_batch(ConditionalVAE(config))
     eps = np.random.default_rng(1).standard_normal((3, config.latent_dim))
     terms, grads = loss_and_grads(params, batch, config, beta=0.3, eps=eps)
-    assert terms.loss == pytest.approx(terms.rec + 0.3 * terms.kl + terms.bow, rel=1e-12)
-    assert terms.kl >= 0 and terms.bow > 0
+    bow = terms.extra["bow"]
+    assert terms.loss == pytest.approx(terms.rec + 0.3 * terms.kl + bow, rel=1e-12)
+    assert terms.kl >= 0 and bow > 0
     assert set(grads) == set(params)
     params["prior_mu_b"] += 1.0  # moving the prior moves the KL
     assert loss_and_grads(params, batch, config, beta=0.3, eps=eps)[0].kl != terms.kl
@@ -117,7 +143,7 @@ def test_bad_pairs_files_name_file_and_line(tmp_path):
     with pytest.raises(CorpusError, match=r"line 2: the source side is empty"):
         read_pairs(path)
     with pytest.raises(CorpusError, match="does not exist"):
-        train(CVAETrainConfig(pairs=str(tmp_path / "missing.tsv"), out=str(tmp_path / "r")))
+        CVAETrainConfig(pairs=str(tmp_path / "missing.tsv"), out=str(tmp_path / "r")).prepare_data()
 
 
 # -- metrics ------------------------------------------------------------------------------
@@ -141,70 +167,57 @@ def test_bleu_helpers():
 # -- training -----------------------------------------------------------------------------
 
 
-def _unconditional_nll(data, epochs, sizes, lr, seed=0):
-    """The plain VAE trained on the same targets with the same budget; IW NLL per sentence."""
-    from minivae.evaluation import evaluate
-    from minivae.model import ModelConfig, init_params
-    from minivae.model import loss_and_grads as vae_loss
-    from minivae.training.optim import Adam, clip_by_global_norm
-    from minivae.training.schedules import kl_weight
-
-    config = ModelConfig(vocab_size=len(data.vocab), **sizes)
-    params = init_params(config, seed=seed)
-    opt, rng, step = Adam(lr=lr), np.random.default_rng(seed), 0
-    for epoch in range(epochs):
-        for b in iterate_pair_batches(data.train, 32, "sequence", np.random.default_rng(epoch)):
-            _, grads = vae_loss(params, b, config, beta=kl_weight(step, warmup=100), rng=rng)
-            clip_by_global_norm(grads, 5.0)
-            opt.step(params, grads)
-            step += 1
-    valid = [
-        SimpleNamespace(tokens=b.tokens, lengths=b.lengths)
-        for b in iterate_pair_batches(data.valid, 64, "sequence")
-    ]
-    return evaluate(params, config, valid, iw_samples=5)["nll"]
-
-
 def test_conditioning_on_the_source_beats_the_unconditional_vae(tmp_path):
+    """The same targets, sizes and budget: the source must be worth nats of NLL."""
+    from minivae.training.config import TrainConfig
+
     sizes = dict(embed_dim=32, hidden_dim=48, latent_dim=8)
-    pairs = translation_pairs(1000, seed=0)
-    data = prepare_pairs(pairs, "sequence", seed=0)
-    budget = dict(epochs=10, lr=5e-3)
-    cfg = CVAETrainConfig(
-        task="translate", kl_warmup=100, iw_samples=5, out=str(tmp_path), **budget, **sizes
+    budget = dict(epochs=10, lr=5e-3, kl_warmup=100, iw_samples=5, device="cpu")
+    out = str(tmp_path / "c")
+    cfg = CVAETrainConfig(task="translate", num_pairs=1000, out=out, **budget, **sizes)
+    data = cfg.prepare_data()
+    metrics = train(cfg, data)
+    # The plain VAE on the same target sentences, without their sources.
+    plain_cfg = TrainConfig(
+        out=str(tmp_path / "p"), word_dropout=0.0, free_bits=0.0, **budget, **sizes
     )
-    metrics = train(cfg, progress_bar=False, log=lambda *a: None, data=data)
-    plain = _unconditional_nll(data, sizes=sizes, **budget)
-    # NLL per sentence of the same validation targets: the source must be worth nats
-    assert metrics["nll"] < plain - 2.0, (metrics["nll"], plain)
-    # the run folder holds a checkpoint that loads without pickle, and its metrics
-    params, config, vocab, condition, saved = load_cvae(tmp_path / "model.npz")
-    assert saved.epochs == 10 and len(vocab) == config.vocab_size
-    assert (tmp_path / "metrics.json").exists() and (tmp_path / "config.json").exists()
+    targets_only = replace(
+        data,
+        condition=None,
+        train=replace(data.train, src=None),
+        valid=replace(data.valid, src=None),
+    )
+    plain = train(plain_cfg, targets_only)
+    assert metrics["nll"] < plain["nll"] - 2.0, (metrics["nll"], plain["nll"])
+    # the run folder holds checkpoints that load without pickle, and the report
+    trained = load_model(tmp_path / "c" / "best.npz")
+    assert trained.train_config.epochs == 10 and len(trained.vocab) == trained.model.vocab_size
+    assert (tmp_path / "c" / "report.json").exists() and (tmp_path / "c" / "last.npz").exists()
 
 
 def test_dialogue_generation_gives_several_distinct_responses(tmp_path, capsys):
-    pairs = dialogue_pairs(1500, seed=0)
-    data = prepare_pairs(pairs, "sequence", seed=0)
     cfg = CVAETrainConfig(
         task="dialogue",
+        num_pairs=1500,
         epochs=8,
         lr=5e-3,
         embed_dim=32,
         hidden_dim=48,
         latent_dim=8,
         kl_warmup=200,
-        iw_samples=0,
+        iw_samples=1,
         num_samples=5,
+        device="cpu",
         out=str(tmp_path),
     )
-    metrics = train(cfg, progress_bar=False, log=lambda *a: None, data=data)
+    metrics = train(cfg)
     assert metrics["kl"] > 0.5  # the latent carries which answer was given
-    params, config, vocab, condition, _ = load_cvae(tmp_path)
+    trained = load_model(tmp_path)
+    pairs = dialogue_pairs(1500, seed=0)
     context = " ".join(sorted(references_by_source(pairs))[0])
-    src, lengths = encode_conditions(condition, [context])
-    out = generate(params, config, src, lengths, 10, rng=np.random.default_rng(0))
-    texts = {" ".join(vocab.decode(ids)) for ids in out[0]}
+    encoded = trained.condition.encode_texts([context], max_len=30)
+    out = generate(trained.model, trained.params, encoded, 10, np.random.default_rng(0))
+    texts = {" ".join(trained.vocab.decode(ids)) for ids in out[0]}
     assert len(texts) >= 2, texts
     assert metrics["bleu_precision"] > 20 and metrics["distinct_samples_per_context"] > 1.5
     # the command line: several responses for a typed context, from the prior network

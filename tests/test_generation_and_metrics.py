@@ -1,18 +1,19 @@
 """Decoding strategies, interpolation, and the evaluation metrics."""
 
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from minivae.evaluation import evaluate, log_normal, mutual_information, unigram_nll
+from minivae.evaluation import evaluate, mutual_information, unigram_nll
 from minivae.generation import _sample, beam_search, decode, interpolate
-from minivae.model import EOS, ModelConfig, init_params, loss_and_grads
-from minivae.model.gradcheck import tiny_batch
+from minivae.gradcheck.models import tiny_batch
+from minivae.model import EOS, ModelConfig, TextVAE, init_params, loss_and_grads
 from minivae.model.inference import log_px_given_z, posterior
+from minivae.ops import log_normal
 
 CONFIG = ModelConfig(vocab_size=12, embed_dim=6, hidden_dim=8, latent_dim=3)
+MODEL = TextVAE(CONFIG)
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +37,8 @@ def test_log_px_given_z_agrees_with_the_training_reconstruction(params):
 
 def test_beam_of_width_one_is_greedy(params):
     z = np.random.default_rng(1).standard_normal((4, 3))
-    greedy = decode(params, CONFIG, z, "greedy", max_len=12)
-    beams = [beam_search(params, CONFIG, z[n : n + 1], beam_size=1, max_len=12) for n in range(4)]
+    greedy = decode(MODEL, params, z, "greedy", max_len=12)
+    beams = [beam_search(MODEL, params, z[n : n + 1], beam_size=1, max_len=12) for n in range(4)]
     assert greedy == beams
     assert all(EOS not in ids for ids in greedy)
 
@@ -48,14 +49,14 @@ def test_wider_beams_find_sentences_at_least_as_likely(params):
     def score(z, ids):
         state, tok, total = decoder_start(params, CONFIG, z), np.array([2]), 0.0
         for w in ids + [EOS]:
-            logp, state = decoder_step(params, CONFIG, state, tok, z)
+            logp, state = decoder_step(params, CONFIG, state, tok)
             total += logp[0, w]
             tok = np.array([w])
         return total / (len(ids) + 1)
 
     z = np.random.default_rng(2).standard_normal((1, 3))
-    s1 = score(z, beam_search(params, CONFIG, z, beam_size=1, max_len=20))
-    s5 = score(z, beam_search(params, CONFIG, z, beam_size=5, max_len=20))
+    s1 = score(z, beam_search(MODEL, params, z, beam_size=1, max_len=20))
+    s5 = score(z, beam_search(MODEL, params, z, beam_size=5, max_len=20))
     assert s5 >= s1 - 1e-12
 
 
@@ -71,8 +72,8 @@ def test_sampling_follows_the_softmax_and_top_k():
 def test_temperature_sampling_runs_and_validates(params):
     z = np.zeros((2, 3))
     out = decode(
+        MODEL,
         params,
-        CONFIG,
         z,
         "sample",
         temperature=0.7,
@@ -82,9 +83,9 @@ def test_temperature_sampling_runs_and_validates(params):
     )
     assert len(out) == 2 and all(len(ids) <= 10 for ids in out)
     with pytest.raises(ValueError, match="temperature"):
-        decode(params, CONFIG, z, "sample", temperature=0)
+        decode(MODEL, params, z, "sample", temperature=0)
     with pytest.raises(ValueError, match="method"):
-        decode(params, CONFIG, z, "nucleus")
+        decode(MODEL, params, z, "nucleus")
 
 
 def test_interpolation_linear_and_spherical():
@@ -120,7 +121,7 @@ def test_log_normal_matches_the_density():
 
 def test_evaluate_reports_consistent_metrics(params):
     batches = [tiny_batch(CONFIG.vocab_size, seed=s, N=6, T=5) for s in range(3)]
-    m = evaluate(params, CONFIG, batches, iw_samples=30, seed=0)
+    m = evaluate(MODEL, params, batches, iw_samples=30, seed=0)
     assert m["num_sentences"] == 18
     assert m["nelbo"] == pytest.approx(m["rec"] + m["kl"])
     assert m["kl"] > 0 and 0 <= m["active_units"] <= CONFIG.latent_dim
@@ -142,5 +143,25 @@ def test_active_units_count_dimensions_whose_mean_varies():
     params = init_params(CONFIG, seed=0, dtype=np.float64)
     params["mu_W"][:, 1:] = 0.0  # only dimension 0 depends on x
     params["mu_W"][:, 0] *= 20
-    batch = SimpleNamespace(**vars(tiny_batch(CONFIG.vocab_size, seed=0, N=16, T=5)))
-    assert evaluate(params, CONFIG, [batch], iw_samples=0)["active_units"] == 1
+    batch = tiny_batch(CONFIG.vocab_size, seed=0, N=16, T=5)
+    assert evaluate(MODEL, params, [batch], iw_samples=0)["active_units"] == 1
+
+
+def test_k_codes_per_sentence_score_as_k_separate_batches(params):
+    """log_likelihood of K*N codes (the batch repeated) equals K separate calls."""
+    batch = tiny_batch(CONFIG.vocab_size, seed=4, N=3, T=5)
+    z = np.random.default_rng(5).standard_normal((2 * 3, 3))
+    together = MODEL.log_likelihood(params, batch, z)
+    apart = [MODEL.log_likelihood(params, batch, z[k * 3 : (k + 1) * 3]) for k in range(2)]
+    np.testing.assert_allclose(together, np.concatenate(apart), rtol=1e-12)
+
+
+def test_mutual_information_does_not_depend_on_the_batch_size(params):
+    """MI is estimated over the whole set: how it is cut into batches changes nothing."""
+    batch = tiny_batch(CONFIG.vocab_size, seed=6, N=12, T=5)
+    whole = evaluate(MODEL, params, [batch], iw_samples=0, seed=0)["mi"]
+    halves = [
+        batch._replace(**{k: getattr(batch, k)[s] for k in ("tokens", "mask", "lengths")})
+        for s in (slice(0, 6), slice(6, 12))
+    ]
+    assert evaluate(MODEL, params, halves, iw_samples=0, seed=0)["mi"] == pytest.approx(whole)

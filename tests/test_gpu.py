@@ -20,7 +20,7 @@ def cp():
 
 
 def test_every_op_gradient_checks_on_the_gpu(cp):
-    from minivae.gradcheck_cases import check_all_ops
+    from minivae.gradcheck.op_cases import check_all_ops
 
     rows = check_all_ops(seed=0, xp=cp)
     assert rows and all(r.passed for r in rows), [r for r in rows if not r.passed]
@@ -28,7 +28,7 @@ def test_every_op_gradient_checks_on_the_gpu(cp):
 
 def test_ops_agree_with_numpy(cp):
     from minivae.backend import to_numpy
-    from minivae.gradcheck_cases import op_cases
+    from minivae.gradcheck.op_cases import op_cases
 
     cases = zip(op_cases(0), op_cases(0, cp))
     for (name, fwd, _, inputs, _), (_, _, _, gpu_inputs, _) in cases:
@@ -39,8 +39,8 @@ def test_ops_agree_with_numpy(cp):
 
 def test_whole_model_on_the_gpu_matches_numpy(cp):
     from minivae.backend import to_numpy
+    from minivae.gradcheck.models import tiny_batch
     from minivae.model import ModelConfig, init_params, loss_and_grads
-    from minivae.model.gradcheck import tiny_batch
 
     config = ModelConfig(vocab_size=11, embed_dim=4, hidden_dim=5, latent_dim=3)
     params = init_params(config, dtype=np.float64)

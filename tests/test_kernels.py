@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from minivae_kernels.lstm_cpu import lstm_pointwise_backward as lstm_pointwise_backward_cpu
+from minivae_kernels.lstm_cpu import lstm_pointwise_forward as lstm_pointwise_forward_cpu
+from minivae_kernels.lstm_cpu import sigmoid, tanh
 
-from kernels.lstm_cpu import lstm_pointwise_backward as lstm_pointwise_backward_cpu
-from kernels.lstm_cpu import lstm_pointwise_forward as lstm_pointwise_forward_cpu
-from kernels.lstm_cpu import sigmoid, tanh
 from minivae import ops
 from minivae.gradcheck import DEFAULT_TOL, check_op
 from minivae.ops.lstm import select_pointwise
@@ -96,12 +96,11 @@ def test_fused_sequence_gradient_checks():
 
 
 def test_whole_model_gradient_checks_with_the_fused_kernel():
-    from minivae.model import ModelConfig
-    from minivae.model.gradcheck import check_model
+    from minivae.gradcheck.models import check_model
+    from minivae.model import ModelConfig, TextVAE
 
-    rows = check_model(
-        ModelConfig(vocab_size=11, embed_dim=4, hidden_dim=5, latent_dim=3), kernel="fused"
-    )
+    config = ModelConfig(vocab_size=11, embed_dim=4, hidden_dim=5, latent_dim=3)
+    rows = check_model(TextVAE(config), kernel="fused")
     assert all(r.passed for r in rows), [r for r in rows if not r.passed]
 
 
@@ -133,7 +132,7 @@ def test_serial_and_parallel_cpu_cells_agree(dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_fused_softmax_exponentials_agree_with_numpy(dtype):
-    from kernels.softmax_cpu import exp_shifted_sum
+    from minivae_kernels.softmax_cpu import exp_shifted_sum
 
     rng = np.random.default_rng(2)
     logits = (5 * rng.standard_normal((13, 257))).astype(dtype)
@@ -148,7 +147,7 @@ def test_fused_softmax_exponentials_agree_with_numpy(dtype):
 
 
 def test_fused_softmax_lets_nan_through():
-    from kernels.softmax_cpu import exp_shifted_sum
+    from minivae_kernels.softmax_cpu import exp_shifted_sum
 
     logits = np.zeros((2, 40))
     logits[1, 7] = np.nan
@@ -201,7 +200,7 @@ def test_embedding_gradient_is_the_same_with_either_kernel(dtype):
 
 
 def test_scatter_kernel_refuses_what_it_cannot_do():
-    from kernels.embedding_cpu import scatter_add_rows
+    from minivae_kernels.embedding_cpu import scatter_add_rows
 
     dW, rows = np.zeros((4, 3)), np.ones((2, 3))
     with pytest.raises(ValueError, match=r"ids must lie in \[0, V=4\)"):

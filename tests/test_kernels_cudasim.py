@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 SIMULATED = textwrap.dedent("""
     import numpy as np
-    from kernels.lstm_cuda import lstm_pointwise_backward_cuda, lstm_pointwise_forward_cuda
+    from minivae_kernels.lstm_cuda import lstm_pointwise_backward_cuda, lstm_pointwise_forward_cuda
     from minivae.ops.lstm import lstm_pointwise_backward, lstm_pointwise_forward
 
     for dtype, tol in ((np.float32, 2e-6), (np.float64, 1e-13)):

@@ -196,9 +196,9 @@ def test_word_dropout_rate_and_protection():
     assert np.all(out[:, 0] == 7)
     assert (out[:, 1:] == 1).mean() == pytest.approx(0.3, abs=0.02)
     assert np.all((out == 7) | (out == 1))
-    assert np.array_equal(ops.word_dropout(tokens, 0.0, None), tokens)
+    assert np.array_equal(ops.word_dropout(tokens, 0.0, None, 1), tokens)
     with pytest.raises(ValueError, match="rate"):
-        ops.word_dropout(tokens, 1.5, np.random.default_rng(0))
+        ops.word_dropout(tokens, 1.5, np.random.default_rng(0), 1)
 
 
 def test_ops_run_in_float32():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from minivae.gradcheck import DEFAULT_TOL, check_op
-from minivae.gradcheck_cases import op_cases
+from minivae.gradcheck.op_cases import op_cases
 
 CASES = list(op_cases(seed=0))
 

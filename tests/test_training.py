@@ -9,7 +9,8 @@ import pytest
 from minivae.cli import main
 from minivae.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from minivae.training.config import TrainConfig
-from minivae.training.trainer import Trainer, TrainingDiverged, load_model
+from minivae.training.loading import load_model
+from minivae.training.trainer import Trainer, TrainingDiverged
 
 SMALL = dict(
     builtin_size=400,
@@ -52,12 +53,7 @@ def test_resume_gives_the_same_parameters_as_an_uninterrupted_run(tmp_path):
         part.progress.step += 1
         part.progress.batch_in_epoch += 1
     part.save("last.npz")
-    resumed = Trainer(
-        TrainConfig(**{**SMALL, "out": str(tmp_path / "part"), "epochs": 2}),
-        resume=tmp_path / "part",
-        progress_bar=False,
-        log=lambda *_: None,
-    )
+    resumed = Trainer(resume=tmp_path / "part", progress_bar=False, log=lambda *_: None)
     assert resumed.progress.step == 7
     resumed.run()
     assert resumed.progress.step == full.progress.step
@@ -85,10 +81,19 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_pat
 def test_checkpoint_round_trip_and_atomic_write(tmp_path):
     params = {"w": np.arange(6.0).reshape(2, 3)}
     path = save_checkpoint(tmp_path / "c.npz", params, {"step": 3}, {"w.m": np.ones((2, 3))})
+    assert path.stat().st_mode & 0o777 == 0o644 & ~_umask(), "the user's normal permissions"
     got, meta, optim = load_checkpoint(path)
     np.testing.assert_array_equal(got["w"], params["w"])
     assert meta["step"] == 3 and optim["w.m"].shape == (2, 3)
     assert [p.name for p in tmp_path.iterdir()] == ["c.npz"], "no temporary file left behind"
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def test_broken_checkpoints_give_clear_errors(tmp_path):

@@ -71,7 +71,7 @@ def test_fused_adam_kernel_matches_the_array_update(dtype):
 
 
 def test_serial_and_parallel_adam_kernels_agree():
-    from kernels.adam_cpu import adam_update
+    from minivae_kernels.adam_cpu import adam_update
 
     rng = np.random.default_rng(1)
     p, g, m, v = (rng.standard_normal(1001).astype(np.float32) for _ in range(4))

@@ -105,7 +105,7 @@ da = np.concatenate(
 )
 dprev_c = dc * f
 
-gates, tanh_c = cache[-2:]
+gates, tanh_c = cache.gates, cache.tanh_c  # the step cache is a named tuple
 da_lib, dprev_c_lib = lstm_pointwise_backward(dh, dc_next, prev_c, gates, tanh_c)
 np.testing.assert_allclose(da, da_lib, rtol=1e-12)
 np.testing.assert_allclose(dprev_c, dprev_c_lib, rtol=1e-12)

@@ -30,8 +30,8 @@ import numpy as np
 
 from minivae.data import builtin_corpus
 from minivae.gradcheck import format_table
-from minivae.model import ModelConfig
-from minivae.model.gradcheck import check_model
+from minivae.gradcheck.models import check_model
+from minivae.model import ModelConfig, TextVAE
 from minivae.training.config import TrainConfig
 from minivae.training.report import latent_means
 from minivae.training.trainer import Trainer
@@ -52,7 +52,7 @@ for s in builtin_corpus(6, seed=1):
 # (float64, fixed noise, no dropout) on a tiny model.
 
 # %%
-rows = check_model(ModelConfig(vocab_size=11, embed_dim=4, hidden_dim=5, latent_dim=3))
+rows = check_model(TextVAE(ModelConfig(vocab_size=11, embed_dim=4, hidden_dim=5, latent_dim=3)))
 print(format_table(rows))
 assert all(r.passed for r in rows)
 
@@ -75,7 +75,7 @@ cfg = TrainConfig(
     device="cpu",
     out="runs/tutorial04",
 )
-trainer = Trainer(cfg, progress_bar=False)
+trainer = Trainer(cfg, progress_bar=False, overwrite=True)
 trainer.run()
 history = trainer.progress.history
 
@@ -109,10 +109,11 @@ assert history[-1]["kl"] > 0.5
 from minivae.generation import decode  # noqa: E402
 from minivae.model.inference import posterior  # noqa: E402
 
-vocab, params, config = trainer.data.vocab, trainer.params, trainer.model_config
+vocab, params, model = trainer.data.vocab, trainer.params, trainer.model
+config = model.config
 z = np.random.default_rng(0).standard_normal((5, config.latent_dim)).astype(np.float32)
 for ids in decode(
-    params, config, z, method="sample", temperature=0.8, top_k=20, rng=np.random.default_rng(0)
+    model, params, z, method="sample", temperature=0.8, top_k=20, rng=np.random.default_rng(0)
 ):
     print("sample:", vocab.text(ids))
 valid = trainer.data.valid
@@ -121,7 +122,7 @@ tokens = np.zeros((4, max(map(len, ids))), dtype=np.int64)
 for i, row in enumerate(ids):
     tokens[i, : len(row)] = row
 mu, _ = posterior(params, config, tokens, np.array([len(r) for r in ids]))
-for row, rec in zip(ids, decode(params, config, mu)):
+for row, rec in zip(ids, decode(model, params, mu)):
     print(f"in:  {vocab.text(row)}\nout: {vocab.text(rec)}")
 
 # %% [markdown]
@@ -133,7 +134,7 @@ for row, rec in zip(ids, decode(params, config, mu)):
 mu_all = latent_means(trainer, valid)
 centred = mu_all - mu_all.mean(0)
 xy = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T
-attrs = trainer.data.valid_attrs
+attrs = trainer.data.attrs("valid")
 fig, axes = plt.subplots(1, 4, figsize=(16, 3.8))
 for ax, key in zip(axes, ["topic", "sentiment", "tense", "length"]):
     for value in sorted({a[key] for a in attrs}):

@@ -48,9 +48,10 @@ cfg = TrainConfig(
     device="cpu",
     out="runs/tutorial06",
 )
-trainer = Trainer(cfg, progress_bar=False)
+trainer = Trainer(cfg, progress_bar=False, overwrite=True)
 trainer.run()
-params, config, vocab = trainer.params, trainer.model_config, trainer.data.vocab
+params, model, vocab = trainer.params, trainer.model, trainer.data.vocab
+config = model.config
 
 # %% [markdown]
 # ## One step of the decoder
@@ -59,7 +60,7 @@ params, config, vocab = trainer.params, trainer.model_config, trainer.data.vocab
 # %%
 z0 = np.zeros((1, config.latent_dim), dtype=np.float32)
 state = decoder_start(params, config, z0)
-logp, _ = decoder_step(params, config, state, np.array([2]), z0)  # 2 = <bos>
+logp, _ = decoder_step(params, config, state, np.array([2]))  # 2 = <bos>
 logits = logp[0].astype(np.float64)
 top = np.argsort(logits)[::-1][:12]
 fig, ax = plt.subplots(figsize=(11, 3.5))
@@ -94,7 +95,7 @@ for name, kw in [
     ("beam 5", dict(method="beam", beam_size=5)),
 ]:
     print(f"[{name}]")
-    for ids in decode(params, config, z, max_len=25, **kw):
+    for ids in decode(model, params, z, max_len=25, **kw):
         print("   ", vocab.text(ids))
 
 # %% [markdown]
@@ -106,7 +107,7 @@ for name, kw in [
 def score(z, ids):
     state, token, total = decoder_start(params, config, z), np.array([2]), 0.0
     for w in [*ids, 3]:  # 3 = <eos>
-        logp, state = decoder_step(params, config, state, token, z)
+        logp, state = decoder_step(params, config, state, token)
         total += float(logp[0, w])
         token = np.array([w])
     return total / (len(ids) + 1)
@@ -114,9 +115,9 @@ def score(z, ids):
 
 for n in range(4):
     zn = z[n : n + 1]
-    assert beam_search(params, config, zn, beam_size=1) == decode(params, config, zn)[0]
-    greedy = decode(params, config, zn)[0]
-    assert score(zn, beam_search(params, config, zn, 5)) >= score(zn, greedy) - 1e-6
+    assert beam_search(model, params, zn, beam_size=1) == decode(model, params, zn)[0]
+    greedy = decode(model, params, zn)[0]
+    assert score(zn, beam_search(model, params, zn, 5)) >= score(zn, greedy) - 1e-6
 
 # %% [markdown]
 # ## Interpolation
@@ -133,7 +134,7 @@ mu, _ = posterior(params, config, tokens, np.array([len(a), len(b)]))
 paths = {mode: interpolate(mu[0], mu[1], steps=7, mode=mode) for mode in ("linear", "slerp")}
 for mode, path in paths.items():
     print(f"[{mode}]")
-    for ids in decode(params, config, path.astype(np.float32)):
+    for ids in decode(model, params, path.astype(np.float32)):
         print("   ", vocab.text(ids))
 plt.figure(figsize=(5, 3))
 for mode, path in paths.items():

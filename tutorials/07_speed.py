@@ -33,6 +33,7 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
+from minivae_kernels.lstm_cpu import sigmoid, tanh  # noqa: E402
 
 # %% [markdown]
 # ## Why not just `math.tanh` in a Numba loop?
@@ -46,7 +47,6 @@ import numpy as np
 from numba import njit  # noqa: E402
 
 import minivae
-from kernels.lstm_cpu import sigmoid, tanh  # noqa: E402
 from minivae.backend import gpu_available
 from minivae.ops.lstm import select_pointwise
 
@@ -170,7 +170,7 @@ else:
     print("No GPU here: running the CUDA kernel under Numba's CUDA simulator on a tiny shape.")
     script = textwrap.dedent("""
         import numpy as np
-        from kernels.lstm_cuda import lstm_pointwise_forward_cuda
+        from minivae_kernels.lstm_cuda import lstm_pointwise_forward_cuda
         from minivae.ops.lstm import lstm_pointwise_forward
         rng = np.random.default_rng(0)
         a, c = rng.standard_normal((2, 12)), rng.standard_normal((2, 3))

@@ -59,19 +59,22 @@
 # towards the posteriors of the answers seen with each condition.
 
 # %%
-import json
 from collections import Counter
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from minivae import ops
-from minivae.conditional.config import CVAETrainConfig
-from minivae.conditional.data import dialogue_pairs, prepare_pairs, references_by_source
-from minivae.conditional.generate import encode_conditions, generate
-from minivae.conditional.gradcheck import check_cvae, check_prior_kl, tiny_config
-from minivae.conditional.train import load_cvae, train
-from minivae.gradcheck import format_table
+from minivae.conditional.config import CVAEConfig, CVAETrainConfig
+from minivae.conditional.cvae import ConditionalVAE
+from minivae.conditional.data import dialogue_pairs, references_by_source
+from minivae.conditional.tasks import generate
+from minivae.gradcheck import check_op, format_table
+from minivae.gradcheck.models import check_model
+from minivae.gradcheck.op_cases import op_cases
+from minivae.training.loading import load_model
+from minivae.training.report import final_report
+from minivae.training.trainer import Trainer
 
 # %% [markdown]
 # ## The formula against Monte Carlo, and the prior's gradient against the library
@@ -108,7 +111,12 @@ assert all(np.abs(g).max() < 1e-12 for g in ops.gaussian_kl_backward(np.ones(1),
 # against five-point finite differences in float64.
 
 # %%
-rows = check_prior_kl() + check_cvae(tiny_config("sequence"))
+case = next(c for c in op_cases() if c[0] == "prior_kl")  # the prior network + the KL
+rows = check_op(*case[1:3], case[3], name="prior_kl")
+tiny = CVAEConfig(
+    vocab_size=11, src_vocab_size=9, embed_dim=4, hidden_dim=5, latent_dim=3, prior_dim=4
+)
+rows += check_model(ConditionalVAE(tiny), label="cvae")
 print(format_table(rows))
 assert all(r.passed for r in rows)
 
@@ -119,21 +127,23 @@ assert all(r.passed for r in rows)
 
 # %%
 pairs = dialogue_pairs(1500, seed=0)
-data = prepare_pairs(pairs, "sequence", seed=0, source="built-in dialogue pairs")
 cfg = CVAETrainConfig(
     task="dialogue",
+    num_pairs=1500,
     epochs=8,
     lr=5e-3,
     embed_dim=32,
     hidden_dim=48,
     latent_dim=8,
     kl_warmup=200,
-    iw_samples=0,
+    iw_samples=1,
     device="cpu",
     out="runs/tutorial08",
 )
-metrics = train(cfg, progress_bar=False, data=data)
-history = [json.loads(line) for line in open("runs/tutorial08/metrics.jsonl")]
+trainer = Trainer(cfg, progress_bar=False, overwrite=True)
+trainer.run()
+metrics = final_report(trainer)
+history = trainer.progress.history
 
 # %% [markdown]
 # ## What the prior network learned
@@ -145,10 +155,10 @@ history = [json.loads(line) for line in open("runs/tutorial08/metrics.jsonl")]
 # %%
 refs = references_by_source(pairs)
 context = sorted(refs)[5]
-src, lengths = encode_conditions(data.condition, [" ".join(context)])
-params, config, vocab, condition, _ = load_cvae("runs/tutorial08")
-samples = generate(params, config, src, lengths, 300, rng=np.random.default_rng(0))[0]
-counts = Counter(" ".join(vocab.decode(ids)) for ids in samples)
+trained = load_model("runs/tutorial08")
+encoded = trained.condition.encode_texts([" ".join(context)], max_len=30)
+samples = generate(trained.model, trained.params, encoded, 300, np.random.default_rng(0))[0]
+counts = Counter(" ".join(trained.vocab.decode(ids)) for ids in samples)
 valid = {" ".join(r) for r in refs[context]}
 print(" ".join(context))
 for text, k in counts.most_common(8):

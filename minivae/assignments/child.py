@@ -110,7 +110,7 @@ def main() -> int:
     if not where.startswith(student_dir):
         passed, message = False, f"import minivae found {where}, not the student's copy"
     else:
-        _mount("minivae.gradcheck", os.path.join(grader_pkg, "gradcheck.py"), package=False)
+        _mount("minivae.gradcheck", os.path.join(grader_pkg, "gradcheck", "core.py"), package=False)
         assignments = os.path.join(grader_pkg, "assignments", "__init__.py")
         _mount("minivae.assignments", assignments, package=True)
         passed, message = run_item(check_ref, reference, student_dir)

@@ -49,7 +49,7 @@ def _cell_inputs(xp, N, H, D, dtype, seed=0):
 def _threaded_cpu_cell():
     """The fused CPU cell with its rows spread over Numba's threads (not used in training:
     see kernels/lstm_cpu.py), as a (forward, backward) pair."""
-    from kernels import lstm_cpu
+    from minivae_kernels import lstm_cpu
 
     return (
         partial(lstm_cpu.lstm_pointwise_forward, parallel=True),

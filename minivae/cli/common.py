@@ -4,28 +4,40 @@ from __future__ import annotations
 
 import sys
 
+USE_ERRORS = (ValueError, OSError)  # CheckpointError, CorpusError, DeviceError are ValueErrors
+
 
 def add_checkpoint_args(p) -> None:
     p.add_argument(
-        "checkpoint", help="a checkpoint .npz written by minivae train (or a run folder)"
+        "checkpoint",
+        help="a checkpoint .npz written by minivae train (or a run folder: its best.npz)",
     )
-    p.add_argument("--device", default="auto", choices=["cpu", "gpu", "auto"])
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", choices=["cpu", "gpu", "auto"], help="where to run")
+    p.add_argument(
+        "--kernel",
+        default="auto",
+        choices=["auto", "fused", "array"],
+        help="fused Numba kernels where they run, or the array code",
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed of the draws")
 
 
 def load_for_use(args):
-    """-> (params on the chosen device, model config, vocab, meta, array module)"""
-    from pathlib import Path
-
+    """-> TrainedModel with its parameters on the chosen device (and a warning if they are
+    not all finite)."""
     from minivae.backend import resolve_device, xp_for
-    from minivae.training.trainer import load_model
+    from minivae.training.loading import load_model
 
-    path = Path(args.checkpoint)
-    if path.is_dir():
-        path = path / "best.npz"
-    params, config, vocab, meta = load_model(path)
+    trained = load_model(args.checkpoint)
     xp = xp_for(resolve_device(args.device))
-    return {k: xp.asarray(v) for k, v in params.items()}, config, vocab, meta, xp
+    bad = [k for k, v in trained.params.items() if not bool(xp.isfinite(v).all())]
+    if bad:
+        print(
+            f"minivae: warning: {trained.path} has non-finite weights ({', '.join(bad[:3])}): "
+            "its numbers and samples are meaningless",
+            file=sys.stderr,
+        )
+    return trained._replace(params={k: xp.asarray(v) for k, v in trained.params.items()})
 
 
 def encode_text(vocab, text: str, lowercase: bool):

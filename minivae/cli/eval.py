@@ -1,60 +1,96 @@
-"""``minivae eval``: every metric of a checkpoint on a data set."""
+"""``minivae eval``: every likelihood metric of a checkpoint (any model) on a data set."""
 
 from __future__ import annotations
 
-from minivae.cli.common import add_checkpoint_args, fail, load_for_use
+import argparse
+
+from minivae.cli.common import USE_ERRORS, add_checkpoint_args, fail, load_for_use
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "eval",
         help="NLL, perplexity, KL, MI, active units of a checkpoint",
-        description="Evaluate a checkpoint on its validation split, or on a "
-        "text file given with --corpus.",
+        description="Evaluate a checkpoint on its run's validation (or test) split, or on a "
+        "file. Evaluation sets are scored whole: nothing is cut or dropped (what a file "
+        "holds that cannot be scored is reported). With the defaults the numbers are the "
+        "training report's: same importance samples, seed and batches.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add_checkpoint_args(p)
+    p.set_defaults(seed=None)
+    p.add_argument("--split", default="valid", choices=["valid", "test"], help="the run's split")
+    p.add_argument("--corpus", help="a text file, one sentence per line (unconditional models)")
     p.add_argument(
-        "--corpus", help="text file, one sentence per line (default: the run's validation split)"
+        "--pairs", help="a source<TAB>target file, one pair per line (conditional models)"
     )
-    p.add_argument("--iw-samples", type=int, default=50, help="importance samples K for the NLL")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument(
+        "--iw-samples", type=int, default=None, help="importance samples K (default: the run's)"
+    )
+    p.add_argument("--batch-size", type=int, default=None, help="default: the run's")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument("--progress", action="store_true", help="a progress bar")
     p.set_defaults(func=run)
+
+
+def eval_set(trained, args):
+    """-> (encoded set, a description) the command evaluates."""
+    from minivae.data import Examples, encode_examples, read_pairs, read_sentences
+
+    cfg = trained.train_config
+    if args.corpus and args.pairs:
+        raise ValueError("give --corpus or --pairs, not both")
+    if args.corpus or args.pairs:
+        if trained.model.conditional != bool(args.pairs):
+            need = "--pairs (source<TAB>target)" if trained.model.conditional else "--corpus"
+            raise ValueError(f"the {trained.model.kind} model is evaluated on {need}")
+        if args.pairs:
+            pairs = read_pairs(args.pairs, lowercase=cfg.lowercase)
+            examples = Examples([t for _, t in pairs], [s for s, _ in pairs])
+        else:
+            examples = Examples(read_sentences(args.corpus, lowercase=cfg.lowercase))
+        # With the model's vocabularies, as a test set: whole, nothing cut.
+        encoded = encode_examples(examples, trained.vocab, trained.condition)
+        return encoded, args.corpus or args.pairs
+    data = cfg.prepare_data(vocab=trained.vocab, condition=trained.condition)
+    return data.split(args.split), f"{args.split} split of {data.source}"
 
 
 def run(args) -> int:
     import json
 
-    from minivae.data import encode_sentences, iterate_batches, read_sentences
     from minivae.evaluation import evaluate
-    from minivae.training.config import TrainConfig
-    from minivae.training.dataset import prepare_data
+    from minivae.training.trainer import eval_batches
 
     try:
-        params, config, vocab, meta, _ = load_for_use(args)
-        cfg = TrainConfig.from_dict(meta.get("train_config", {}))
-        if args.corpus:
-            encoded = encode_sentences(
-                read_sentences(args.corpus, lowercase=cfg.lowercase),
-                vocab,
-                cfg.max_len,
-                cfg.overflow,
-            )
-            source = args.corpus
-        else:
-            encoded = prepare_data(cfg, vocab=vocab).valid
-            source = f"validation split of {cfg.corpus or 'the built-in corpus'}"
-        batches = list(iterate_batches(encoded, args.batch_size, shuffle=False))
-        m = evaluate(params, config, batches, iw_samples=args.iw_samples, seed=args.seed)
-    except ValueError as e:
+        trained = load_for_use(args)
+        cfg = trained.train_config
+        iw_samples = cfg.iw_samples if args.iw_samples is None else args.iw_samples
+        batch_size = cfg.batch_size if args.batch_size is None else args.batch_size
+        if iw_samples < 0 or batch_size < 1:
+            raise ValueError("--iw-samples must be >= 0 and --batch-size >= 1")
+        encoded, source = eval_set(trained, args)
+        m = evaluate(
+            trained.model,
+            trained.params,
+            eval_batches(encoded, batch_size),
+            iw_samples=iw_samples,
+            seed=cfg.seed if args.seed is None else args.seed,
+            kernel=args.kernel,
+            progress=args.progress,
+        )
+    except USE_ERRORS as e:
         return fail("eval", e)
+    m["source"] = source
+    m["encoding"] = encoded.report_lines()
     if args.json:
         print(json.dumps(m, indent=2))
         return 0
+    from minivae.training.report import log_metrics
+
     print(f"{source}: {m['num_sentences']} sentences, {m['num_tokens']} tokens (words + <eos>)")
-    print(f"  -ELBO        {m['nelbo']:.3f} nats/sentence (rec {m['rec']:.3f} + KL {m['kl']:.3f})")
-    print(f"  NLL (IW, K={args.iw_samples}) {m['nll']:.3f} nats/sentence")
-    print(f"  perplexity   {m['ppl']:.3f} (from the ELBO: {m['elbo_ppl']:.3f})")
-    print(f"  MI I(x;z)    {m['mi']:.3f} nats")
-    print(f"  active units {m['active_units']}/{config.latent_dim}")
+    for line in encoded.report_lines()[1:]:
+        print(f"  note: {line}")
+    log_metrics(m, trained.model, iw_samples)
+    print(f"    perplexity from the ELBO bound {m['elbo_ppl']:.3f}")
     return 0

@@ -1,98 +1,169 @@
-"""``minivae sample``, ``minivae reconstruct`` and ``minivae interpolate``."""
+"""``minivae sample``, ``minivae reconstruct`` and ``minivae interpolate``, for every model
+(conditional ones take ``--condition``)."""
 
 from __future__ import annotations
 
-from minivae.cli.common import add_checkpoint_args, encode_text, fail, load_for_use
+import argparse
+
+from minivae.cli.common import USE_ERRORS, add_checkpoint_args, encode_text, fail, load_for_use
+
+FORMATTER = argparse.ArgumentDefaultsHelpFormatter
 
 
 def add_decoding_args(p) -> None:
-    p.add_argument("--method", default="greedy", choices=["greedy", "sample", "beam"])
+    p.add_argument(
+        "--method", default="greedy", choices=["greedy", "sample", "beam"], help="how to decode"
+    )
     p.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (sample)")
     p.add_argument(
         "--top-k", type=int, default=0, help="sample among the k likeliest words (0: all)"
     )
-    p.add_argument("--beam-size", type=int, default=5)
-    p.add_argument("--max-len", type=int, default=40)
+    p.add_argument("--beam-size", type=int, default=5, help="beam width (beam)")
+    p.add_argument("--max-len", type=int, default=40, help="longest output in words")
+
+
+def add_condition_arg(p, required: bool = False) -> None:
+    p.add_argument(
+        "--condition",
+        action="append",
+        required=required,
+        metavar="TEXT",
+        help="conditional models: a class name or a source sentence; repeat for several",
+    )
+
+
+def add_sample_parser(sub, name: str, help: str, required_condition: bool = False):
+    p = sub.add_parser(name, help=help, description=help, formatter_class=FORMATTER)
+    add_checkpoint_args(p)
+    p.add_argument("-n", "--num", type=int, default=5, help="sentences (per condition)")
+    add_condition_arg(p, required_condition)
+    p.add_argument(
+        "--prior-mean", action="store_true", help="decode the prior's mean (one sentence each)"
+    )
+    add_decoding_args(p)
+    p.set_defaults(func=lambda args: run_sample(args, name))
+    return p
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("sample", help="sentences from the prior z ~ N(0, I)")
-    add_checkpoint_args(p)
-    p.add_argument("-n", "--num", type=int, default=10, help="number of sentences")
-    add_decoding_args(p)
-    p.set_defaults(func=run_sample)
+    add_sample_parser(sub, "sample", "sentences from the prior z ~ p(z) (p(z|c) for a condition)")
 
-    p = sub.add_parser("reconstruct", help="encode sentences and decode their posterior mean")
+    p = sub.add_parser(
+        "reconstruct",
+        help="encode sentences and decode their posterior mean",
+        description="Encode sentences and decode their posterior mean.",
+        formatter_class=FORMATTER,
+    )
     add_checkpoint_args(p)
     p.add_argument("sentences", nargs="+", help="sentences to reconstruct (quote each)")
+    add_condition_arg(p)
     add_decoding_args(p)
     p.set_defaults(func=run_reconstruct)
 
-    p = sub.add_parser("interpolate", help="decode points between two sentences' latent codes")
+    p = sub.add_parser(
+        "interpolate",
+        help="decode points between two sentences' latent codes",
+        description="Decode points on a path between the posterior means of two sentences.",
+        formatter_class=FORMATTER,
+    )
     add_checkpoint_args(p)
     p.add_argument("start", help="first sentence")
     p.add_argument("end", help="second sentence")
-    p.add_argument("--steps", type=int, default=7)
-    p.add_argument("--mode", default="linear", choices=["linear", "slerp"])
+    p.add_argument("--steps", type=int, default=7, help="points on the path, ends included")
+    p.add_argument("--mode", default="linear", choices=["linear", "slerp"], help="the path")
     add_decoding_args(p)
     p.set_defaults(func=run_interpolate)
 
 
-def _decode(args, params, config, z):
+def _decode(args, trained, code):
     import numpy as np
 
     from minivae.generation import decode
 
     return decode(
-        params,
-        config,
-        z,
+        trained.model,
+        trained.params,
+        code,
         method=args.method,
         max_len=args.max_len,
         temperature=args.temperature,
         top_k=args.top_k,
         beam_size=args.beam_size,
         rng=np.random.default_rng(args.seed),
+        kernel=args.kernel,
     )
 
 
-def _posterior_means(params, config, vocab, meta, sentences):
-    from minivae.model.inference import posterior
+def _conditions(args, trained, count: int | None = None):
+    """``--condition`` encoded as (src, src_lengths), or None for an unconditional model;
+    ``count``: how many a conditional model needs (one per sentence)."""
+    from minivae.data import pad_conditions
 
-    lowercase = meta.get("train_config", {}).get("lowercase", False)
-    mus = []
-    for text in sentences:
-        tokens, lengths = encode_text(vocab, text, lowercase)
-        mus.append(posterior(params, config, tokens, lengths)[0])
-    return mus
+    texts = getattr(args, "condition", None) or []
+    if not trained.model.conditional:
+        if texts:
+            raise ValueError(f"the {trained.model.kind} model takes no --condition")
+        return None
+    if not texts or (count is not None and len(texts) != count):
+        raise ValueError(
+            f"the {trained.model.kind} model needs --condition"
+            + (f" once per sentence ({count})" if count is not None else "")
+        )
+    cfg = trained.train_config
+    return pad_conditions(trained.condition.encode_texts(texts, cfg.max_len, cfg.lowercase))
 
 
-def run_sample(args) -> int:
+def _mean_codes(args, trained, sentences):
+    """The posterior-mean codes of sentences typed by a person."""
+    from minivae.data import pad_batch
+
+    lowercase = trained.train_config.lowercase
+    ids = [encode_text(trained.vocab, text, lowercase)[0][0] for text in sentences]
+    batch = pad_batch(ids, range(len(ids)))
+    conditions = _conditions(args, trained, len(sentences))
+    if conditions is not None:
+        batch = batch._replace(src=conditions[0], src_lengths=conditions[1])
+    post = trained.model.posterior(trained.params, batch, args.kernel)
+    return trained.model.mean_code(trained.params, post)
+
+
+def run_sample(args, command: str = "sample") -> int:
     import numpy as np
 
     try:
-        params, config, vocab, _, xp = load_for_use(args)
-        dtype = params["out_W"].dtype
-        z = xp.asarray(
-            np.random.default_rng(args.seed).standard_normal((args.num, config.latent_dim)), dtype
+        if args.num < 1:
+            raise ValueError(f"-n must be at least 1, got {args.num}")
+        trained = load_for_use(args)
+        conditions = _conditions(args, trained)
+        context = None
+        if conditions is not None:
+            context = trained.model.condition_context(trained.params, *conditions, args.kernel)
+        num = 1 if args.prior_mean else args.num
+        code = trained.model.prior_code(
+            trained.params, num, np.random.default_rng(args.seed), context, args.prior_mean
         )
-        for ids in _decode(args, params, config, z):
-            print(vocab.text(ids))
-    except ValueError as e:
-        return fail("sample", e)
+        out = _decode(args, trained, code)
+    except USE_ERRORS as e:
+        return fail(command, e)
+    if context is None:
+        for ids in out:
+            print(trained.vocab.text(ids))
+        return 0
+    for i, text in enumerate(args.condition):
+        print(f"[{text}]")
+        for ids in out[i * num : (i + 1) * num]:
+            print("  " + trained.vocab.text(ids))
     return 0
 
 
 def run_reconstruct(args) -> int:
     try:
-        params, config, vocab, meta, _ = load_for_use(args)
-        for text, mu in zip(
-            args.sentences, _posterior_means(params, config, vocab, meta, args.sentences)
-        ):
-            out = _decode(args, params, config, mu)[0]
-            print(f"in:  {text}\nout: {vocab.text(out)}")
-    except ValueError as e:
+        trained = load_for_use(args)
+        outs = _decode(args, trained, _mean_codes(args, trained, args.sentences))
+    except USE_ERRORS as e:
         return fail("reconstruct", e)
+    for text, out in zip(args.sentences, outs):
+        print(f"in:  {text}\nout: {trained.vocab.text(out)}")
     return 0
 
 
@@ -100,11 +171,16 @@ def run_interpolate(args) -> int:
     from minivae.generation import interpolate
 
     try:
-        params, config, vocab, meta, _ = load_for_use(args)
-        mu1, mu2 = _posterior_means(params, config, vocab, meta, [args.start, args.end])
-        path = interpolate(mu1[0], mu2[0], steps=args.steps, mode=args.mode)
-        for t, ids in enumerate(_decode(args, params, config, path)):
-            print(f"{t / max(args.steps - 1, 1):4.2f}  {vocab.text(ids)}")
-    except ValueError as e:
+        if args.steps < 2:
+            raise ValueError(f"--steps must be at least 2, got {args.steps}")
+        trained = load_for_use(args)
+        if trained.model.conditional:
+            raise ValueError("interpolate is for unconditional models")
+        codes = _mean_codes(args, trained, [args.start, args.end])
+        path = interpolate(codes[0], codes[1], steps=args.steps, mode=args.mode)
+        outs = _decode(args, trained, path)
+    except USE_ERRORS as e:
         return fail("interpolate", e)
+    for t, ids in enumerate(outs):
+        print(f"{t / (args.steps - 1):4.2f}  {trained.vocab.text(ids)}")
     return 0

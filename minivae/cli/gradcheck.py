@@ -1,4 +1,4 @@
-"""``minivae gradcheck``: check every op (and the whole model) against finite differences."""
+"""``minivae gradcheck``: check every op (and every model) against finite differences."""
 
 from __future__ import annotations
 
@@ -6,55 +6,33 @@ from __future__ import annotations
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "gradcheck",
-        help="gradient-check every op and the whole model in float64",
+        help="gradient-check every op and the whole models in float64",
         description="Compare every hand-written gradient with central finite differences "
-        "(float64) and print op, input, shape, max relative error and pass/FAIL. "
-        "Exits 1 if anything fails.",
+        "(float64) and print op, input, shape, max relative error and pass/FAIL. An op still "
+        "to be written (a student's copy) shows as 'not implemented'. Exits 1 if anything "
+        "fails.",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the random test inputs")
     p.add_argument("--tol", type=float, default=None, help="fail above this relative error")
-    p.add_argument("--ops-only", action="store_true", help="skip the whole-model check")
+    p.add_argument("--ops-only", action="store_true", help="skip the whole-model checks")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from minivae.gradcheck import DEFAULT_TOL, format_table
-    from minivae.gradcheck_cases import check_all_ops
+    from minivae.gradcheck.op_cases import check_all_ops
 
     tol = args.tol or DEFAULT_TOL
     rows = check_all_ops(seed=args.seed, tol=tol)
     if not args.ops_only:
-        from minivae.model import ModelConfig
-        from minivae.model.gradcheck import check_model
+        from minivae.gradcheck.models import check_all_models
 
-        # kernel "auto" runs the fused Numba kernels on the CPU, "array" the array code.
-        for cell, z_mode, shared, kernel in (
-            ("lstm", "both", True, "auto"),
-            ("lstm", "both", True, "array"),
-            ("gru", "both", False, "auto"),
-        ):
-            config = ModelConfig(
-                vocab_size=11,
-                embed_dim=4,
-                hidden_dim=5,
-                latent_dim=3,
-                cell=cell,
-                z_mode=z_mode,
-                share_embeddings=shared,
-            )
-            label = f"model ({cell}{', array code' if kernel == 'array' else ''})"
-            rows += check_model(config, seed=args.seed, tol=tol, label=label, kernel=kernel)
-        from minivae.conditional.gradcheck import check_cvae, check_prior_kl, tiny_config
-
-        rows += check_prior_kl(seed=args.seed, tol=tol)
-        for condition, cell in (("sequence", "lstm"), ("label", "gru")):
-            rows += check_cvae(
-                tiny_config(condition, cell=cell),
-                seed=args.seed,
-                tol=tol,
-                label=f"cvae ({condition}, {cell})",
-            )
+        rows += check_all_models(seed=args.seed, tol=tol)
     print(format_table(rows))
-    failed = [r for r in rows if not r.passed]
-    print(f"\n{len(rows) - len(failed)} passed, {len(failed)} failed (tolerance {tol:g})")
-    return 1 if failed else 0
+    missing = [r for r in rows if r.note]
+    failed = [r for r in rows if not r.passed and not r.note]
+    print(
+        f"\n{len(rows) - len(failed) - len(missing)} passed, {len(failed)} failed, "
+        f"{len(missing)} not implemented (tolerance {tol:g})"
+    )
+    return 1 if failed or missing else 0

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 from minivae.model.config import CELLS, Z_MODES, ModelConfig
+from minivae.training.config import RunConfig, option
 
 CONDITIONS = ("label", "sequence")
 TASKS = ("label", "translate", "dialogue")
+DEFAULT_EPOCHS = {"label": 12, "translate": 20, "dialogue": 20}
 
 
 @dataclass(frozen=True)
@@ -92,67 +94,101 @@ class CVAEConfig:
 
 
 @dataclass
-class CVAETrainConfig:
-    """Every knob of ``minivae cvae train``; saved with the checkpoint."""
+class CVAETrainConfig(RunConfig):
+    """Every knob of ``minivae cvae train``: the shared ones, with this model's defaults, and
+    its data (a task's built-in pairs or a pairs file) and sizes."""
 
-    task: str = "translate"
-    pairs: str | None = None  # source<TAB>target file; None = the task's built-in data
-    num_pairs: int = 0  # built-in pairs to generate (0: the task's default)
-    label_attrs: str = "topic,sentiment"  # label task: which corpus attributes make the class
-    lowercase: bool = False
-    max_len: int = 30
-    valid_fraction: float = 0.1
-    # model
-    embed_dim: int = 64
-    hidden_dim: int = 128
-    latent_dim: int = 16
-    prior_dim: int = 64
-    cond_dim: int = 32
-    cell: str = "lstm"
-    z_mode: str = "both"
-    bow: bool = True
-    # optimization
-    epochs: int = 0  # 0: the task's default
-    batch_size: int = 32
-    lr: float = 2e-3
-    clip: float = 5.0
-    kl_schedule: str = "linear"
-    kl_warmup: int = 400
-    beta_max: float = 1.0
-    free_bits: float = 0.0
-    word_dropout: float = 0.0
-    # evaluation, run
-    iw_samples: int = 10
-    num_samples: int = 5  # responses sampled per context for the dialogue metrics
-    seed: int = 0
-    device: str = "auto"
-    dtype: str = "float32"
-    out: str = "runs/cvae"
+    # shared knobs, defaults of their own
+    max_vocab: int | None = option(None, "vocabulary size cap (default: every word)")
+    max_len: int = option(30, "longest training sentence (and source) in words")
+    epochs: int = option(0, "passes over the training pairs (0: the task's default)")
+    kl_warmup: int = option(400, "steps for the KL weight to reach --beta-max")
+    free_bits: float = option(0.0, "nats per latent dimension the KL is not pushed below")
+    word_dropout: float = option(0.0, "probability of replacing a decoder input word by <unk>")
+    iw_samples: int = option(10, "importance samples K for the final NLL estimate")
+    out: str = option("runs/cvae", "run folder for checkpoints, metrics and plots")
+    # the data
+    task: str = option(
+        "translate",
+        "label: sentences from a class; translate: a toy second language; dialogue: "
+        "several answers per question",
+        list(TASKS),
+    )
+    pairs: str | None = option(
+        None,
+        "a source<TAB>target file, one pair per line, instead of the built-in data (for "
+        "--task label the source is the class name)",
+    )
+    num_pairs: int = option(0, "built-in pairs to generate (0: the task's default)")
+    label_attrs: str = option(
+        "topic,sentiment", "label task: the built-in corpus attributes that make up a class"
+    )
+    # the model's own sizes
+    prior_dim: int = option(64, "hidden size of the prior network p(z|c)")
+    cond_dim: int = option(32, "label embedding size (label task)")
+    bow: bool = option(True, "add the bag-of-words loss (Zhao et al. 2017) that keeps z in use")
+    num_samples: int = option(5, "responses sampled per context for the dialogue metrics")
 
     def __post_init__(self):
-        if self.task not in TASKS:
-            raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
-        if self.dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
-        for name in ("batch_size", "max_len", "num_samples"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("epochs", "num_pairs", "iw_samples"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
-        if not 0.0 <= self.word_dropout <= 1.0:
-            raise ValueError(f"word_dropout must be in [0, 1], got {self.word_dropout}")
-        if not 0.0 < self.valid_fraction < 1.0:
-            raise ValueError(f"valid_fraction must be in (0, 1), got {self.valid_fraction}")
+        if self.epochs == 0 and self.task in DEFAULT_EPOCHS:
+            self.epochs = DEFAULT_EPOCHS[self.task]
+        super().__post_init__()
+        for name in ("prior_dim", "cond_dim", "num_samples"):
+            self._at_least(name, 1)
+        if not 0 <= self.num_pairs <= 1_000_000:
+            raise ValueError(f"num_pairs must be in [0, 1000000], got {self.num_pairs!r}")
 
     @property
     def condition(self) -> str:
         return "label" if self.task == "label" else "sequence"
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def prepare_data(self, vocab=None, condition=None):
+        from minivae.conditional.data import load_pairs
+        from minivae.data import Examples, build_dataset
 
-    @classmethod
-    def from_dict(cls, d: dict) -> CVAETrainConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        pairs, source = load_pairs(
+            self.task, self.pairs, self.num_pairs, self.seed, self.label_attrs
+        )
+        if self.lowercase:
+            pairs = [([w.lower() for w in s], [w.lower() for w in t]) for s, t in pairs]
+        examples = Examples([t for _, t in pairs], [s for s, _ in pairs])
+        return build_dataset(
+            examples,
+            source,
+            self.valid_fraction,
+            self.seed,
+            self.max_len,
+            self.overflow,
+            self.max_vocab,
+            self.min_count,
+            condition_kind=self.condition,
+            vocab=vocab,
+            condition=condition,
+        )
+
+    def build_model(self, data):
+        from minivae.conditional.cvae import ConditionalVAE
+
+        label = self.condition == "label"
+        return ConditionalVAE(
+            CVAEConfig(
+                vocab_size=len(data.vocab),
+                condition=self.condition,
+                src_vocab_size=0 if label else data.condition.size,
+                num_classes=data.condition.size if label else 0,
+                cond_dim=self.cond_dim,
+                embed_dim=self.embed_dim,
+                hidden_dim=self.hidden_dim,
+                latent_dim=self.latent_dim,
+                prior_dim=self.prior_dim,
+                cell=self.cell,
+                z_mode=self.z_mode,
+                share_embeddings=self.share_embeddings,
+                bow=self.bow,
+            )
+        )
+
+    def task_metrics(self, model, params, data, log=print) -> dict:
+        from minivae.conditional.tasks import task_metrics
+
+        return task_metrics(model, params, self, data, log)

@@ -1,5 +1,5 @@
 """Paired data for the conditional VAE: three built-in tasks, generated deterministically
-(no download), or any ``source<TAB>target`` file; encoded and batched.
+(no download), or any ``source<TAB>target`` file. ``minivae.data`` encodes and batches them.
 
 - label:     class name (e.g. ``food positive``) -> a sentence of the built-in corpus with
              those attributes: attribute-conditioned generation.
@@ -13,12 +13,8 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import NamedTuple
 
-import numpy as np
-
-from minivae.data import Vocab, builtin_corpus, pad_batch, read_pairs
+from minivae.data import builtin_corpus, read_pairs
 from minivae.data.corpus import INTENSIFIERS, TIME_WORDS, TOPICS
 
 DEFAULT_SIZES = {"label": 4000, "translate": 3000, "dialogue": 3000}
@@ -198,100 +194,6 @@ def references_by_source(pairs) -> dict[tuple, list[tuple]]:
     return dict(refs)
 
 
-# -- encoding and batching --------------------------------------------------------------------
-
-
-class PairBatch(NamedTuple):
-    tokens: np.ndarray  # (N, T) target ids, padded with PAD
-    lengths: np.ndarray  # (N,)
-    src: np.ndarray  # (N,) class ids, or (N, Ts) source ids padded with PAD
-    src_lengths: np.ndarray | None  # (N,) for sources, None for labels
-    index: np.ndarray  # (N,) positions in the encoded set
-
-
-@dataclass
-class EncodedPairs:
-    tgt: list  # one int64 array per pair
-    src: list  # one int64 array per pair (sequence), or class ids (label)
-    pairs: list  # the (source tokens, target tokens) they came from
-
-    def __len__(self) -> int:
-        return len(self.tgt)
-
-
-@dataclass
-class Condition:
-    """How a condition is read: class names for labels, or a source vocabulary."""
-
-    kind: str  # "label" or "sequence"
-    classes: list | None = None
-    vocab: Vocab | None = None
-
-    def encode(self, tokens, max_len: int):
-        if self.kind == "label":
-            name = " ".join(tokens)
-            if name not in self.classes:
-                raise ValueError(f"unknown label {name!r}; the model knows {self.classes}")
-            return self.classes.index(name)
-        return np.array(self.vocab.encode(tokens[:max_len]), dtype=np.int64)
-
-    @property
-    def size(self) -> int:
-        return len(self.classes) if self.kind == "label" else len(self.vocab)
-
-    def to_dict(self) -> dict:
-        if self.kind == "label":
-            return {"kind": "label", "classes": self.classes}
-        return {"kind": "sequence", "vocab": self.vocab.to_dict()}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Condition:
-        if d.get("kind") == "label":
-            return cls("label", classes=list(d["classes"]))
-        return cls("sequence", vocab=Vocab.from_dict(d["vocab"]))
-
-
-def encode_pairs(pairs, vocab: Vocab, condition: Condition, max_len: int) -> EncodedPairs:
-    """Token pairs -> id arrays (both sides cut to ``max_len`` words)."""
-    tgt = [np.array(vocab.encode(t[:max_len]), dtype=np.int64) for _, t in pairs]
-    src = [condition.encode(s, max_len) for s, _ in pairs]
-    return EncodedPairs(tgt, src, list(pairs))
-
-
-def make_batch(data: EncodedPairs, idx, kind: str) -> PairBatch:
-    x = pad_batch([data.tgt[i] for i in idx], idx)
-    if kind == "label":
-        return PairBatch(x.tokens, x.lengths, np.array([data.src[i] for i in idx]), None, x.index)
-    s = pad_batch([data.src[i] for i in idx], idx)
-    return PairBatch(x.tokens, x.lengths, s.tokens, s.lengths, x.index)
-
-
-def iterate_pair_batches(data: EncodedPairs, batch_size: int, kind: str, rng=None):
-    """Every pair once, in batches of similar target lengths; random order given ``rng``."""
-    n = len(data)
-    order = rng.permutation(n) if rng is not None else np.arange(n)
-    lengths = np.array([len(t) for t in data.tgt])
-    chunk = batch_size * 50
-    batches = []
-    for start in range(0, n, chunk):
-        part = order[start : start + chunk]
-        part = part[np.argsort(lengths[part], kind="stable")]
-        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
-    if rng is not None:
-        batches = [batches[i] for i in rng.permutation(len(batches))]
-    for idx in batches:
-        yield make_batch(data, idx, kind)
-
-
-@dataclass
-class PairDataset:
-    vocab: Vocab  # of the targets x
-    condition: Condition
-    train: EncodedPairs
-    valid: EncodedPairs
-    source: str  # where the pairs came from, in words
-
-
 def load_pairs(task: str, pairs_file=None, num_pairs=0, seed=0, label_attrs="topic,sentiment"):
     """-> (pairs, a description): a user file or the task's built-in data."""
     if pairs_file is not None:
@@ -299,39 +201,3 @@ def load_pairs(task: str, pairs_file=None, num_pairs=0, seed=0, label_attrs="top
     attrs = tuple(a.strip() for a in label_attrs.split(",") if a.strip())
     pairs = builtin_pairs(task, num_pairs, seed, attrs)
     return pairs, f"built-in {task} pairs"
-
-
-def prepare_pairs(
-    pairs,
-    kind: str,
-    max_len: int = 30,
-    valid_fraction: float = 0.1,
-    seed: int = 0,
-    source: str = "pairs",
-    vocab: Vocab | None = None,
-    condition: Condition | None = None,
-) -> PairDataset:
-    """Split at random, build the vocabularies on the training part, encode both parts.
-
-    Label classes are taken from all pairs (a class seen only in validation still has an id).
-    """
-    if len(pairs) < 2:
-        raise ValueError(f"need at least 2 pairs to split off a validation set, got {len(pairs)}")
-    perm = np.random.default_rng(seed).permutation(len(pairs))
-    n_valid = min(max(1, round(len(pairs) * valid_fraction)), len(pairs) - 1)
-    train = [pairs[i] for i in sorted(perm[n_valid:])]
-    valid = [pairs[i] for i in sorted(perm[:n_valid])]
-    if vocab is None:
-        vocab = Vocab.build(t for _, t in train)
-    if condition is None:
-        if kind == "label":
-            condition = Condition("label", classes=sorted({" ".join(s) for s, _ in pairs}))
-        else:
-            condition = Condition("sequence", vocab=Vocab.build(s for s, _ in train))
-    return PairDataset(
-        vocab,
-        condition,
-        encode_pairs(train, vocab, condition, max_len),
-        encode_pairs(valid, vocab, condition, max_len),
-        source,
-    )

@@ -15,22 +15,15 @@ among the samples: a model that always says the same good thing has high precisi
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
-
-from minivae.backend import get_array_module, to_numpy
-from minivae.conditional.config import CVAEConfig
-from minivae.conditional.model import condition_forward, prior_forward, recognition_forward
-from minivae.evaluation import log_normal, logsumexp
-from minivae.model.inference import log_px_given_z
 
 
 @functools.lru_cache(maxsize=2)
 def _bleu(sentence: bool = False):
     """sacrebleu's BLEU with its default 13a tokenizer; ``force`` only silences its warning
     about already tokenized text (ours is: words split by spaces, so 13a changes nothing)."""
-    from sacrebleu.metrics import BLEU  # an optional dependency (the "test" extra)
+    from sacrebleu.metrics import BLEU
 
     return BLEU(effective_order=True) if sentence else BLEU(force=True)
 
@@ -102,64 +95,3 @@ def attribute_agreement(sentences: list[list[str]], labels: list[str], attrs) ->
                 ok &= (pos > neg) if values["sentiment"] == "positive" else (neg > pos)
         hits += ok
     return hits / max(len(sentences), 1)
-
-
-def evaluate_likelihood(
-    params, config: CVAEConfig, batches, iw_samples: int = 10, seed: int = 0
-) -> dict:
-    """Likelihood terms over batches of pairs, per sentence of x (nats):
-
-    rec = -E_q log p(x|z,c) (one sample), kl = KL(q(z|x,c) || p(z|c)), nelbo = rec + kl,
-    nll = importance-weighted -log p(x|c) with K samples from q (Burda et al. 2016),
-    ppl = exp(nll / tokens), active_units: dimensions whose posterior-mean offset from the
-    prior mean, E_q[z] - E_p(z|c)[z], varies over the data by more than 0.01 (He et al.
-    2019's definition, measured against the conditional prior so that c alone does not count).
-    """
-    rng = np.random.default_rng(seed)
-    xp = get_array_module(params["out_W"])
-    dtype = params["out_W"].dtype
-    sums = dict(rec=0.0, kl=0.0, nll=0.0)
-    n_sent = n_tok = 0
-    offsets = []
-    for batch in batches:
-        tokens, lengths = xp.asarray(batch.tokens), xp.asarray(batch.lengths)
-        mask = xp.arange(tokens.shape[1])[None, :] < lengths[:, None]
-        c, _ = condition_forward(params, config, batch.src, batch.src_lengths)
-        mu, logvar, _ = recognition_forward(params, config, tokens, mask, c)
-        pmu, plv, _ = prior_forward(params, c)
-
-        def log_px(z, tokens=tokens, lengths=lengths, c=c):
-            u = xp.concatenate([z, c], axis=1)
-            return log_px_given_z(params, config.decoder_config, tokens, lengths, u)
-
-        def draw(mu=mu, logvar=logvar):
-            eps = xp.asarray(rng.standard_normal(mu.shape), dtype=dtype)
-            return mu + xp.exp(0.5 * logvar) * eps
-
-        sums["rec"] -= float(log_px(draw()).sum())
-        kl = 0.5 * (plv - logvar + (xp.exp(logvar) + (mu - pmu) ** 2) * xp.exp(-plv) - 1.0)
-        sums["kl"] += float(kl.sum())
-        if iw_samples > 0:
-            weights = []
-            for _ in range(iw_samples):
-                z = draw()
-                weights.append(log_px(z) + log_normal(z, pmu, plv) - log_normal(z, mu, logvar))
-            sums["nll"] -= float((logsumexp(xp.stack(weights), 0) - math.log(iw_samples)).sum())
-        offsets.append(to_numpy(mu - pmu))
-        n_sent += len(batch.lengths)
-        n_tok += int(np.sum(batch.lengths)) + len(batch.lengths)
-    if n_sent == 0:
-        raise ValueError("evaluate_likelihood: no pairs to evaluate")
-    nelbo = sums["rec"] + sums["kl"]
-    nll = sums["nll"] if iw_samples > 0 else nelbo
-    all_off = np.concatenate(offsets)
-    return {
-        "nelbo": nelbo / n_sent,
-        "rec": sums["rec"] / n_sent,
-        "kl": sums["kl"] / n_sent,
-        "nll": nll / n_sent,
-        "ppl": math.exp(nll / n_tok),
-        "active_units": int((all_off.var(axis=0) > 0.01).sum()) if n_sent > 1 else 0,
-        "num_sentences": n_sent,
-        "num_tokens": n_tok,
-    }

@@ -14,39 +14,25 @@ The forward pass keeps every op's cache; the backward pass walks them in reverse
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from minivae import ops
 from minivae.backend import get_array_module
 from minivae.conditional.config import CVAEConfig
+from minivae.interface import LossTerms
+from minivae.model.latent import kl_term_backward, kl_term_forward
 from minivae.model.vae import (
-    UNK,
     decode_backward,
     decode_forward,
-    decoder_io,
+    decoder_inputs,
+    draw_eps,
     embedding_names,
     rnn_encoder_backward,
     rnn_encoder_forward,
 )
 
-
-class CVAELossTerms(NamedTuple):
-    """Per-sentence batch means, as Python floats: loss = rec + beta * kl_objective + bow."""
-
-    loss: float
-    rec: float  # -E_q log p(x|z,c), nats per sentence
-    kl: float  # KL(q(z|x,c) || p(z|c)), nats per sentence
-    kl_objective: float  # the KL term as optimized (differs from kl under free bits)
-    bow: float  # bag-of-words loss, nats per sentence (0 without it)
-    beta: float
-    num_tokens: int  # words + <eos> predicted, for perplexity
-    kl_per_dim: object  # (Z,) batch-mean KL of each latent dimension
-
-
 # -- the condition ------------------------------------------------------------------------
 
 
-def condition_forward(params, config: CVAEConfig, src, src_lengths=None):
+def condition_forward(params, config: CVAEConfig, src, src_lengths=None, kernel: str = "auto"):
     """The condition vector.
 
     label:    src (N,) int class ids            ->  c = label_embed[src]
@@ -56,11 +42,11 @@ def condition_forward(params, config: CVAEConfig, src, src_lengths=None):
     xp = get_array_module(params["out_W"])
     src = xp.asarray(src)
     if config.condition == "label":
-        emb, cache = ops.embedding_forward(src.reshape(-1, 1), params["label_embed"])
+        emb, cache = ops.embedding_forward(src.reshape(-1, 1), params["label_embed"], kernel)
         return emb[:, 0], ("label", cache)
     src_lengths = xp.asarray(src_lengths)
     mask = xp.arange(src.shape[1])[None, :] < src_lengths[:, None]
-    c, cache = rnn_encoder_forward(params, config.cell, "src_embed", "src", src, mask)
+    c, cache = rnn_encoder_forward(params, config.cell, "src_embed", "src", src, mask, kernel)
     return c, ("sequence", cache)
 
 
@@ -117,11 +103,11 @@ def prior_backward(dprior_mu, dprior_logvar, cache, grads: dict):
 # -- the recognition network q(z|x,c) -------------------------------------------------------
 
 
-def recognition_forward(params, config: CVAEConfig, tokens, mask, c):
+def recognition_forward(params, config: CVAEConfig, tokens, mask, c, kernel: str = "auto"):
     """tokens, mask: (N, T), c: (N, C)  ->  mu (N, Z), logvar (N, Z), cache"""
     xp = get_array_module(c)
-    enc_name = embedding_names(params, config.decoder_config)[0]
-    h_x, c_enc = rnn_encoder_forward(params, config.cell, enc_name, "enc", tokens, mask)
+    enc_name = embedding_names(config.decoder_config)[0]
+    h_x, c_enc = rnn_encoder_forward(params, config.cell, enc_name, "enc", tokens, mask, kernel)
     hc = xp.concatenate([h_x, c], axis=1)
     mu, c_mu = ops.affine_forward(hc, params["mu_W"], params["mu_b"])
     logvar, c_lv = ops.affine_forward(hc, params["logvar_W"], params["logvar_b"])
@@ -141,7 +127,7 @@ def recognition_backward(dmu, dlogvar, cache, grads: dict):
 # -- the bag-of-words loss ------------------------------------------------------------------
 
 
-def bow_forward(params, u, tokens, mask):
+def bow_forward(params, u, tokens, mask, kernel: str = "auto"):
     """-(1/N) sum_n sum_t log softmax(u_n W + b)[x_nt]: every word of x from [z; c] at once.
 
     Written as the sequence cross-entropy op with the same logits at every position.
@@ -151,7 +137,7 @@ def bow_forward(params, u, tokens, mask):
     logits, c_aff = ops.affine_forward(u, params["bow_W"], params["bow_b"])
     N, T = tokens.shape
     tiled = xp.broadcast_to(logits[:, None, :], (N, T, logits.shape[1]))
-    loss, c_ce = ops.softmax_cross_entropy_forward(tiled, tokens, mask)
+    loss, c_ce = ops.softmax_cross_entropy_forward(tiled, tokens, mask, kernel)
     return loss, (c_aff, c_ce)
 
 
@@ -175,6 +161,7 @@ def loss_and_grads(
     rng=None,
     word_dropout: float = 0.0,
     free_bits: float = 0.0,
+    kernel: str = "auto",
 ):
     """The negative conditional ELBO (KL weight ``beta``) of a batch and its gradient.
 
@@ -182,9 +169,11 @@ def loss_and_grads(
     source ids with ``src_lengths`` (N,)
     eps: (N, Z) noise for the reparameterization; drawn from ``rng`` when None
     free_bits: nats per latent dimension below which the KL is not pushed down
-    -> (CVAELossTerms, grads: {name: array like params[name]})
+    kernel: as for the plain VAE's ``loss_and_grads``
+    -> (LossTerms with extra["bow"], grads: {name: array like params[name]})
     """
     xp = get_array_module(params["out_W"])
+    cpu_kernel = "array" if kernel == "array" else "auto"
     tokens = xp.asarray(batch.tokens)
     lengths = xp.asarray(batch.lengths)
     N, T = tokens.shape
@@ -193,60 +182,45 @@ def loss_and_grads(
     Z = config.latent_dim
 
     # Forward: c, q(z|x,c), p(z|c), a sample of z, p(x|z,c).
-    c, c_cond = condition_forward(params, config, batch.src, getattr(batch, "src_lengths", None))
-    mu, logvar, c_rec = recognition_forward(params, config, tokens, enc_mask, c)
+    c, c_cond = condition_forward(params, config, batch.src, batch.src_lengths, kernel)
+    mu, logvar, c_rec = recognition_forward(params, config, tokens, enc_mask, c, kernel)
     prior_mu, prior_logvar, c_prior = prior_forward(params, c)
-    if eps is None:
-        if rng is None:
-            raise ValueError("loss_and_grads needs eps or an rng to draw it from")
-        eps = rng.standard_normal((N, Z))
-    z, c_rep = ops.reparameterize_forward(mu, logvar, xp.asarray(eps, dtype=dtype))
+    eps = xp.asarray(draw_eps(rng, (N, Z), eps), dtype=dtype)
+    z, c_rep = ops.reparameterize_forward(mu, logvar, eps)
     u = xp.concatenate([z, c], axis=1)
-    inputs, targets, dec_mask = decoder_io(tokens, lengths)
-    if word_dropout > 0:
-        if rng is None:
-            raise ValueError("word dropout needs an rng")
-        droppable = dec_mask.copy()
-        droppable[:, 0] = False  # keep <bos>
-        inputs = ops.word_dropout(inputs, word_dropout, rng, mask=droppable, unk_id=UNK)
-    logits, c_dec = decode_forward(params, config.decoder_config, u, inputs, dec_mask)
-    rec, c_ce = ops.softmax_cross_entropy_forward(logits, targets, dec_mask)
-    bow, c_bow = bow_forward(params, u, tokens, enc_mask) if config.bow else (0.0, None)
-    # KL of each example and dimension between two diagonal Gaussians: (N*Z, 1) views.
-    flat = [a.reshape(N * Z, 1) for a in (mu, logvar, prior_mu, prior_logvar)]
-    kl_nz, c_kl = ops.gaussian_kl_forward(*flat)
-    kl_per_dim = kl_nz.reshape(N, Z).mean(axis=0)
-    pushed = kl_per_dim > free_bits if free_bits > 0 else xp.ones(Z, dtype=bool)
-    kl_objective = xp.where(pushed, kl_per_dim, free_bits).sum()
-    kl = kl_per_dim.sum()
+    inputs, targets, dec_mask = decoder_inputs(tokens, lengths, word_dropout, rng)
+    logits, c_dec = decode_forward(params, config.decoder_config, u, inputs, dec_mask, kernel)
+    rec, c_ce = ops.softmax_cross_entropy_forward(logits, targets, dec_mask, cpu_kernel)
+    bow, c_bow = (0.0, None)
+    if config.bow:
+        bow, c_bow = bow_forward(params, u, tokens, enc_mask, cpu_kernel)
+    kl_objective, kl, kl_per_dim, c_kl = kl_term_forward(
+        mu, logvar, free_bits, prior_mu, prior_logvar
+    )
     loss = rec + beta * kl_objective + bow
 
     # Backward, op by op in reverse.
     grads: dict = {}
     one = xp.asarray(1.0, dtype=dtype)
-    du = decode_backward(
-        ops.softmax_cross_entropy_backward(one, c_ce), c_dec, config.decoder_config, grads, params
-    )
+    dlogits = ops.softmax_cross_entropy_backward(one, c_ce)
+    du = decode_backward(dlogits, c_dec, config.decoder_config, grads)
     if config.bow:
         du = du + bow_backward(one, c_bow, grads)
     dz, dc = du[:, :Z], du[:, Z:]
     dmu, dlogvar = ops.reparameterize_backward(dz, c_rep)
-    dkl_nz = xp.broadcast_to(beta * pushed.astype(dtype) / N, (N, Z)).reshape(N * Z)
-    dmu_kl, dlogvar_kl, dprior_mu, dprior_logvar = ops.gaussian_kl_backward(dkl_nz, c_kl)
-    dmu = dmu + dmu_kl.reshape(N, Z)
-    dlogvar = dlogvar + dlogvar_kl.reshape(N, Z)
-    dc = dc + prior_backward(dprior_mu.reshape(N, Z), dprior_logvar.reshape(N, Z), c_prior, grads)
-    dc = dc + recognition_backward(dmu, dlogvar, c_rec, grads)
+    dmu_kl, dlogvar_kl, dprior_mu, dprior_logvar = kl_term_backward(beta, c_kl)
+    dc = dc + prior_backward(dprior_mu, dprior_logvar, c_prior, grads)
+    dc = dc + recognition_backward(dmu + dmu_kl, dlogvar + dlogvar_kl, c_rec, grads)
     condition_backward(dc, c_cond, grads)
 
-    terms = CVAELossTerms(
+    terms = LossTerms(
         loss=float(loss),
         rec=float(rec),
-        kl=float(kl),
+        kl=float(kl.mean()),
         kl_objective=float(kl_objective),
-        bow=float(bow),
         beta=float(beta),
         num_tokens=int(dec_mask.sum()),
         kl_per_dim=kl_per_dim,
+        extra={"bow": float(bow)},
     )
     return terms, grads

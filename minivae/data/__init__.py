@@ -3,13 +3,17 @@
 from minivae.data.batching import (
     Batch,
     EncodedCorpus,
+    batch_of,
     encode_sentences,
     iterate_batches,
     num_batches,
     pad_batch,
+    pad_conditions,
     train_valid_split,
 )
+from minivae.data.condition import Condition
 from minivae.data.corpus import ATTRIBUTES, Sentence, builtin_corpus
+from minivae.data.dataset import Dataset, Examples, build_dataset, encode_examples
 from minivae.data.text import CorpusError, read_pairs, read_sentences, tokenize
 from minivae.data.vocab import BOS, EOS, PAD, SPECIALS, UNK, Vocab
 
@@ -21,15 +25,22 @@ __all__ = [
     "SPECIALS",
     "UNK",
     "Batch",
+    "Condition",
     "CorpusError",
+    "Dataset",
     "EncodedCorpus",
+    "Examples",
     "Sentence",
     "Vocab",
+    "batch_of",
+    "build_dataset",
     "builtin_corpus",
+    "encode_examples",
     "encode_sentences",
     "iterate_batches",
     "num_batches",
     "pad_batch",
+    "pad_conditions",
     "read_pairs",
     "read_sentences",
     "tokenize",

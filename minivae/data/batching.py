@@ -15,12 +15,15 @@ class Batch(NamedTuple):
     mask: np.ndarray  # (N, T) bool, True at real tokens
     lengths: np.ndarray  # (N,) int64
     index: np.ndarray  # (N,) positions in the encoded set, to look up attributes
+    src: np.ndarray | None = None  # conditions: (N,) class ids, or (N, Ts) source ids
+    src_lengths: np.ndarray | None = None  # (N,) for source sentences, None for classes
 
 
 @dataclass
 class EncodedCorpus:
     ids: list  # one int64 array per kept sentence
     kept: np.ndarray  # positions of the kept sentences in the input list
+    src: list | None = None  # each kept sentence's condition (conditional models), or None
     truncated: int = 0
     dropped_long: int = 0
     dropped_empty: int = 0
@@ -31,8 +34,8 @@ class EncodedCorpus:
     def report_lines(self) -> list[str]:
         lines = [f"{len(self.ids)} sentences kept, {self.unknown_rate:.1%} of words <unk>"]
         for count, what in (
-            (self.truncated, "truncated to the maximum length"),
-            (self.dropped_long, "dropped for being over the maximum length"),
+            (self.truncated, "truncated to the maximum length (sentence or source)"),
+            (self.dropped_long, "dropped for being over the maximum length (sentence or source)"),
             (self.dropped_empty, "dropped for being empty"),
             (self.dropped_unknown, "dropped: every word unknown"),
         ):
@@ -44,27 +47,48 @@ class EncodedCorpus:
         return "; ".join(self.report_lines())
 
 
-def encode_sentences(sentences, vocab, max_len: int, overflow: str = "truncate") -> EncodedCorpus:
-    """Token lists -> id arrays; long sentences truncated or dropped, unusable ones dropped."""
+def encode_sentences(
+    sentences,
+    vocab,
+    max_len: int | None,
+    overflow: str = "truncate",
+    conditions=None,
+    condition=None,
+    keep_unknown: bool = False,
+) -> EncodedCorpus:
+    """Token lists -> id arrays; long sentences truncated or dropped, unusable ones dropped.
+
+    max_len None: no limit (how evaluation sets are read: whole). keep_unknown: keep
+    sentences made only of unknown words (a test set is scored on every sentence; training
+    gains nothing from them). conditions: one token list per sentence (a class name or a
+    source sentence), encoded by ``condition`` (a ``Condition``) and kept with its sentence.
+    Everything cut or dropped is counted in the result.
+    """
     if overflow not in ("truncate", "drop"):
         raise ValueError(f"overflow must be 'truncate' or 'drop', got {overflow!r}")
-    out = EncodedCorpus([], np.zeros(0, dtype=np.int64))
+    out = EncodedCorpus([], np.zeros(0, dtype=np.int64), None if conditions is None else [])
+    limit = max_len if max_len is not None else float("inf")
+    sources_are_sentences = condition is not None and condition.kind == "sequence"
     kept, words, unknown = [], 0, 0
     for i, tokens in enumerate(sentences):
         if not tokens:
             out.dropped_empty += 1
             continue
-        if len(tokens) > max_len:
-            if overflow == "drop":
-                out.dropped_long += 1
-                continue
+        source = conditions[i] if conditions is not None else []
+        too_long = len(tokens) > limit or (sources_are_sentences and len(source) > limit)
+        if too_long and overflow == "drop":
+            out.dropped_long += 1
+            continue
+        if too_long:
             out.truncated += 1
             tokens = tokens[:max_len]
         ids = np.array(vocab.encode(tokens), dtype=np.int64)
-        if np.all(ids == UNK):  # nothing for the model to learn from
+        if not keep_unknown and np.all(ids == UNK):  # nothing for the model to learn from
             out.dropped_unknown += 1
             continue
         out.ids.append(ids)
+        if conditions is not None:
+            out.src.append(condition.encode(source, max_len))
         kept.append(i)
         words += len(ids)
         unknown += int((ids == UNK).sum())
@@ -79,14 +103,39 @@ def encode_sentences(sentences, vocab, max_len: int, overflow: str = "truncate")
     return out
 
 
-def pad_batch(id_arrays, index) -> Batch:
-    """Stack id arrays of different lengths into one padded batch."""
+def pad_ids(id_arrays):
+    """Id arrays of different lengths -> tokens (N, T) padded with PAD, lengths (N,)."""
     lengths = np.array([len(a) for a in id_arrays], dtype=np.int64)
     tokens = np.full((len(id_arrays), int(lengths.max())), PAD, dtype=np.int64)
     for row, ids in enumerate(id_arrays):
         tokens[row, : len(ids)] = ids
+    return tokens, lengths
+
+
+def pad_conditions(conditions):
+    """Encoded conditions -> (src, src_lengths): class ids (N,) and None, or padded source
+    ids (N, Ts) and their lengths (N,)."""
+    if np.ndim(conditions[0]) == 0:
+        return np.asarray(conditions, dtype=np.int64), None
+    return pad_ids(conditions)
+
+
+def pad_batch(id_arrays, index, src=None) -> Batch:
+    """Stack id arrays of different lengths into one padded batch, with the examples'
+    encoded conditions (``src``) when there are some."""
+    tokens, lengths = pad_ids(id_arrays)
     mask = np.arange(tokens.shape[1])[None, :] < lengths[:, None]
-    return Batch(tokens, mask, lengths, np.asarray(index, dtype=np.int64))
+    batch = Batch(tokens, mask, lengths, np.asarray(index, dtype=np.int64))
+    if src is None:
+        return batch
+    src, src_lengths = pad_conditions(src)
+    return batch._replace(src=src, src_lengths=src_lengths)
+
+
+def batch_of(encoded: EncodedCorpus, idx) -> Batch:
+    """The padded batch of the examples at positions ``idx`` of an encoded set."""
+    src = None if encoded.src is None else [encoded.src[i] for i in idx]
+    return pad_batch([encoded.ids[i] for i in idx], idx, src)
 
 
 def num_batches(encoded: EncodedCorpus, batch_size: int) -> int:
@@ -124,7 +173,7 @@ def iterate_batches(
     if shuffle:
         batches = [batches[i] for i in rng.permutation(len(batches))]
     for idx in batches:
-        yield pad_batch([encoded.ids[i] for i in idx], idx)
+        yield batch_of(encoded, idx)
 
 
 def train_valid_split(n: int, valid_fraction: float = 0.1, seed: int = 0):

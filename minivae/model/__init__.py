@@ -1,13 +1,11 @@
 """The text VAE: configuration, parameters, and the hand-written loss and gradients."""
 
+from minivae.data.vocab import BOS, EOS, PAD, UNK
+from minivae.interface import LossTerms
 from minivae.model.config import ModelConfig
 from minivae.model.params import count_params, init_params, param_shapes
+from minivae.model.text_vae import TextVAE
 from minivae.model.vae import (
-    BOS,
-    EOS,
-    PAD,
-    UNK,
-    LossTerms,
     decode_forward,
     decoder_io,
     encode_forward,
@@ -21,6 +19,7 @@ __all__ = [
     "UNK",
     "LossTerms",
     "ModelConfig",
+    "TextVAE",
     "count_params",
     "decode_forward",
     "decoder_io",

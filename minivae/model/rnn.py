@@ -27,11 +27,12 @@ def rnn_backward(cell: str, dh, cache, prefix: str):
     )
 
 
-def rnn_step(cell: str, x, state, params: dict, prefix: str):
+def rnn_step(cell: str, x, state, params: dict, prefix: str, kernel: str = "auto"):
     """One step for generation (no backward). state: (h,) or (h, c)  ->  h (N, H), new state"""
     Wx, Wh = params[f"{prefix}_Wx"], params[f"{prefix}_Wh"]
     if cell == "lstm":
-        h, c, _ = ops.lstm_step_forward(x, state[0], state[1], Wx, Wh, params[f"{prefix}_b"])
+        b = params[f"{prefix}_b"]
+        h, c, _ = ops.lstm_step_forward(x, state[0], state[1], Wx, Wh, b, kernel=kernel)
         return h, (h, c)
     h, _ = ops.gru_step_forward(x, state[0], Wx, Wh, params[f"{prefix}_bx"], params[f"{prefix}_bh"])
     return h, (h,)

@@ -8,26 +8,13 @@ The forward pass keeps every op's cache; the backward pass walks them in reverse
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from minivae import ops
 from minivae.backend import get_array_module
+from minivae.data.vocab import BOS, EOS, PAD, UNK
+from minivae.interface import LossTerms
 from minivae.model.config import ModelConfig
+from minivae.model.latent import kl_term_backward, kl_term_forward
 from minivae.model.rnn import rnn_backward, rnn_forward
-
-PAD, UNK, BOS, EOS = 0, 1, 2, 3  # the vocabulary's fixed special ids
-
-
-class LossTerms(NamedTuple):
-    """Per-sentence batch means, as Python floats: loss = rec + beta * kl_objective."""
-
-    loss: float
-    rec: float  # -E_q log p(x|z), nats per sentence
-    kl: float  # KL(q(z|x) || p(z)), nats per sentence
-    kl_objective: float  # the KL term as optimized (differs from kl under free bits)
-    beta: float
-    num_tokens: int  # words + <eos> predicted, for perplexity
-    kl_per_dim: object  # (Z,) batch-mean KL of each latent dimension
 
 
 def decoder_io(tokens, lengths):
@@ -48,7 +35,30 @@ def decoder_io(tokens, lengths):
     return inputs, targets, mask
 
 
-def embedding_names(params, config: ModelConfig):
+def decoder_inputs(tokens, lengths, word_dropout: float = 0.0, rng=None):
+    """``decoder_io`` with word dropout (Bowman et al. 2016) on the words read: each becomes
+    <unk> with probability ``word_dropout`` (<bos> stays).  -> inputs, targets, mask"""
+    inputs, targets, mask = decoder_io(tokens, lengths)
+    if word_dropout > 0:
+        if rng is None:
+            raise ValueError("word dropout needs an rng")
+        droppable = mask.copy()
+        droppable[:, 0] = False  # keep <bos>; inputs 1..L are the words
+        inputs = ops.word_dropout(inputs, word_dropout, rng, UNK, mask=droppable)
+    return inputs, targets, mask
+
+
+def draw_eps(rng, shape, eps=None):
+    """The reparameterization's noise: ``eps`` when given (a gradient check fixes it), else
+    a draw from ``rng``."""
+    if eps is not None:
+        return eps
+    if rng is None:
+        raise ValueError("loss_and_grads needs eps or an rng to draw it from")
+    return rng.standard_normal(shape)
+
+
+def embedding_names(config: ModelConfig):
     """-> (the encoder's embedding table's name, the decoder's): one shared table or two."""
     if config.share_embeddings:
         return "embed", "embed"
@@ -84,14 +94,15 @@ def rnn_encoder_backward(dh_last, cache, grads: dict) -> None:
 
 def encode_forward(params, config: ModelConfig, tokens, mask, kernel: str = "auto"):
     """tokens, mask: (N, T)  ->  mu (N, Z), logvar (N, Z), cache"""
-    enc_name, _ = embedding_names(params, config)
+    enc_name, _ = embedding_names(config)
     h_last, c_enc = rnn_encoder_forward(params, config.cell, enc_name, "enc", tokens, mask, kernel)
     mu, c_mu = ops.affine_forward(h_last, params["mu_W"], params["mu_b"])
     logvar, c_lv = ops.affine_forward(h_last, params["logvar_W"], params["logvar_b"])
     return mu, logvar, (c_enc, c_mu, c_lv)
 
 
-def encode_backward(dmu, dlogvar, cache, config: ModelConfig, grads: dict, params):
+def encode_backward(dmu, dlogvar, cache, grads: dict):
+    """dmu, dlogvar: (N, Z); the encoder's gradients go into ``grads``."""
     c_enc, c_mu, c_lv = cache
     dh_last, grads["mu_W"], grads["mu_b"] = ops.affine_backward(dmu, c_mu)
     dh_last2, grads["logvar_W"], grads["logvar_b"] = ops.affine_backward(dlogvar, c_lv)
@@ -101,7 +112,7 @@ def encode_backward(dmu, dlogvar, cache, config: ModelConfig, grads: dict, param
 def decode_forward(params, config: ModelConfig, z, inputs, mask, kernel: str = "auto"):
     """z: (N, Z), inputs, mask: (N, T+1)  ->  logits (N, T+1, V), cache"""
     xp = get_array_module(z)
-    _, dec_name = embedding_names(params, config)
+    _, dec_name = embedding_names(config)
     N, T1 = inputs.shape
     x, c_emb = ops.embedding_forward(inputs, params[dec_name], kernel)
     if config.z_concat:
@@ -118,7 +129,7 @@ def decode_forward(params, config: ModelConfig, z, inputs, mask, kernel: str = "
     return logits, (c_emb, c_init, c_rnn, c_out)
 
 
-def decode_backward(dlogits, cache, config: ModelConfig, grads: dict, params):
+def decode_backward(dlogits, cache, config: ModelConfig, grads: dict):
     """-> dz (N, Z); parameter gradients go into ``grads``."""
     c_emb, c_init, c_rnn, c_out = cache
     dh, grads["out_W"], grads["out_b"] = ops.affine_backward(dlogits, c_out)
@@ -134,7 +145,7 @@ def decode_backward(dlogits, cache, config: ModelConfig, grads: dict, params):
         da = ops.tanh_backward(dh0, c_tanh)
         dz_init, grads["z_to_h_W"], grads["z_to_h_b"] = ops.affine_backward(da, c_aff)
         dz = dz + dz_init
-    name = embedding_names(params, config)[1]
+    name = embedding_names(config)[1]
     grads[name] = ops.embedding_backward(dx, c_emb, dW=grads.get(name))
     return dz
 
@@ -169,47 +180,29 @@ def loss_and_grads(
     N, T = tokens.shape
     enc_mask = xp.arange(T)[None, :] < lengths[:, None]
     dtype = params["out_W"].dtype
-    Z = config.latent_dim
 
     # Forward: q(z|x), a sample of z, p(x|z).
     mu, logvar, c_enc = encode_forward(params, config, tokens, enc_mask, kernel)
-    if eps is None:
-        if rng is None:
-            raise ValueError("loss_and_grads needs eps or an rng to draw it from")
-        eps = rng.standard_normal((N, Z))
-    z, c_rep = ops.reparameterize_forward(mu, logvar, xp.asarray(eps, dtype=dtype))
-    inputs, targets, dec_mask = decoder_io(tokens, lengths)
-    if word_dropout > 0:
-        if rng is None:
-            raise ValueError("word dropout needs an rng")
-        droppable = dec_mask.copy()
-        droppable[:, 0] = False  # keep <bos>; inputs 1..L are the words
-        inputs = ops.word_dropout(inputs, word_dropout, rng, mask=droppable, unk_id=UNK)
+    eps = xp.asarray(draw_eps(rng, (N, config.latent_dim), eps), dtype=dtype)
+    z, c_rep = ops.reparameterize_forward(mu, logvar, eps)
+    inputs, targets, dec_mask = decoder_inputs(tokens, lengths, word_dropout, rng)
     logits, c_dec = decode_forward(params, config, z, inputs, dec_mask, kernel)
     rec, c_ce = ops.softmax_cross_entropy_forward(logits, targets, dec_mask, cpu_kernel)
-    # The KL of each example and dimension: the op on (N*Z, 1) views gives (N*Z,) terms.
-    kl_nz, c_kl = ops.gaussian_kl_forward(mu.reshape(N * Z, 1), logvar.reshape(N * Z, 1))
-    kl_per_dim = kl_nz.reshape(N, Z).mean(axis=0)
-    pushed = kl_per_dim > free_bits if free_bits > 0 else xp.ones(Z, dtype=bool)
-    kl_objective = xp.where(pushed, kl_per_dim, free_bits).sum()
-    kl = kl_per_dim.sum()
+    kl_objective, kl, kl_per_dim, c_kl = kl_term_forward(mu, logvar, free_bits)
     loss = rec + beta * kl_objective
 
     # Backward, op by op in reverse.
     grads: dict = {}
     dlogits = ops.softmax_cross_entropy_backward(xp.asarray(1.0, dtype=dtype), c_ce)
-    dz = decode_backward(dlogits, c_dec, config, grads, params)
+    dz = decode_backward(dlogits, c_dec, config, grads)
     dmu, dlogvar = ops.reparameterize_backward(dz, c_rep)
-    dkl_nz = xp.broadcast_to(beta * pushed.astype(dtype) / N, (N, Z)).reshape(N * Z)
-    dmu_kl, dlogvar_kl = ops.gaussian_kl_backward(dkl_nz, c_kl)
-    dmu = dmu + dmu_kl.reshape(N, Z)
-    dlogvar = dlogvar + dlogvar_kl.reshape(N, Z)
-    encode_backward(dmu, dlogvar, c_enc, config, grads, params)
+    dmu_kl, dlogvar_kl = kl_term_backward(beta, c_kl)
+    encode_backward(dmu + dmu_kl, dlogvar + dlogvar_kl, c_enc, grads)
 
     terms = LossTerms(
         loss=float(loss),
         rec=float(rec),
-        kl=float(kl),
+        kl=float(kl.mean()),
         kl_objective=float(kl_objective),
         beta=float(beta),
         num_tokens=int(dec_mask.sum()),

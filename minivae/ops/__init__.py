@@ -3,8 +3,10 @@
 from minivae.ops.activations import sigmoid, tanh_backward, tanh_forward
 from minivae.ops.affine import affine_backward, affine_forward
 from minivae.ops.embedding import embedding_backward, embedding_forward
+from minivae.ops.free_bits import free_bits_backward, free_bits_forward
 from minivae.ops.gaussian_kl import gaussian_kl_backward, gaussian_kl_forward
 from minivae.ops.gru import gru_backward, gru_forward, gru_step_backward, gru_step_forward
+from minivae.ops.log_density import log_normal
 from minivae.ops.lstm import (
     lstm_backward,
     lstm_forward,
@@ -16,8 +18,10 @@ from minivae.ops.lstm import (
 from minivae.ops.reparameterize import reparameterize_backward, reparameterize_forward
 from minivae.ops.softmax_cross_entropy import (
     log_softmax,
+    logsumexp,
     softmax_cross_entropy_backward,
     softmax_cross_entropy_forward,
+    target_log_probs,
 )
 from minivae.ops.word_dropout import word_dropout
 
@@ -26,13 +30,17 @@ __all__ = [
     "affine_forward",
     "embedding_backward",
     "embedding_forward",
+    "free_bits_backward",
+    "free_bits_forward",
     "gaussian_kl_backward",
     "gaussian_kl_forward",
     "gru_backward",
     "gru_forward",
     "gru_step_backward",
     "gru_step_forward",
+    "log_normal",
     "log_softmax",
+    "logsumexp",
     "lstm_backward",
     "lstm_forward",
     "lstm_pointwise_backward",
@@ -45,6 +53,7 @@ __all__ = [
     "softmax_cross_entropy_backward",
     "softmax_cross_entropy_forward",
     "tanh_backward",
+    "target_log_probs",
     "tanh_forward",
     "word_dropout",
 ]

@@ -1,7 +1,7 @@
 """Affine layer: out = x W + b, applied over the last axis."""
 
 from minivae.backend import get_array_module
-from minivae.ops.checks import check_float, check_shape
+from minivae.ops.validate import check_float, check_shape
 
 
 def affine_forward(x, W, b):

@@ -3,12 +3,12 @@
 import numpy
 
 from minivae.backend import get_array_module
-from minivae.ops.checks import (
+from minivae.ops.fused import fused_scatter_add_rows, has_fused_kernel
+from minivae.ops.validate import (
     check_float,
     check_int,
     check_kernel,
     check_ndim,
-    has_fused_kernel,
 )
 
 
@@ -49,11 +49,9 @@ def embedding_backward(dout, cache, dW=None):
 
         cupyx.scatter_add(dW, ids, rows)  # an atomic scatter-add on the GPU
         return dW
-    fused_ok = dW.flags.c_contiguous and dW.dtype == rows.dtype and has_fused_kernel(dW.dtype)
-    if kernel != "array" and fused_ok:
-        from kernels.embedding_cpu import scatter_add_rows
-
-        scatter_add_rows(dW, ids, rows)
+    fused = fused_scatter_add_rows(xp) if kernel != "array" else None
+    if fused and dW.flags.c_contiguous and dW.dtype == rows.dtype and has_fused_kernel(dW.dtype):
+        fused(dW, ids, rows)
         return dW
     # Repeated tokens must add up (plain dW[ids] = rows would keep one). NumPy's add.at does
     # that row by row, slowly; sorting the ids and summing each run of equal ids is ~10x faster.

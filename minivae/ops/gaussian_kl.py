@@ -6,7 +6,7 @@ With the default prior N(0, I) this is 1/2 sum_z [mu^2 + e^lv - lv - 1].
 """
 
 from minivae.backend import get_array_module
-from minivae.ops.checks import check_float, check_ndim, check_shape
+from minivae.ops.validate import check_float, check_ndim, check_shape
 
 
 def gaussian_kl_forward(mu, logvar, prior_mu=None, prior_logvar=None):

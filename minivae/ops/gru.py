@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from minivae.backend import get_array_module
 from minivae.ops.activations import sigmoid
-from minivae.ops.checks import (
+from minivae.ops.validate import (
     check_float,
     check_mask,
     check_ndim,

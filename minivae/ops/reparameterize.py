@@ -4,7 +4,7 @@ z = mu + exp(logvar / 2) * eps,   eps ~ N(0, I) drawn outside
 """
 
 from minivae.backend import get_array_module
-from minivae.ops.checks import check_float, check_ndim, check_shape
+from minivae.ops.validate import check_float, check_ndim, check_shape
 
 
 def reparameterize_forward(mu, logvar, eps):

@@ -5,26 +5,42 @@ dloss/dlogits = (softmax - onehot) * mask / N
 """
 
 from minivae.backend import get_array_module
-from minivae.ops.checks import (
+from minivae.ops.fused import fused_exp_shifted_sum, has_fused_kernel
+from minivae.ops.validate import (
     check_float,
     check_int,
     check_kernel,
     check_mask,
     check_ndim,
     check_shape,
-    has_fused_kernel,
 )
 
 
-def log_softmax(logits):
-    """log softmax over the last axis, through log-sum-exp so +-1e4 logits stay finite.
+def _shift_by_max(a, axis):
+    """-> a - m, m  with m = max along ``axis`` (kept as an axis): exp(a - m) <= 1 never
+    overflows. An all -inf (or inf) row is not shifted: its sum says what it is."""
+    xp = get_array_module(a)
+    m = a.max(axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0.0)
+    return a - m, m
 
-    log p_v = (l_v - m) - log sum_u exp(l_u - m),  m = max_u l_u
+
+def logsumexp(a, axis=-1):
+    """log sum_i exp(a_i) = m + log sum_i exp(a_i - m),  m = max_i a_i  (+-1e4 stays finite)"""
+    xp = get_array_module(a)
+    shifted, m = _shift_by_max(a, axis)
+    return (m + xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))).squeeze(axis)
+
+
+def log_softmax(logits):
+    """log softmax over the last axis: log p_v = (l_v - m) - log sum_u exp(l_u - m).
+
+    Subtracting the shifted values (rather than l_v - logsumexp(l)) keeps log p of the
+    largest logit exact: 0 - log sum, with no large m added and taken away.
     """
     xp = get_array_module(logits)
-    logp = logits - logits.max(axis=-1, keepdims=True)
-    logp -= xp.log(xp.exp(logp).sum(axis=-1, keepdims=True))
-    return logp
+    shifted, _ = _shift_by_max(logits, -1)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def exp_shifted_sum(logits, row_max, kernel="auto"):
@@ -35,16 +51,49 @@ def exp_shifted_sum(logits, row_max, kernel="auto"):
     """
     check_kernel(kernel)
     xp = get_array_module(logits)
-    fused_ok = xp.__name__ == "numpy" and has_fused_kernel(logits.dtype)
-    if kernel == "fused" and not fused_ok:
+    fused = fused_exp_shifted_sum(xp) if has_fused_kernel(logits.dtype) else None
+    if kernel == "fused" and fused is None:
         raise RuntimeError(f"no fused softmax kernel for {xp.__name__} {logits.dtype} arrays")
-    if kernel != "array" and fused_ok:
-        from kernels.softmax_cpu import exp_shifted_sum as fused
-
+    if kernel != "array" and fused is not None:
         return fused(logits, row_max)
     exps = logits - row_max[:, None]
     xp.exp(exps, out=exps)
     return exps, exps.sum(axis=-1)
+
+
+def _check_logits_targets(logits, targets):
+    check_ndim("logits", logits, 3, "(N, T, V)")
+    check_float("logits", logits)
+    N, T, V = logits.shape
+    check_shape("targets", targets, (N, T), "(N, T)")
+    check_int("targets", targets)
+    if targets.size and (int(targets.min()) < 0 or int(targets.max()) >= V):
+        raise ValueError(
+            f"targets must lie in [0, V={V}), got values in "
+            f"[{int(targets.min())}, {int(targets.max())}]"
+        )
+
+
+def _target_log_probs(logits, targets, kernel):
+    """-> log softmax(logits)[targets] (N, T), with exp(l - m) (N, T, V) and its sums (N, T).
+
+    Only the targets' log-probabilities are needed, so the full log softmax is never built:
+    log p[target] = (l[target] - m) - log sum exp(l - m),  m = max l.
+    """
+    xp = get_array_module(logits)
+    N, T, V = logits.shape
+    flat = logits.reshape(N * T, V)
+    row_max = flat.max(axis=-1)
+    exps, total = exp_shifted_sum(flat, row_max, kernel)
+    picked = flat[xp.arange(N * T), targets.reshape(-1)] - row_max - xp.log(total)
+    return picked.reshape(N, T), exps.reshape(N, T, V), total.reshape(N, T)
+
+
+def target_log_probs(logits, targets, kernel="auto"):
+    """log p(target) under softmax(logits), for scoring (no backward).
+    logits: (N, T, V), targets: (N, T) int  ->  (N, T)"""
+    _check_logits_targets(logits, targets)
+    return _target_log_probs(logits, targets, kernel)[0]
 
 
 def softmax_cross_entropy_forward(logits, targets, mask=None, kernel="auto"):
@@ -52,26 +101,13 @@ def softmax_cross_entropy_forward(logits, targets, mask=None, kernel="auto"):
     kernel: how the exponentials are computed (see ``exp_shifted_sum``)
     -> loss (a scalar: nats per sentence), cache
     """
-    check_ndim("logits", logits, 3, "(N, T, V)")
-    check_float("logits", logits)
+    _check_logits_targets(logits, targets)
     N, T, V = logits.shape
-    check_shape("targets", targets, (N, T), "(N, T)")
-    check_int("targets", targets)
     mask = check_mask("mask", mask, (N, T))
     xp = get_array_module(logits)
-    if targets.size and (int(targets.min()) < 0 or int(targets.max()) >= V):
-        raise ValueError(
-            f"targets must lie in [0, V={V}), got values in "
-            f"[{int(targets.min())}, {int(targets.max())}]"
-        )
-    # Only the targets' log-probabilities are needed, so the full log softmax is never built:
-    # log p[target] = (l[target] - m) - log sum exp(l - m). The cache keeps exp(l - m) and
-    # its sum: the backward divides as it scales, which saves a sweep over (N, T, V).
-    flat = logits.reshape(N * T, V)
-    row_max = flat.max(axis=-1)
-    exps, total = exp_shifted_sum(flat, row_max, kernel)
-    picked = flat[xp.arange(N * T), targets.reshape(-1)] - row_max - xp.log(total)
-    exps, total, picked = exps.reshape(N, T, V), total.reshape(N, T), picked.reshape(N, T)
+    # The cache keeps exp(l - m) and its sum: the backward divides as it scales, which saves
+    # a sweep over (N, T, V).
+    picked, exps, total = _target_log_probs(logits, targets, kernel)
     weight = xp.ones((N, T), dtype=logits.dtype) if mask is None else mask.astype(logits.dtype)
     loss = -(picked * weight).sum() / N
     return loss, (exps, total, targets, weight)

@@ -1,15 +1,13 @@
 """Word dropout (Bowman et al. 2016): hide decoder inputs so the decoder must lean on z.
 
-Each real input token becomes <unk> with probability p. It has no gradient.
+Each real input token becomes <unk> (``unk_id``) with probability p. It has no gradient.
 """
 
 from minivae.backend import get_array_module
-from minivae.ops.checks import check_int, check_mask, check_ndim
-
-UNK = 1  # the vocabulary's fixed id of <unk>
+from minivae.ops.validate import check_int, check_mask, check_ndim
 
 
-def word_dropout(tokens, p, rng, mask=None, unk_id=UNK):
+def word_dropout(tokens, p, rng, unk_id: int, mask=None):
     """tokens: (N, T) int, mask: (N, T) bool (positions that may be dropped; None = all)
     -> a new (N, T) array with dropped tokens replaced by ``unk_id``
     """

@@ -1,14 +1,20 @@
 """Checkpoints: one ``.npz`` of arrays (no pickle) with the run's JSON inside, written atomically.
 
 Layout inside the archive: ``param/<name>`` and ``optim/<key>`` arrays, and ``meta.json``
-(UTF-8 bytes as a uint8 array) with the format tag, config, vocabulary, step and RNG state.
+(UTF-8 bytes as a uint8 array) with the format tag, the model (kind and config), the
+training config, the vocabularies, the progress and the random state.
+
 Writing goes to a temporary file in the same folder, then ``os.replace``: a crash leaves
-either the old checkpoint or the new one, never half a file.
+either the old checkpoint or the new one, never half a file. Reading trusts nothing: every
+array's header is checked against the bytes actually stored before anything is allocated,
+the JSON is size- and depth-limited, and every field is checked by ``read_model`` or the
+trainer. Anything wrong is a ``CheckpointError`` that names the file.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -19,11 +25,45 @@ import numpy as np
 from minivae.backend import to_numpy
 
 FORMAT = "minivae-checkpoint"
-VERSION = 1
+VERSION = 2
+MAX_META_BYTES = 64 << 20  # a vocabulary of a million words fits many times over
+MAX_JSON_DEPTH = 32
+HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
 
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be used: missing, corrupt, truncated, foreign or mismatched."""
+
+
+def write_atomic(path, write, mode: int = 0o644) -> Path:
+    """Write a file through ``write(binary file)`` into a temporary file beside it, then
+    rename it over ``path``: readers see the old file or the new one, never half of one.
+
+    The file gets the usual permissions (``mode`` less the umask), not mkstemp's 0600.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, mode & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_json_atomic(path, obj) -> Path:
+    text = json.dumps(obj, indent=2) + "\n"
+    return write_atomic(path, lambda f: f.write(text.encode("utf-8")))
 
 
 def save_checkpoint(path, params: dict, meta: dict, optim_state: dict | None = None) -> Path:
@@ -34,17 +74,50 @@ def save_checkpoint(path, params: dict, meta: dict, optim_state: dict | None = N
     arrays = {f"param/{k}": to_numpy(v) for k, v in params.items()}
     arrays.update({f"optim/{k}": to_numpy(v) for k, v in (optim_state or {}).items()})
     arrays["meta.json"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, lambda f: np.savez(f, **arrays))
+
+
+def _read_arrays(path: Path) -> dict:
+    """The archive's arrays, each header checked against the bytes stored before reading."""
+    arrays = {}
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                raise CheckpointError(f"{path}: unexpected member {info.filename!r}")
+            with archive.open(info) as f:
+                read_header = HEADER_READERS.get(np.lib.format.read_magic(f))
+                if read_header is None:
+                    raise CheckpointError(f"{path}: {info.filename} has an unknown .npy version")
+                shape, fortran, dtype = read_header(f)
+                if dtype.hasobject:
+                    raise CheckpointError(f"{path}: {info.filename} holds Python objects")
+                claimed = math.prod(shape) * dtype.itemsize
+                stored = info.file_size - f.tell()
+                if claimed != stored:
+                    raise CheckpointError(
+                        f"{path}: {info.filename} claims {claimed} bytes of data but holds "
+                        f"{stored}: the file is corrupt or crafted"
+                    )
+                raw = bytearray(f.read(stored))  # writable, unlike bytes
+                data = np.frombuffer(raw, dtype=dtype, count=math.prod(shape))
+                order = "F" if fortran else "C"
+                arrays[info.filename.removesuffix(".npy")] = data.reshape(shape, order=order)
+    return arrays
+
+
+def _depth(obj, limit: int) -> int:
+    """Nesting depth of JSON data, without recursing past ``limit``."""
+    stack, deepest = [(obj, 1)], 0
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def load_checkpoint(path) -> tuple[dict, dict, dict]:
@@ -57,17 +130,21 @@ def load_checkpoint(path) -> tuple[dict, dict, dict]:
             else f"checkpoint {path} is not a file"
         )
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {k: archive[k] for k in archive.files}
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as e:
+        arrays = _read_arrays(path)
+    except CheckpointError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError) as e:
         raise CheckpointError(f"checkpoint {path} is corrupt or truncated ({e})") from None
-    except ValueError as e:  # np.load's refusal of pickled object arrays, among others
-        raise CheckpointError(f"checkpoint {path} cannot be read safely ({e})") from None
-    if "meta.json" not in arrays:
+    except MemoryError:
+        raise CheckpointError(f"checkpoint {path} is too large to load") from None
+    raw = arrays.pop("meta.json", None)
+    if raw is None:
         raise CheckpointError(f"{path} is not a minivae checkpoint (no meta.json inside)")
+    if raw.dtype != np.uint8 or raw.ndim != 1 or raw.size > MAX_META_BYTES:
+        raise CheckpointError(f"checkpoint {path} has unreadable metadata (not JSON bytes)")
     try:
-        meta = json.loads(arrays.pop("meta.json").tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        meta = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise CheckpointError(f"checkpoint {path} has unreadable metadata ({e})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(
@@ -76,16 +153,37 @@ def load_checkpoint(path) -> tuple[dict, dict, dict]:
         )
     if meta.get("version") != VERSION:
         raise CheckpointError(
-            f"{path} has checkpoint version {meta.get('version')}, this "
+            f"{path} has checkpoint version {meta.get('version')!r}, this "
             f"minivae reads version {VERSION}"
         )
+    if _depth(meta, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise CheckpointError(f"checkpoint {path} has metadata nested too deeply")
     params = {k.removeprefix("param/"): v for k, v in arrays.items() if k.startswith("param/")}
     optim = {k.removeprefix("optim/"): v for k, v in arrays.items() if k.startswith("optim/")}
     return params, meta, optim
 
 
+def field(meta: dict, key: str, kind, path, low=None, high=None):
+    """``meta[key]``, required to be of ``kind`` (and within [low, high] for numbers)."""
+    value = meta.get(key) if isinstance(meta, dict) else None
+    ok = isinstance(value, kind) and not (isinstance(value, bool) and kind in (int, float))
+    if ok and isinstance(value, int | float):
+        ok = (
+            math.isfinite(value)
+            and (low is None or value >= low)
+            and (high is None or value <= high)
+        )
+    if not ok:
+        bounds = f" in [{low}, {high}]" if low is not None or high is not None else ""
+        raise CheckpointError(
+            f"checkpoint {path}: field {key!r} must be a {getattr(kind, '__name__', kind)}"
+            f"{bounds}, got {value!r}"[:300]
+        )
+    return value
+
+
 def check_param_shapes(params: dict, expected: dict, path) -> None:
-    """Every expected parameter present with its shape, and nothing else."""
+    """Every expected parameter present with its shape and a float dtype, and nothing else."""
     missing = sorted(set(expected) - set(params))
     extra = sorted(set(params) - set(expected))
     if missing or extra:
@@ -93,9 +191,19 @@ def check_param_shapes(params: dict, expected: dict, path) -> None:
             f"checkpoint {path} does not match the model: missing parameters "
             f"{missing}, unexpected {extra}"
         )
+    dtypes = {params[name].dtype for name in expected}
     for name, shape in expected.items():
-        if tuple(params[name].shape) != tuple(shape):
+        p = params[name]
+        if tuple(p.shape) != tuple(shape):
             raise CheckpointError(
                 f"checkpoint {path}: parameter {name} has shape "
-                f"{tuple(params[name].shape)}, the model needs {tuple(shape)}"
+                f"{tuple(p.shape)}, the model needs {tuple(shape)}"
             )
+        if p.dtype not in (np.float32, np.float64):
+            raise CheckpointError(
+                f"checkpoint {path}: parameter {name} has dtype {p.dtype}, not float32/float64"
+            )
+    if len(dtypes) > 1:
+        raise CheckpointError(
+            f"checkpoint {path}: parameters mix dtypes {sorted(map(str, dtypes))}"
+        )

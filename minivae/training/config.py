@@ -1,71 +1,195 @@
-"""Every knob of a training run, in one dataclass that is saved with each checkpoint."""
+"""Every knob of a training run, in dataclasses that are saved with each checkpoint.
+
+``RunConfig`` holds what every model's run shares: sizes, optimization, the remedies for
+posterior collapse, evaluation and where to write. ``TrainConfig`` adds a plain text corpus
+(the VAE); ``minivae.conditional.config.CVAETrainConfig`` adds paired data (the conditional
+VAE). Each field carries its help text in its metadata: the command line is made from the
+fields (``minivae.cli.options``), so a new knob is one line here.
+
+A config also knows its data and its model: ``prepare_data`` reads and encodes the data,
+``build_model`` makes the model for it; the trainer needs nothing else.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+import math
+from dataclasses import asdict, dataclass, field, fields
 
 from minivae.training.schedules import SCHEDULES
 
 
+def option(default, help: str, choices=None):
+    """A config field with its command-line help (and allowed values)."""
+    return field(default=default, metadata={"help": help, "choices": choices})
+
+
+CELLS = ["lstm", "gru"]
+Z_MODES = ["init", "concat", "both"]
+DEVICES = ["cpu", "gpu", "auto"]
+DTYPES = ["float32", "float64"]
+KERNELS = ["auto", "fused", "array"]
+
+
 @dataclass
-class TrainConfig:
-    # data
-    corpus: str | None = None  # a file with one sentence per line; None = the built-in corpus
-    builtin_size: int = 10000
-    lowercase: bool = False
-    max_vocab: int | None = 10000
-    min_count: int = 1
-    max_len: int = 40
-    overflow: str = "truncate"  # or "drop": what to do with longer sentences
-    valid_fraction: float = 0.1
+class RunConfig:
+    # data (shared)
+    lowercase: bool = option(False, "lowercase the text")
+    max_vocab: int | None = option(10000, "vocabulary size cap, the 4 special tokens included")
+    min_count: int = option(1, "words seen fewer times become <unk>")
+    max_len: int = option(
+        40, "longest training sentence in words; longer ones are truncated or dropped"
+    )
+    overflow: str = option(
+        "truncate", "what to do with training sentences over --max-len", ["truncate", "drop"]
+    )
+    valid_fraction: float = option(0.1, "fraction of the data held out for validation")
     # model
-    embed_dim: int = 64
-    hidden_dim: int = 128
-    latent_dim: int = 16
-    cell: str = "lstm"
-    z_mode: str = "both"
-    share_embeddings: bool = True
+    embed_dim: int = option(64, "word embedding size E")
+    hidden_dim: int = option(128, "RNN hidden size H")
+    latent_dim: int = option(16, "latent size Z")
+    cell: str = option("lstm", "recurrent cell of encoder and decoder", CELLS)
+    z_mode: str = option(
+        "both",
+        "how z reaches the decoder: init (first hidden state), concat (every input), both",
+        Z_MODES,
+    )
+    share_embeddings: bool = option(True, "one embedding table for encoder and decoder")
     # optimization
-    epochs: int = 20
-    batch_size: int = 32
-    optimizer: str = "adam"
-    lr: float = 2e-3
-    clip: float = 5.0
+    epochs: int = option(20, "passes over the training set")
+    batch_size: int = option(32, "sentences per batch")
+    optimizer: str = option("adam", "adam, or sgd with momentum 0.9", ["adam", "sgd"])
+    lr: float = option(2e-3, "learning rate")
+    clip: float = option(5.0, "global gradient-norm clipping threshold (0: off)")
     # posterior collapse remedies
-    kl_schedule: str = "linear"
-    kl_warmup: int = 600  # steps to reach beta_max (linear/logistic)
-    beta_max: float = 1.0
-    kl_cycles: int = 4
-    free_bits: float = 0.5
-    word_dropout: float = 0.5
+    kl_schedule: str = option("linear", "KL weight schedule", list(SCHEDULES))
+    kl_warmup: int = option(600, "steps for the KL weight to reach --beta-max (linear, logistic)")
+    beta_max: float = option(1.0, "final KL weight")
+    kl_cycles: int = option(4, "number of cycles of the cyclical schedule")
+    free_bits: float = option(0.5, "nats per latent dimension the KL is not pushed below (0: off)")
+    word_dropout: float = option(0.5, "probability of replacing a decoder input word by <unk>")
     # evaluation, run
-    iw_samples: int = 20
-    seed: int = 0
-    device: str = "auto"
-    dtype: str = "float32"
-    kernel: str = "auto"
-    out: str = "runs/latest"
-    save_every: int = 0  # steps between extra checkpoints (0: once per epoch)
+    iw_samples: int = option(20, "importance samples K for the final NLL estimate")
+    seed: int = option(0, "random seed (data split, initialization, noise)")
+    device: str = option("auto", "cpu, gpu or auto (GPU if CuPy finds one)", DEVICES)
+    dtype: str = option("float32", "floating-point type of the parameters", DTYPES)
+    kernel: str = option(
+        "auto",
+        "fused Numba kernels (LSTM cell, softmax, embedding gradient, Adam) or the array "
+        "code: auto (fused where one runs), fused or array",
+        KERNELS,
+    )
+    out: str = option("runs/latest", "run folder for checkpoints, metrics and plots")
+    save_every: int = option(0, "also write last.npz every this many steps (0: once per epoch)")
 
     def __post_init__(self):
-        if self.kl_schedule not in SCHEDULES:
-            raise ValueError(f"kl_schedule must be one of {SCHEDULES}, got {self.kl_schedule!r}")
-        if self.overflow not in ("truncate", "drop"):
-            raise ValueError(f"overflow must be 'truncate' or 'drop', got {self.overflow!r}")
-        if self.dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
-        for name in ("epochs", "batch_size", "max_len"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        self._check_choices()
+        for name in ("epochs", "batch_size", "min_count", "embed_dim", "hidden_dim"):
+            self._at_least(name, 1)
+        for name in ("latent_dim", "max_len", "kl_cycles", "iw_samples"):
+            self._at_least(name, 1)
+        for name in ("kl_warmup", "save_every"):
+            self._at_least(name, 0)
+        for name in ("clip", "beta_max", "free_bits"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if not (isinstance(self.lr, int | float) and math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a positive finite number, got {self.lr!r}")
+        if self.max_vocab is not None and self.max_vocab < 5:
+            raise ValueError("max_vocab must be at least 5 (4 special tokens and a word)")
         if not 0.0 <= self.word_dropout <= 1.0:
             raise ValueError(f"word_dropout must be in [0, 1], got {self.word_dropout}")
         if not 0.0 < self.valid_fraction < 1.0:
             raise ValueError(f"valid_fraction must be in (0, 1), got {self.valid_fraction}")
 
+    def _check_choices(self):
+        for f in fields(self):
+            choices = f.metadata.get("choices")
+            if choices and getattr(self, f.name) not in choices:
+                raise ValueError(
+                    f"{f.name} must be one of {choices}, got {getattr(self, f.name)!r}"
+                )
+
+    def _at_least(self, name: str, low: int):
+        value = getattr(self, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> TrainConfig:
+    def from_dict(cls, d: dict):
+        if not isinstance(d, dict):
+            raise ValueError(f"a {cls.__name__} must be a dict, got {type(d).__name__}")
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
+
+    # -- what the trainer asks of a config -------------------------------------------------
+    def prepare_data(self, vocab=None, condition=None):
+        """-> Dataset; with a trained model's vocabulary (and condition), encode with those."""
+        raise NotImplementedError
+
+    def build_model(self, data):
+        """-> the TextModel for this data (its vocabulary sizes)."""
+        raise NotImplementedError
+
+    def task_metrics(self, model, params, data, log=print) -> dict:
+        """Metrics of the task besides the likelihood ones, printed in the final report."""
+        return {}
+
+
+MODEL_NAMES = ["vae"]
+
+
+@dataclass
+class TrainConfig(RunConfig):
+    """A text VAE on one sentence per line: the built-in corpus or a file."""
+
+    model: str = option("vae", "the model: vae", MODEL_NAMES)
+    corpus: str | None = option(
+        None, "text file, one sentence per line (default: the built-in corpus)"
+    )
+    builtin_size: int = option(10000, "number of sentences of the built-in corpus")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not 2 <= self.builtin_size <= 1_000_000:
+            raise ValueError(f"builtin_size must be in [2, 1000000], got {self.builtin_size!r}")
+
+    def prepare_data(self, vocab=None, condition=None):
+        from minivae.data import Examples, build_dataset, builtin_corpus, read_sentences
+
+        if self.corpus is None:
+            corpus = builtin_corpus(n=self.builtin_size, seed=self.seed)
+            examples = Examples([s.tokens for s in corpus], attrs=[s.attrs for s in corpus])
+            source = "built-in corpus"
+        else:
+            examples = Examples(read_sentences(self.corpus, lowercase=self.lowercase))
+            source = str(self.corpus)
+        return build_dataset(
+            examples,
+            source,
+            self.valid_fraction,
+            self.seed,
+            self.max_len,
+            self.overflow,
+            self.max_vocab,
+            self.min_count,
+            vocab=vocab,
+        )
+
+    def build_model(self, data):
+        from minivae.model import ModelConfig, TextVAE
+
+        return TextVAE(
+            ModelConfig(
+                vocab_size=len(data.vocab),
+                embed_dim=self.embed_dim,
+                hidden_dim=self.hidden_dim,
+                latent_dim=self.latent_dim,
+                cell=self.cell,
+                z_mode=self.z_mode,
+                share_embeddings=self.share_embeddings,
+            )
+        )

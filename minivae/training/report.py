@@ -1,111 +1,126 @@
-"""What a person wants to see after training: metrics against a baseline, samples,
-reconstructions, an interpolation, and the plots."""
+"""What a person wants to see after training, for every model: metrics against a baseline,
+samples, reconstructions, an interpolation, the task's own metrics, and the plots."""
 
 from __future__ import annotations
-
-import json
-import math
 
 import numpy as np
 
 from minivae.backend import to_numpy
-from minivae.evaluation import unigram_nll
+from minivae.data import batch_of
+from minivae.evaluation import perplexity, unigram_nll
 from minivae.generation import decode, interpolate
-from minivae.model.inference import posterior
+from minivae.training.checkpoint import write_json_atomic
 from minivae.training.plots import plot_curves, plot_latent
-from minivae.training.trainer import Trainer, valid_batches
+from minivae.training.trainer import Trainer, eval_batches
 
 
-def latent_means(trainer: Trainer, encoded) -> np.ndarray:
-    """Posterior means of every sentence of an encoded set, in its original order."""
+def latent_means(trainer: Trainer, encoded, layer: str | None = None) -> np.ndarray:
+    """Posterior means of one latent layer (default: the first) for every sentence of an
+    encoded set, in its original order."""
+    layer = layer or next(iter(trainer.model.latent_sizes))
     mus, order = [], []
-    for batch in valid_batches(encoded, trainer.cfg.batch_size):
-        mu, _ = posterior(trainer.params, trainer.model_config, batch.tokens, batch.lengths)
-        mus.append(to_numpy(mu))
+    for batch in eval_batches(encoded, trainer.cfg.batch_size):
+        post = trainer.model.posterior(trainer.params, batch, trainer.cfg.kernel)
+        mus.append(to_numpy(post.layers[layer].mu))
         order.append(np.asarray(batch.index))
-    out = np.empty((len(encoded.ids), trainer.model_config.latent_dim))
+    out = np.empty((len(encoded.ids), trainer.model.latent_sizes[layer]))
     out[np.concatenate(order)] = np.concatenate(mus)
     return out
 
 
 def final_report(trainer: Trainer, log=print, num_samples: int = 5) -> dict:
-    """Evaluate on the validation set, print samples etc., save plots and report.json."""
-    cfg, config, params, vocab = (
-        trainer.cfg,
-        trainer.model_config,
-        trainer.params,
-        trainer.data.vocab,
-    )
-    xp = trainer.xp
-    metrics = trainer.validate(iw_samples=cfg.iw_samples)
+    """Evaluate on the validation (and test) set, print samples etc., save plots and
+    report.json."""
+    cfg, model, params, vocab = trainer.cfg, trainer.model, trainer.params, trainer.data.vocab
+    kernel = cfg.kernel
+    metrics = trainer.evaluate("valid", iw_samples=cfg.iw_samples, progress=trainer.progress_bar)
     words = metrics["num_tokens"]
     baseline = unigram_nll(trainer.data.train.ids, trainer.data.valid.ids, len(vocab))
     metrics["unigram_nll"] = baseline
-    metrics["unigram_ppl"] = math.exp(baseline * metrics["num_sentences"] / words)
+    metrics["unigram_ppl"] = perplexity(baseline * metrics["num_sentences"], words)
     rng = np.random.default_rng(cfg.seed)
 
-    log("\n== Samples from the prior p(z) = N(0, I)")
-    z = xp.asarray(rng.standard_normal((num_samples, config.latent_dim)), dtype=cfg.dtype)
+    valid = batch_of(trainer.data.valid, np.arange(min(num_samples, len(trainer.data.valid.ids))))
+    context = None
+    if model.conditional:
+        context = model.condition_context(params, valid.src, valid.src_lengths, kernel)
+    title = (
+        "the prior network p(z|c), for held-out conditions"
+        if context is not None
+        else "the prior p(z)"
+    )
+    log(f"\n== Samples from {title}")
+    code = model.prior_code(params, 1 if context is not None else num_samples, rng, context)
     for name, kw in (
         ("greedy", {"method": "greedy"}),
-        (
-            "temperature 0.8, top-k 20",
-            {"method": "sample", "temperature": 0.8, "top_k": 20, "rng": rng},
-        ),
+        ("temperature 0.8, top-k 20", {"method": "sample", "temperature": 0.8, "top_k": 20}),
         ("beam 5", {"method": "beam", "beam_size": 5}),
     ):
         log(f"  [{name}]")
-        for ids in decode(params, config, z, max_len=cfg.max_len, **kw):
-            log(f"    {vocab.text(ids)}")
+        out = decode(model, params, code, max_len=cfg.max_len, rng=rng, kernel=kernel, **kw)
+        for row, ids in enumerate(out):
+            given = (
+                f"[{' '.join(trainer.data.kept_conditions('valid')[row])}] "
+                if context is not None
+                else ""
+            )
+            log(f"    {given}{vocab.text(ids)}")
 
     log("\n== Reconstructions of held-out sentences (posterior mean, greedy)")
-    batch = valid_batches(trainer.data.valid, num_samples)[0]
-    mu, _ = posterior(params, config, batch.tokens, batch.lengths)
-    for ids, rec in zip(batch.tokens, decode(params, config, mu, max_len=cfg.max_len)):
+    mean = model.mean_code(params, model.posterior(params, valid, kernel))
+    for ids, rec in zip(
+        valid.tokens, decode(model, params, mean, max_len=cfg.max_len, kernel=kernel)
+    ):
         log(f"    in:  {vocab.text(ids[ids > 0])}\n    out: {vocab.text(rec)}")
 
-    log("\n== Interpolation between two held-out sentences (slerp between posterior means)")
-    path = interpolate(mu[0], mu[1], steps=5, mode="slerp")
-    for ids in decode(params, config, path, max_len=cfg.max_len):
-        log(f"    {vocab.text(ids)}")
+    if not model.conditional and len(mean) > 1:
+        log("\n== Interpolation between two held-out sentences (slerp between posterior means)")
+        path = interpolate(mean[0], mean[1], steps=5, mode="slerp")
+        for ids in decode(model, params, path, max_len=cfg.max_len, kernel=kernel):
+            log(f"    {vocab.text(ids)}")
 
     log("\n== Validation metrics (per sentence; perplexity per word incl. <eos>)")
-    log(f"    -ELBO {metrics['nelbo']:.2f} = rec {metrics['rec']:.2f} + KL {metrics['kl']:.2f}")
-    log(
-        f"    NLL (importance-weighted, K={cfg.iw_samples}) {metrics['nll']:.2f}, "
-        f"perplexity {metrics['ppl']:.2f}"
-    )
+    log_metrics(metrics, model, cfg.iw_samples, log)
     log(f"    unigram baseline NLL {baseline:.2f}, perplexity {metrics['unigram_ppl']:.2f}")
-    log(
-        f"    mutual information I(x;z) {metrics['mi']:.2f} nats, active units "
-        f"{metrics['active_units']}/{config.latent_dim}"
-    )
+    if trainer.data.test is not None:
+        test = trainer.evaluate("test", iw_samples=cfg.iw_samples, progress=trainer.progress_bar)
+        log(f"\n== Test metrics ({test['num_sentences']} sentences, {test['num_tokens']} tokens)")
+        log_metrics(test, model, cfg.iw_samples, log)
+        metrics["test"] = test
+    metrics.update(cfg.task_metrics(model, params, trainer.data, log))
 
     plots = [plot_curves(trainer.out / "metrics.jsonl", trainer.out / "curves.png")]
     mu_all = latent_means(trainer, trainer.data.valid)
-    attrs = trainer.data.valid_attrs
+    attrs = trainer.data.attrs("valid")
     if attrs:
         key = "topic" if "topic" in attrs[0] else sorted(attrs[0])[0]
-        plots.append(plot_latent(mu_all, [a[key] for a in attrs], trainer.out / "latent.png", key))
+        labels = [a[key] for a in attrs]
     else:
-        bins = [
+        key = "length"
+        labels = [
             "1-9 words" if len(ids) < 10 else "10-19 words" if len(ids) < 20 else "20+ words"
             for ids in trainer.data.valid.ids
         ]
-        plots.append(plot_latent(mu_all, bins, trainer.out / "latent.png", "length"))
-    log(
-        "\n== Files in "
-        + str(trainer.out)
-        + ": "
-        + ", ".join(
-            p.name
-            for p in [
-                *plots,
-                trainer.out / "metrics.jsonl",
-                trainer.out / "best.npz",
-                trainer.out / "last.npz",
-            ]
-        )
-    )
-    (trainer.out / "report.json").write_text(json.dumps(metrics, indent=2))
+    plots.append(plot_latent(mu_all, labels, trainer.out / "latent.png", key))
+    write_json_atomic(trainer.out / "report.json", metrics)
+    files = [*plots, trainer.out / "metrics.jsonl", trainer.out / "best.npz"]
+    files += [trainer.out / "last.npz", trainer.out / "report.json"]
+    log(f"\n== Files in {trainer.out}: " + ", ".join(p.name for p in files))
     return metrics
+
+
+def log_metrics(m: dict, model, iw_samples: int, log=print) -> None:
+    """The likelihood metrics of ``evaluation.evaluate``, a few lines for people."""
+    log(f"    -ELBO {m['nelbo']:.2f} = rec {m['rec']:.2f} + KL {m['kl']:.2f}")
+    log(f"    NLL (importance-weighted, K={iw_samples}) {m['nll']:.2f}, perplexity {m['ppl']:.2f}")
+    sizes = model.latent_sizes
+    log(
+        f"    mutual information I(x;z) {m['mi']:.2f} nats, active units {m['active_units']}/"
+        f"{sum(sizes.values())}"
+    )
+    if len(sizes) > 1:
+        for name, size in sizes.items():
+            log(
+                f"    {name}: KL {m[f'kl_{name}']:.2f}, MI {m[f'mi_{name}']:.2f}, active units "
+                f"{m[f'active_units_{name}']}/{size}"
+            )

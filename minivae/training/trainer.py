@@ -1,4 +1,6 @@
-"""The training loop: batches, KL schedule, clipping, validation, checkpoints, resume.
+"""The training loop for every model: batches, KL schedule, clipping, validation,
+checkpoints, exact resume, and a stop with the last good checkpoint named when the loss
+diverges.
 
 A run folder holds ``last.npz`` (after every epoch, and every ``save_every`` steps),
 ``best.npz`` (lowest validation negative ELBO), ``metrics.jsonl`` (one JSON object per
@@ -10,28 +12,25 @@ from __future__ import annotations
 import json
 import math
 import sys
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from minivae.backend import make_rng, resolve_device, xp_for
-from minivae.data import Vocab, iterate_batches
+from minivae.data import iterate_batches
 from minivae.evaluation import evaluate
-from minivae.model import ModelConfig, init_params, loss_and_grads, param_shapes
-from minivae.training.checkpoint import (
-    CheckpointError,
-    check_param_shapes,
-    load_checkpoint,
-    save_checkpoint,
-)
-from minivae.training.config import TrainConfig
-from minivae.training.dataset import Dataset, prepare_data
+from minivae.training import checkpoint as ckpt
+from minivae.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from minivae.training.config import RunConfig
+from minivae.training.loading import read_model
 from minivae.training.optim import clip_by_global_norm, make_optimizer
 from minivae.training.schedules import kl_weight
 
 LOG_EVERY = 10  # steps between training rows in metrics.jsonl
+RUN_FILES = ("best.npz", "last.npz", "metrics.jsonl", "report.json", "curves.png", "latent.png")
 
 
 class TrainingDiverged(RuntimeError):
@@ -49,52 +48,53 @@ class Progress:
     history: list = field(default_factory=list)  # validation rows, for the report
 
 
-def model_config_for(cfg: TrainConfig, vocab_size: int) -> ModelConfig:
-    return ModelConfig(
-        vocab_size=vocab_size,
-        embed_dim=cfg.embed_dim,
-        hidden_dim=cfg.hidden_dim,
-        latent_dim=cfg.latent_dim,
-        cell=cfg.cell,
-        z_mode=cfg.z_mode,
-        share_embeddings=cfg.share_embeddings,
-    )
-
-
-def epoch_batches(encoded, cfg: TrainConfig, epoch: int) -> list:
+def epoch_batches(encoded, cfg: RunConfig, epoch: int) -> list:
     """The batches of one epoch: a fixed order for (seed, epoch), so a resumed run sees the same."""
     rng = np.random.default_rng([cfg.seed, epoch])
     return list(iterate_batches(encoded, cfg.batch_size, rng=rng, shuffle=True, bucket=True))
 
 
-def valid_batches(encoded, batch_size: int) -> list:
+def eval_batches(encoded, batch_size: int) -> list:
     return list(iterate_batches(encoded, batch_size, rng=None, shuffle=False, bucket=True))
 
 
 class Trainer:
-    """Holds a run's data, model, optimizer and progress; ``run()`` trains to the last epoch."""
+    """Holds a run's data, model, optimizer and progress; ``run()`` trains to the last epoch.
+
+    resume: a checkpoint (or run folder) to continue instead of ``cfg``: its settings win,
+    except ``overrides`` (epochs, device, kernel); the run continues in its own folder
+    unless ``out`` says otherwise. overwrite: a fresh run may replace the run files already
+    in ``cfg.out`` (otherwise a used folder is refused). data: an already prepared Dataset.
+    """
 
     def __init__(
-        self, cfg: TrainConfig, resume: str | Path | None = None, progress_bar=True, log=print
+        self,
+        cfg: RunConfig | None = None,
+        resume=None,
+        progress_bar=True,
+        log=print,
+        data=None,
+        out=None,
+        overwrite: bool = False,
+        overrides: dict | None = None,
     ):
         self.log = log
         self.progress_bar = progress_bar
-        self.device = resolve_device(cfg.device)
-        self.xp = xp_for(self.device)
         if resume is not None:
-            self._load(cfg, Path(resume))
+            self._load(Path(resume), out, overrides or {})
         else:
+            self.device = resolve_device(cfg.device)
+            self.xp = xp_for(self.device)
             self.cfg = cfg
-            self.data = prepare_data(cfg)
-            self.model_config = model_config_for(cfg, len(self.data.vocab))
-            self.params = init_params(
-                self.model_config, seed=cfg.seed, dtype=np.dtype(cfg.dtype), xp=self.xp
-            )
-            self.optimizer = make_optimizer(cfg.optimizer, cfg.lr)
+            self.out = Path(out or cfg.out)
+            prepare_out(self.out, overwrite)
+            self.data = data if data is not None else cfg.prepare_data()
+            self.model = cfg.build_model(self.data)
+            dtype = np.dtype(cfg.dtype)
+            self.params = self.model.init_params(seed=cfg.seed, dtype=dtype, xp=self.xp)
+            self.optimizer = make_optimizer(cfg.optimizer, cfg.lr, fused=cfg.kernel != "array")
             self.noise_rng = make_rng(cfg.seed, self.device)
             self.progress = Progress()
-        self.out = Path(self.cfg.out)
-        self.out.mkdir(parents=True, exist_ok=True)
         self.steps_per_epoch = max(1, math.ceil(len(self.data.train.ids) / self.cfg.batch_size))
 
     # -- checkpoints ---------------------------------------------------------------------
@@ -104,9 +104,10 @@ class Trainer:
             self.noise_rng.bit_generator.state if hasattr(self.noise_rng, "bit_generator") else None
         )
         return {
+            "model": {"kind": self.model.kind, "config": self.model.to_dict()},
             "train_config": self.cfg.to_dict(),
-            "model_config": self.model_config.to_dict(),
             "vocab": self.data.vocab.to_dict(),
+            "condition": None if self.data.condition is None else self.data.condition.to_dict(),
             "step": p.step,
             "epoch": p.epoch,
             "batch_in_epoch": p.batch_in_epoch,
@@ -117,42 +118,70 @@ class Trainer:
         }
 
     def save(self, name: str) -> Path:
+        """Write a checkpoint; parameters that are not all finite are never written."""
+        bad = [k for k, v in self.params.items() if not bool(self.xp.isfinite(v).all())]
+        if bad:
+            raise TrainingDiverged(
+                f"parameters {bad[:3]} are not finite at step {self.progress.step}; "
+                f"{name} not written. {self._last_good()}"
+            )
         return save_checkpoint(
             self.out / name, self.params, self._meta(), self.optimizer.state_dict()
         )
 
-    def _load(self, cfg: TrainConfig, path: Path) -> None:
+    def _last_good(self) -> str:
+        last = self.out / "last.npz"
+        if last.exists():
+            return f"The last good checkpoint is {last}."
+        return "No checkpoint was written yet."
+
+    def _load(self, path: Path, out, overrides: dict) -> None:
         if path.is_dir():
             path = path / "last.npz"
         params, meta, optim = load_checkpoint(path)
-        if "train_config" not in meta:
-            raise CheckpointError(f"{path} is a model checkpoint without training state")
-        saved = TrainConfig.from_dict(meta["train_config"])
+        trained = read_model(params, meta, path)
         # Everything that shapes the run comes from the checkpoint; only how long to train,
-        # where to write and which device may change.
-        saved.epochs, saved.out, saved.device = cfg.epochs, cfg.out, cfg.device
-        self.cfg = saved
-        vocab = Vocab.from_dict(meta["vocab"])
-        self.data = prepare_data(saved, vocab=vocab)
-        self.model_config = ModelConfig.from_dict(meta["model_config"])
-        check_param_shapes(params, param_shapes(self.model_config), path)
+        # where to run and which kernels may change. The run continues in its own folder.
+        unknown = set(overrides) - {"epochs", "device", "kernel"}
+        if unknown:
+            raise ValueError(f"a resumed run keeps its settings; cannot change {sorted(unknown)}")
+        saved = replace(trained.train_config, **overrides, out=str(out or path.parent))
+        self.device = resolve_device(saved.device)
+        self.xp = xp_for(self.device)
+        self.cfg, self.out, self.model = saved, Path(saved.out), trained.model
+        prepare_out(self.out, overwrite=True, fresh=False)
+        self.data = saved.prepare_data(vocab=trained.vocab, condition=trained.condition)
+        if len(self.data.vocab) != self.model.vocab_size:
+            raise CheckpointError(f"{path}: the data's vocabulary does not fit the model")
         self.params = {k: self.xp.asarray(v) for k, v in params.items()}
-        self.optimizer = make_optimizer(saved.optimizer, saved.lr)
+        self.optimizer = make_optimizer(saved.optimizer, saved.lr, fused=saved.kernel != "array")
+        step_count = ckpt.field(field_of(meta, "optimizer", path), "step_count", int, path, 0)
+        check_optimizer_state(optim, params, saved.optimizer, step_count, path)
         self.optimizer.load_state_dict(
-            {k: self.xp.asarray(v) for k, v in optim.items()}, meta["optimizer"]["step_count"]
+            {k: self.xp.asarray(v) for k, v in optim.items()}, step_count
         )
         self.noise_rng = make_rng(saved.seed, self.device)
-        if meta.get("noise_rng_state") and isinstance(self.noise_rng, np.random.Generator):
-            self.noise_rng.bit_generator.state = meta["noise_rng_state"]
+        state = meta.get("noise_rng_state")
+        if state is not None and isinstance(self.noise_rng, np.random.Generator):
+            try:
+                self.noise_rng.bit_generator.state = state
+            except (TypeError, ValueError, KeyError) as e:
+                raise CheckpointError(f"checkpoint {path}: bad random state ({e})") from None
         best = meta.get("best_valid")
+        if best is not None:
+            best = ckpt.field(meta, "best_valid", float, path)
+        step = ckpt.field(meta, "step", int, path, 0)
+        epoch = ckpt.field(meta, "epoch", int, path, 0)
+        steps = max(1, math.ceil(len(self.data.train.ids) / saved.batch_size))
+        batch_in_epoch = ckpt.field(meta, "batch_in_epoch", int, path, 0, steps)
+        history = ckpt.field(meta, "history", list, path)
+        if not all(isinstance(row, dict) for row in history):
+            raise CheckpointError(f"checkpoint {path}: history must be a list of objects")
         self.progress = Progress(
-            meta["step"],
-            meta["epoch"],
-            meta["batch_in_epoch"],
-            math.inf if best is None else best,
-            meta.get("history", []),
+            step, epoch, batch_in_epoch, math.inf if best is None else best, history
         )
-        self.log(f"resumed from {path} at step {meta['step']} (epoch {meta['epoch'] + 1})")
+        drop_rows_after(self.out / "metrics.jsonl", step)
+        self.log(f"resumed from {path} at step {step} (epoch {epoch + 1})")
 
     # -- training ------------------------------------------------------------------------
     def beta(self, step: int) -> float:
@@ -169,44 +198,44 @@ class Trainer:
     def train_step(self, batch) -> tuple:
         """One update; -> (LossTerms, gradient norm before clipping)."""
         c, p = self.cfg, self.progress
-        terms, grads = loss_and_grads(
+        terms, grads = self.model.loss_and_grads(
             self.params,
             batch,
-            self.model_config,
             beta=self.beta(p.step),
             rng=self.noise_rng,
             word_dropout=c.word_dropout,
             free_bits=c.free_bits,
+            kernel=c.kernel,
         )
         norm = clip_by_global_norm(grads, c.clip)
         if not (math.isfinite(terms.loss) and math.isfinite(norm)):
-            last = self.out / "last.npz"
-            kept = f"the last good checkpoint is {last}" if last.exists() else "no checkpoint yet"
             raise TrainingDiverged(
                 f"loss became {terms.loss} (gradient norm {norm}) at step {p.step + 1} "
-                f"(epoch {p.epoch + 1}, batch {p.batch_in_epoch + 1}); stopped, {kept}. "
-                "Try a lower --lr or a smaller --clip."
+                f"(epoch {p.epoch + 1}, batch {p.batch_in_epoch + 1}); stopped. "
+                f"{self._last_good()} Try a lower --lr or a smaller --clip."
             )
         self.optimizer.step(self.params, grads)
         return terms, norm
 
-    def validate(self, iw_samples: int = 0) -> dict:
+    def evaluate(self, split: str = "valid", iw_samples: int = 0, progress: bool = False) -> dict:
         return evaluate(
+            self.model,
             self.params,
-            self.model_config,
-            valid_batches(self.data.valid, self.cfg.batch_size),
+            eval_batches(self.data.split(split), self.cfg.batch_size),
             iw_samples=iw_samples,
             seed=self.cfg.seed,
+            kernel=self.cfg.kernel,
+            progress=progress,
         )
+
+    def validate(self, iw_samples: int = 0) -> dict:
+        return self.evaluate("valid", iw_samples)
 
     def run(self) -> Progress:
         c, p = self.cfg, self.progress
-        metrics = (self.out / "metrics.jsonl").open("a")
-        try:
+        with (self.out / "metrics.jsonl").open("a") as metrics:
             while p.epoch < c.epochs:
                 self._run_epoch(metrics)
-        finally:
-            metrics.close()
         return p
 
     def _run_epoch(self, metrics) -> None:
@@ -221,68 +250,144 @@ class Trainer:
             file=sys.stderr,
             dynamic_ncols=True,
         )
-        window = []
+        window, start, tokens = [], time.perf_counter(), 0
         for batch in batches[p.batch_in_epoch :]:
             terms, norm = self.train_step(batch)
             p.step += 1
             p.batch_in_epoch += 1
+            tokens += terms.num_tokens
             window.append((terms.loss, terms.rec, terms.kl))
             bar.update(1)
             if p.step % LOG_EVERY == 0 or p.batch_in_epoch == len(batches):
                 loss, rec, kl = np.mean(window, axis=0)
                 window = []
+                speed = tokens / max(time.perf_counter() - start, 1e-9)
                 bar.set_postfix(
-                    loss=f"{loss:.2f}", rec=f"{rec:.2f}", kl=f"{kl:.2f}", beta=f"{terms.beta:.2f}"
+                    loss=f"{loss:.2f}",
+                    rec=f"{rec:.2f}",
+                    kl=f"{kl:.2f}",
+                    beta=f"{terms.beta:.2f}",
+                    tok_s=f"{speed:.0f}",
                 )
-                metrics.write(
-                    json.dumps(
-                        {
-                            "split": "train",
-                            "step": p.step,
-                            "epoch": p.epoch + 1,
-                            "loss": loss,
-                            "rec": rec,
-                            "kl": kl,
-                            "beta": terms.beta,
-                            "grad_norm": norm,
-                        }
-                    )
-                    + "\n"
-                )
+                row = {
+                    "split": "train",
+                    "step": p.step,
+                    "epoch": p.epoch + 1,
+                    "loss": loss,
+                    "rec": rec,
+                    "kl": kl,
+                    "beta": terms.beta,
+                    "grad_norm": norm,
+                    **terms.extra,
+                }
+                metrics.write(json.dumps(row) + "\n")
             if c.save_every and p.step % c.save_every == 0:
+                metrics.flush()
                 self.save("last.npz")
         bar.close()
+        seconds = time.perf_counter() - start
         p.epoch += 1
         p.batch_in_epoch = 0
         row = {"split": "valid", "step": p.step, "epoch": p.epoch, **self.validate()}
+        row["seconds"], row["tokens_per_second"] = seconds, tokens / max(seconds, 1e-9)
+        if not math.isfinite(row["nelbo"]):
+            raise TrainingDiverged(
+                f"the validation loss became {row['nelbo']} after epoch {p.epoch} "
+                f"(step {p.step}); stopped. {self._last_good()} Try a lower --lr."
+            )
         p.history.append(row)
         metrics.write(json.dumps(row) + "\n")
         metrics.flush()
-        self.log(
-            f"epoch {p.epoch}: valid -ELBO {row['nelbo']:.2f} (rec {row['rec']:.2f}, "
-            f"KL {row['kl']:.2f}), MI {row['mi']:.2f}, active units "
-            f"{row['active_units']}/{self.model_config.latent_dim}, beta {self.beta(p.step):.2f}"
-        )
+        self.log(format_epoch(row, self.model.latent_sizes, self.beta(p.step)))
         if row["nelbo"] < p.best_valid:
             p.best_valid = row["nelbo"]
             self.save("best.npz")
         self.save("last.npz")
 
 
-def load_model(path) -> tuple[dict, ModelConfig, Vocab, dict]:
-    """A trained model from a checkpoint: -> (params on the host, config, vocab, meta)."""
-    params, meta, _ = load_checkpoint(path)
-    for key in ("model_config", "vocab"):
-        if key not in meta:
-            raise CheckpointError(f"{path} has no {key}: not a text-VAE checkpoint")
-    config = ModelConfig.from_dict(meta["model_config"])
-    vocab = Vocab.from_dict(meta["vocab"])
-    if len(vocab) != config.vocab_size:
+def format_epoch(row: dict, latent_sizes: dict, beta: float) -> str:
+    units = "/".join(str(z) for z in latent_sizes.values())
+    return (
+        f"epoch {row['epoch']}: valid -ELBO {row['nelbo']:.2f} (rec {row['rec']:.2f}, "
+        f"KL {row['kl']:.2f}), MI {row['mi']:.2f}, active units {row['active_units']}/{units}, "
+        f"beta {beta:.2f}; {row['seconds']:.0f} s, {row['tokens_per_second']:.0f} tokens/s"
+    )
+
+
+def field_of(meta: dict, key: str, path) -> dict:
+    return ckpt.field(meta, key, dict, path)
+
+
+def check_optimizer_state(optim: dict, params: dict, name: str, step_count: int, path) -> None:
+    """The optimizer's arrays must be exactly those of the parameters: same names, shapes and
+    dtypes (a fused kernel must never be handed arrays it could write past). After a step,
+    a checkpoint without them is refused: an optimizer restarted from zeros would not
+    continue the run exactly."""
+    if not optim and step_count == 0:
+        return  # saved before the first step: there is no state yet
+    if not optim:
         raise CheckpointError(
-            f"{path}: vocabulary has {len(vocab)} words, the model {config.vocab_size}"
+            f"checkpoint {path} has no optimizer state after {step_count} steps: resuming would "
+            f"restart {name} from zeros and not continue the run exactly"
         )
-    check_param_shapes(params, param_shapes(config), path)
-    return params, config, vocab, meta
+    slots = {"adam": ("m", "v"), "sgd": ("v",)}[name]
+    expected = {f"{p}.{s}": params[p] for p in params for s in slots}
+    missing, extra = sorted(set(expected) - set(optim)), sorted(set(optim) - set(expected))
+    if missing or extra:
+        raise CheckpointError(
+            f"checkpoint {path}: optimizer state does not match the parameters: missing "
+            f"{missing[:5]}, unexpected {extra[:5]}"
+        )
+    for key, p in expected.items():
+        if optim[key].shape != p.shape or optim[key].dtype != p.dtype:
+            raise CheckpointError(
+                f"checkpoint {path}: optimizer state {key} is {optim[key].dtype} "
+                f"{optim[key].shape}, its parameter {p.dtype} {p.shape}"
+            )
 
 
-__all__ = ["Dataset", "Progress", "Trainer", "TrainingDiverged", "load_model"]
+def prepare_out(out: Path, overwrite: bool, fresh: bool = True) -> None:
+    """Make sure the run folder can be written before any work is done: created, writable,
+    not another run's (a fresh run into a used folder needs ``overwrite``), and free of the
+    temporary files a killed save may have left."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".minivae-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise ValueError(f"cannot write to the run folder {out}: {e.strerror or e}") from None
+    used = [name for name in RUN_FILES if (out / name).exists()]
+    if fresh and used:
+        if not overwrite:
+            raise ValueError(
+                f"{out} already holds a run ({', '.join(used)}): choose another --out, resume "
+                "it with --resume, or pass --overwrite to replace it"
+            )
+        for name in used:
+            (out / name).unlink()
+    for tmp in out.glob(".*.tmp"):
+        if any(tmp.name.startswith(f".{name}.") for name in RUN_FILES):
+            tmp.unlink(missing_ok=True)
+
+
+def drop_rows_after(path: Path, step: int) -> None:
+    """Forget metrics rows written after ``step`` (a run killed after its last checkpoint
+    resumes from that step, and would write those rows again)."""
+    if not path.exists():
+        return
+    lines = path.read_text().splitlines()
+    kept = []
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a row cut short by the kill
+        if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= step:
+            kept.append(line)
+    if len(kept) != len(lines):
+        text = "".join(line + "\n" for line in kept)
+        ckpt.write_atomic(path, lambda f: f.write(text.encode("utf-8")))
+
+
+__all__ = ["Progress", "Trainer", "TrainingDiverged"]

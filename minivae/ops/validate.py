@@ -30,15 +30,6 @@ def check_kernel(kernel: str) -> None:
         raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
 
 
-FUSED_DTYPES = ("float32", "float64")
-
-
-def has_fused_kernel(dtype) -> bool:
-    """Whether the fused Numba kernels (kernels/) are compiled for ``dtype`` (a dtype or a
-    scalar type such as np.float32): float32 and float64 only."""
-    return getattr(dtype, "name", getattr(dtype, "__name__", dtype)) in FUSED_DTYPES
-
-
 def check_float(name: str, x) -> None:
     xp = get_array_module(x)
     if not xp.issubdtype(x.dtype, xp.floating):

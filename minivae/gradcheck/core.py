@@ -26,6 +26,12 @@ class CheckRow(NamedTuple):
     shape: tuple
     error: float
     passed: bool
+    note: str = ""  # why there is no error to show ("not implemented")
+
+
+def not_implemented_row(op: str, error: NotImplementedError) -> CheckRow:
+    """The row of an op whose code is still to be written (a student's copy)."""
+    return CheckRow(op, "-", (), float("nan"), False, f"not implemented: {error}"[:120])
 
 
 def require_float64(name: str, x) -> None:
@@ -222,8 +228,8 @@ def format_table(rows) -> str:
             r.op,
             r.input,
             "x".join(map(str, r.shape)) or "()",
-            f"{r.error:.2e}",
-            "pass" if r.passed else "FAIL",
+            "-" if r.note else f"{r.error:.2e}",
+            r.note or ("pass" if r.passed else "FAIL"),
         )
         for r in rows
     ]

@@ -1,0 +1,53 @@
+"""The one way a config dataclass becomes command-line options, and back.
+
+Every field becomes ``--field-name`` with the help text and choices of its metadata
+(``minivae.training.config.option``) and its default shown once. Options the user does not
+give stay None in the parsed arguments, so a command can tell what was asked for (a resumed
+run keeps its checkpoint's settings and changes only those given).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import MISSING, fields
+
+
+def flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def add_config_options(parser, cls, title: str = "options of the run") -> None:
+    """One option per field of the dataclass ``cls``."""
+    group = parser.add_argument_group(title)
+    for f in fields(cls):
+        default = f.default if f.default is not MISSING else None
+        help_text = f"{f.metadata.get('help', '')} (default: {default})"
+        if isinstance(default, bool):
+            group.add_argument(
+                flag(f.name), action=argparse.BooleanOptionalAction, default=None, help=help_text
+            )
+        else:
+            group.add_argument(
+                flag(f.name),
+                type=value_type(f),
+                default=None,
+                choices=f.metadata.get("choices"),
+                metavar=None if f.metadata.get("choices") else f.name.upper(),
+                help=help_text,
+            )
+
+
+def value_type(f):
+    """int, float or str, from a field's annotation ("int | None" -> int)."""
+    annotation = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "str")
+    return {"int": int, "float": float}.get(annotation.split("|")[0].strip(), str)
+
+
+def given_options(cls, args) -> dict:
+    """The fields of ``cls`` the user gave on the command line: {name: value}."""
+    return {f.name: getattr(args, f.name) for f in fields(cls) if getattr(args, f.name) is not None}
+
+
+def config_from_args(cls, args):
+    """The config of a fresh run: the options given, the dataclass's defaults elsewhere."""
+    return cls(**given_options(cls, args))

@@ -1,0 +1,97 @@
+"""The conditional VAE behind the model interface (``minivae.interface``).
+
+p(z|c) = N(prior_mu(c), e^prior_logvar(c)),   q(z|x,c),   p(x|z,c): the plain VAE's
+decoder reading the code u = [z; c]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minivae import ops
+from minivae.backend import get_array_module
+from minivae.conditional.config import CVAEConfig
+from minivae.conditional.model import (
+    condition_forward,
+    loss_and_grads,
+    prior_forward,
+    recognition_forward,
+)
+from minivae.conditional.params import cvae_param_shapes, init_cvae_params
+from minivae.interface import Gaussian, LatentSample, Posterior, TextModel
+from minivae.model import inference
+from minivae.model.latent import gaussian_kl, gaussian_sample
+
+
+class ConditionalVAE(TextModel):
+    kind = "cvae"
+    config_class = CVAEConfig
+    conditional = True
+
+    @property
+    def latent_sizes(self) -> dict:
+        return {"z": self.config.latent_dim}
+
+    def param_shapes(self) -> dict:
+        return cvae_param_shapes(self.config)
+
+    def init_params(self, seed: int = 0, dtype=np.float32, xp=np) -> dict:
+        return init_cvae_params(self.config, seed=seed, dtype=dtype, xp=xp)
+
+    def loss_and_grads(self, params, batch, **options):
+        return loss_and_grads(params, batch, self.config, **options)
+
+    def condition_context(self, params, src, src_lengths=None, kernel: str = "auto"):
+        """c (M, C) of class ids (M,) or of source ids (M, Ts) with their lengths."""
+        return condition_forward(params, self.config, src, src_lengths, kernel)[0]
+
+    def posterior(self, params, batch, kernel: str = "auto") -> Posterior:
+        xp = get_array_module(params["out_W"])
+        tokens, lengths = xp.asarray(batch.tokens), xp.asarray(batch.lengths)
+        mask = xp.arange(tokens.shape[1])[None, :] < lengths[:, None]
+        c = self.condition_context(params, batch.src, batch.src_lengths, kernel)
+        mu, logvar, _ = recognition_forward(params, self.config, tokens, mask, c, kernel)
+        prior_mu, prior_logvar, _ = prior_forward(params, c)
+        return Posterior(
+            {"z": Gaussian(mu, logvar)}, {"z": prior_mu}, (c, Gaussian(prior_mu, prior_logvar))
+        )
+
+    def sample_latent(self, params, posterior: Posterior, rng, samples: int = 1) -> LatentSample:
+        xp = get_array_module(params["out_W"])
+        c, prior = posterior.context
+        z, mu, logvar = gaussian_sample(*posterior.layers["z"], rng, samples)
+        c, prior_mu, prior_logvar = (xp.tile(a, (samples, 1)) for a in (c, *prior))
+        return LatentSample(
+            xp.concatenate([z, c], axis=1),
+            ops.log_normal(z, mu, logvar),
+            ops.log_normal(z, prior_mu, prior_logvar),
+            {"z": gaussian_kl(mu, logvar, prior_mu, prior_logvar)},
+        )
+
+    def log_likelihood(self, params, batch, code, kernel: str = "auto"):
+        return inference.log_px_given_z(
+            params, self.config.decoder_config, batch.tokens, batch.lengths, code, kernel
+        )
+
+    def mean_code(self, params, posterior: Posterior):
+        xp = get_array_module(params["out_W"])
+        return xp.concatenate([posterior.layers["z"].mu, posterior.context[0]], axis=1)
+
+    def prior_code(self, params, num: int, rng, context=None, use_mean: bool = False):
+        """``num`` draws of z ~ p(z|c) for each condition row of ``context`` (c, (M, C))
+        -> codes [z; c] (M * num, Z + C), condition-major."""
+        if context is None:
+            raise ValueError("the conditional VAE samples for a condition: give one")
+        xp = get_array_module(context)
+        c = xp.repeat(context, num, axis=0)
+        prior_mu, prior_logvar, _ = prior_forward(params, c)
+        z = prior_mu if use_mean else gaussian_sample(prior_mu, prior_logvar, rng)[0]
+        return xp.concatenate([z, c], axis=1)
+
+    def decoder_start(self, params, code, kernel: str = "auto") -> tuple:
+        return inference.decoder_start(params, self.config.decoder_config, code)
+
+    def decoder_step(self, params, state: tuple, prev_tokens, kernel: str = "auto"):
+        return inference.decoder_step(
+            params, self.config.decoder_config, state, prev_tokens, kernel
+        )

@@ -1,0 +1,171 @@
+"""The model interface: what a model gives the trainer, the metrics, generation, checkpoints
+and the command line, so that each of those is written once for every model.
+
+A model is a small object around its frozen config dataclass. Its math stays in plain
+functions composed from the ops (``minivae.model.vae.loss_and_grads`` and friends); the
+object only binds the config and says how the pieces fit:
+
+    param_shapes, init_params        the parameters (one flat dict of named arrays)
+    loss_and_grads                   the training objective and its hand-written gradient
+    posterior                        q(z|x[, c]) of each latent layer, from a batch
+    sample_latent                    z ~ q with log q(z|x), log p(z) and each layer's KL
+    log_likelihood                   log p(x | z[, c]) of each sentence
+    prior_code                       z ~ p(z[|c]), for sampling
+    mean_code                        the posterior mean, for reconstruction
+    decoder_start, decoder_step      one decoder step at a time, for greedy, sampling, beam
+
+A *code* is whatever the decoder reads (the plain VAE's z; the conditional VAE's [z; c]):
+an array, or a tuple of arrays, with one row per sentence. A decoder *state* is a tuple of
+arrays with one row per sentence, so beam search can reorder any model's state the same way.
+
+A new model implements these, registers its class in ``minivae.models.MODELS`` and gets
+training, resume, divergence handling, checkpoints, metrics, sampling, beam search, plots
+and the command line from the shared code. docs/models.md walks through it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar, NamedTuple
+
+import numpy as np
+
+
+class LossTerms(NamedTuple):
+    """Per-sentence batch means, as Python floats: loss = rec + beta * kl_objective + extra."""
+
+    loss: float
+    rec: float  # -E_q log p(x|z), nats per sentence
+    kl: float  # KL(q(z|x) || p(z)), nats per sentence (all latent layers)
+    kl_objective: float  # the KL term as optimized (differs from kl under free bits)
+    beta: float
+    num_tokens: int  # words + <eos> predicted, for perplexity
+    kl_per_dim: object  # (Z,) batch-mean KL of each latent dimension
+    extra: dict = {}  # model-specific terms (a bag-of-words loss, the KL of each layer)
+
+
+class Gaussian(NamedTuple):
+    """A diagonal Gaussian over one latent layer: mean and log-variance, (N, Z) each."""
+
+    mu: object
+    logvar: object
+
+
+class Posterior(NamedTuple):
+    """What a model's encoder says about a batch."""
+
+    layers: dict  # layer name -> Gaussian q(z_l | x[, c])
+    prior_means: dict  # layer name -> E_p[z_l] (N, Z) or None (0): active units are
+    # measured as the spread of E_q[z_l] - E_p[z_l] over the data
+    context: object = None  # what else the model computed (a condition vector c)
+
+
+class LatentSample(NamedTuple):
+    """One draw from q for each sentence (``samples`` draws: ``samples * N`` rows, the
+    k-th draw of sentence n in row k * N + n)."""
+
+    code: object  # what the decoder reads
+    log_q: object  # (rows,) log q(z|x[, c]) of the draw
+    log_prior: object  # (rows,) log p(z[|c]) of the draw
+    kl: dict  # layer name -> (rows,) KL(q || p) of that layer (analytic given the draw)
+
+
+def take_rows(code, rows):
+    """Rows of a code or a state: an array, or a tuple of arrays (one row per sentence)."""
+    if isinstance(code, tuple):
+        return tuple(part[rows] for part in code)
+    return code[rows]
+
+
+def num_rows(code) -> int:
+    return (code[0] if isinstance(code, tuple) else code).shape[0]
+
+
+class TextModel(ABC):
+    """The interface; see the module docstring. ``kind`` names the model in checkpoints."""
+
+    kind: ClassVar[str]
+    config_class: ClassVar[type]
+    conditional: ClassVar[bool] = False  # reads a condition c besides x (batch.src)
+
+    def __init__(self, config):
+        if not isinstance(config, self.config_class):
+            raise TypeError(f"{type(self).__name__} needs a {self.config_class.__name__}")
+        self.config = config
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TextModel:
+        return cls(cls.config_class.from_dict(d))
+
+    def to_dict(self) -> dict:
+        return self.config.to_dict()
+
+    @property
+    def vocab_size(self) -> int:
+        return self.config.vocab_size
+
+    @property
+    @abstractmethod
+    def latent_sizes(self) -> dict:
+        """Layer name -> size, in the order the layers are reported."""
+
+    # -- parameters ---------------------------------------------------------------------
+    @abstractmethod
+    def param_shapes(self) -> dict:
+        """Parameter name -> shape, for initialization and for checking checkpoints."""
+
+    @abstractmethod
+    def init_params(self, seed: int = 0, dtype=np.float32, xp=np) -> dict:
+        """Fresh parameters."""
+
+    # -- training -----------------------------------------------------------------------
+    @abstractmethod
+    def loss_and_grads(
+        self,
+        params,
+        batch,
+        beta: float = 1.0,
+        eps=None,
+        rng=None,
+        word_dropout: float = 0.0,
+        free_bits: float = 0.0,
+        kernel: str = "auto",
+    ):
+        """-> (LossTerms, {name: gradient})"""
+
+    # -- inference ----------------------------------------------------------------------
+    @abstractmethod
+    def posterior(self, params, batch, kernel: str = "auto") -> Posterior:
+        """q(z|x[, c]) for a batch."""
+
+    @abstractmethod
+    def sample_latent(self, params, posterior: Posterior, rng, samples: int = 1) -> LatentSample:
+        """Draws from q (see ``LatentSample`` for the row order)."""
+
+    @abstractmethod
+    def log_likelihood(self, params, batch, code, kernel: str = "auto"):
+        """log p(x | code) of each sentence, words and <eos>: (rows,). ``code`` may hold
+        ``samples * N`` rows for a batch of N sentences (the batch is repeated)."""
+
+    @abstractmethod
+    def mean_code(self, params, posterior: Posterior):
+        """The code of the posterior means: what reconstruction decodes."""
+
+    @abstractmethod
+    def prior_code(self, params, num: int, rng, context=None, use_mean: bool = False):
+        """``num`` codes from the prior (per condition row of ``context`` for conditional
+        models: ``num * M`` rows, condition-major). use_mean: the prior's mean instead."""
+
+    def condition_context(self, params, src, src_lengths=None, kernel: str = "auto"):
+        """The condition vectors c of encoded conditions (conditional models only): class ids
+        (M,), or source ids (M, Ts) with their lengths (``minivae.data.pad_conditions``)."""
+        raise TypeError(f"the {self.kind} model is not conditional")
+
+    # -- generation ---------------------------------------------------------------------
+    @abstractmethod
+    def decoder_start(self, params, code, kernel: str = "auto") -> tuple:
+        """The decoder's state before <bos>: a tuple of arrays with one row per code."""
+
+    @abstractmethod
+    def decoder_step(self, params, state: tuple, prev_tokens, kernel: str = "auto"):
+        """Feed one token per row.  prev_tokens: (N,) int  ->  log_probs (N, V), new state"""
