@@ -29,9 +29,10 @@ def check_decay_names(params: dict, names) -> list[str]:
     return names
 
 
-def check_lam(lam) -> float:
+def check_lam(lam, name: str = "lam") -> float:
+    """A weight decay strength: a number >= 0 (``name`` is the argument the message names)."""
     if not lam >= 0.0:  # also refuses NaN
-        raise ValueError(f"weight decay strength lam must be >= 0, got {lam}")
+        raise ValueError(f"weight decay strength {name} must be >= 0, got {lam}")
     return float(lam)
 
 
