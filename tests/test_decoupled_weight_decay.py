@@ -64,7 +64,7 @@ def test_with_adam_decoupled_decay_is_not_the_l2_penalty():
     Adam(lr=lr).step(l2_params, ops.l2_penalty_backward(1.0, cache))
     decoupled_weight_decay(params, lr, lam)
     np.testing.assert_allclose(3.0 - l2_params["W"], lr, rtol=1e-3)  # eps: 1e-4
-    np.testing.assert_allclose(3.0 - params["W"], lr * lam * 3.0, rtol=1e-12)
+    np.testing.assert_allclose(params["W"], 3.0 * (1 - lr * lam), rtol=1e-15)
 
 
 def test_default_decays_the_matrices_not_the_biases():
