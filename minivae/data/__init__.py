@@ -10,7 +10,7 @@ from minivae.data.batching import (
     train_valid_split,
 )
 from minivae.data.corpus import ATTRIBUTES, Sentence, builtin_corpus
-from minivae.data.text import CorpusError, read_pairs, read_sentences, tokenize
+from minivae.data.text import CorpusError, read_pairs, read_parallel, read_sentences, tokenize
 from minivae.data.vocab import BOS, EOS, PAD, SPECIALS, UNK, Vocab
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "num_batches",
     "pad_batch",
     "read_pairs",
+    "read_parallel",
     "read_sentences",
     "tokenize",
     "train_valid_split",
