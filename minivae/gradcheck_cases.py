@@ -35,24 +35,6 @@ def op_cases(seed: int = 0, xp=np):
         {"x": randn(N, T, D), "W": randn(D, H), "b": randn(H)},
         None,
     )
-    # Dropout with a fixed keep-mask (a drawn one would change between the evaluations of
-    # the finite differences): one unit per entry, and one shared over time (N, 1, D).
-    for label, keep_shape in (("", (N, T, D)), (" (mask shared over T)", (N, 1, D))):
-        keep = xp.asarray(rng.random(keep_shape) >= 0.3)
-        yield (
-            "dropout" + label,
-            ops.dropout_forward,
-            ops.dropout_backward,
-            {"x": randn(N, T, D), "p": 0.3, "rng": None, "mask": keep},
-            None,
-        )
-    decay_params = {"W": randn(D, H), "b": randn(H), "embed": randn(V, D)}
-    yield (
-        "l2_penalty",
-        *l2_penalty_on_arrays(list(decay_params), lam=0.7),
-        decay_params,
-        None,
-    )
     yield "tanh", ops.tanh_forward, ops.tanh_backward, {"x": randn(N, D)}, None
     yield (
         "lstm_step",
@@ -134,6 +116,24 @@ def op_cases(seed: int = 0, xp=np):
             "prior_mu": randn(N, Z),
             "prior_logvar": randn(N, Z),
         },
+        None,
+    )
+    # Dropout with a fixed keep-mask (a drawn one would change between the evaluations of
+    # the finite differences): one unit per entry, and one shared over time (N, 1, D).
+    for label, keep_shape in (("", (N, T, D)), (" (mask shared over T)", (N, 1, D))):
+        keep = xp.asarray(rng.random(keep_shape) >= 0.3)
+        yield (
+            "dropout" + label,
+            ops.dropout_forward,
+            ops.dropout_backward,
+            {"x": randn(N, T, D), "p": 0.3, "rng": None, "mask": keep},
+            None,
+        )
+    decay_params = {"W": randn(D, H), "b": randn(H), "embed": randn(V, D)}
+    yield (
+        "l2_penalty",
+        *l2_penalty_on_arrays(list(decay_params), lam=0.7),
+        decay_params,
         None,
     )
 
