@@ -166,6 +166,10 @@ def test_wrong_parameters_are_refused(torch):
     params["out_W"] = params["out_W"][:, :-1]
     with pytest.raises(ValueError, match=r"out_W has shape \(6, 12\), the model needs \(6, 13\)"):
         to_torch(params, config)
+    module = to_torch(_model("gru", "both", True)[1], config)
+    tokens, lengths = _batch()
+    with pytest.raises(ValueError, match=r"counts in \[0, T=7\], got \[8, 3, 5, 1, 0\]"):
+        module.encode(torch.from_numpy(tokens), torch.from_numpy(lengths + (lengths == 7)))
     with pytest.raises(TypeError, match="TorchVAE"):
         from_torch(torch.nn.Linear(2, 2))
 

@@ -51,6 +51,8 @@ def run_masked(rnn, x, steps, state=None):
     """
     N, T, _ = x.shape
     steps = torch.as_tensor(steps, dtype=torch.int64).cpu()  # packing wants them on the CPU
+    if steps.shape != (N,) or bool((steps < 0).any()) or bool((steps > T).any()):
+        raise ValueError(f"steps must be (N={N},) counts in [0, T={T}], got {steps.tolist()}")
     packed = pack_padded_sequence(x, steps.clamp(min=1), batch_first=True, enforce_sorted=False)
     out, _ = rnn(packed, state)
     out, _ = pad_packed_sequence(out, batch_first=True, total_length=T)
@@ -67,7 +69,8 @@ def _hidden(state):
 
 
 class TorchVAE(nn.Module):
-    """minivae's text VAE in PyTorch modules (one layer, batch_first), for inference.
+    """minivae's text VAE in PyTorch modules (one layer, batch_first): the forward pass
+    (autograd runs through it; the training loss is the caller's).
 
     encode(tokens, lengths) -> mu, logvar; decode_logits(z, inputs, lengths) -> logits;
     forward(tokens, lengths, z=None) -> logits, mu, logvar. ``config`` is the ModelConfig.
