@@ -17,12 +17,15 @@ from minivae.data import (
     encode_sentences,
     iterate_batches,
     read_pairs,
+    read_parallel,
     read_sentences,
     tokenize,
     train_valid_split,
 )
 
-PTB_VALID = Path(__file__).resolve().parents[1].parent / "shared/data/ptb/ptb.valid.txt"
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared/data"
+PTB_VALID = SHARED_DATA / "ptb/ptb.valid.txt"
+MULTI30K = SHARED_DATA / "multi30k"
 
 
 def test_vocab_specials_order_and_round_trip():
@@ -87,6 +90,60 @@ def test_read_pairs_and_its_errors(tmp_path):
     f.write_text("a\t \n")
     with pytest.raises(CorpusError, match="line 1: the target side is empty"):
         read_pairs(f)
+
+
+def _parallel(tmp_path, source: str, target: str, encoding="utf-8"):
+    src, tgt = tmp_path / "train.de", tmp_path / "train.en"
+    src.write_bytes(source.encode(encoding))
+    tgt.write_bytes(target.encode("utf-8"))
+    return src, tgt
+
+
+def test_read_parallel_pairs_line_i_with_line_i(tmp_path):
+    src, tgt = _parallel(tmp_path, "Ein Hund läuft .\r\nZwei Männer\n", "A dog runs .\nTwo men")
+    assert read_parallel(src, tgt) == [
+        (["Ein", "Hund", "läuft", "."], ["A", "dog", "runs", "."]),
+        (["Zwei", "Männer"], ["Two", "men"]),
+    ]
+    assert read_parallel(src, tgt, lowercase=True)[1] == (["zwei", "männer"], ["two", "men"])
+    # A line separator inside a line (U+2028, U+0085) does not end it: the pairs stay aligned.
+    src, tgt = _parallel(tmp_path, "ein\u2028hund\nzwei\n", "a\x85dog\ntwo\n")
+    assert read_parallel(src, tgt) == [(["ein", "hund"], ["a", "dog"]), (["zwei"], ["two"])]
+
+
+@pytest.mark.parametrize(
+    "source, target, message",
+    [
+        ("a\nb\nc\n", "x\ny\n", r"train.de has 3 lines, .*train.en has 2"),
+        ("a\n\nc\n", "x\ny\nz\n", r"train.de, line 2: empty"),
+        ("a\nb\n", "x\n   \n", r"train.en, line 2: empty"),
+        ("a\nb\n\n", "x\ny\nz\n", r"train.de, line 3: empty"),  # a trailing blank line
+        ("", "", "train.de and .*train.en are empty"),
+    ],
+)
+def test_read_parallel_errors_name_the_file_and_line(tmp_path, source, target, message):
+    src, tgt = _parallel(tmp_path, source, target)
+    with pytest.raises(CorpusError, match=message):
+        read_parallel(src, tgt)
+
+
+def test_read_parallel_refuses_missing_and_non_utf8_files(tmp_path):
+    src, tgt = _parallel(tmp_path, "ein café\n", "a café\n", encoding="latin-1")
+    with pytest.raises(CorpusError, match=r"train.de, line 1, column 8.*not UTF-8"):
+        read_parallel(src, tgt)
+    with pytest.raises(CorpusError, match="missing.en does not exist"):
+        read_parallel(tgt, tmp_path / "missing.en")
+
+
+@pytest.mark.skipif(not MULTI30K.is_dir(), reason=f"Multi30k data not found at {MULTI30K}")
+def test_real_multi30k_validation_files_load():
+    pairs = read_parallel(MULTI30K / "val.de", MULTI30K / "val.en")
+    assert len(pairs) == 1014
+    assert pairs[1] == (
+        "Ein Mann schläft in einem grünen Raum auf einem Sofa .".split(),
+        "A man sleeping in a green room on a couch .".split(),
+    )
+    assert all(src and tgt for src, tgt in pairs)
 
 
 def test_builtin_corpus_is_deterministic_and_sized():

@@ -14,7 +14,7 @@ from minivae.data.batching import (
 from minivae.data.condition import Condition
 from minivae.data.corpus import ATTRIBUTES, Sentence, builtin_corpus
 from minivae.data.dataset import Dataset, Examples, build_dataset, encode_examples
-from minivae.data.text import CorpusError, read_pairs, read_sentences, tokenize
+from minivae.data.text import CorpusError, read_pairs, read_parallel, read_sentences, tokenize
 from minivae.data.vocab import BOS, EOS, PAD, SPECIALS, UNK, Vocab
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "pad_batch",
     "pad_conditions",
     "read_pairs",
+    "read_parallel",
     "read_sentences",
     "tokenize",
     "train_valid_split",

@@ -1,4 +1,5 @@
-"""Reading corpora: one sentence per line (Penn Treebank style), or source<TAB>target pairs."""
+"""Reading corpora: one sentence per line (Penn Treebank style), source<TAB>target pairs, or two
+line-aligned files (Multi30k style: line i of train.de translates line i of train.en)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,13 @@ def tokenize(line: str, lowercase: bool = False) -> list[str]:
     return (line.lower() if lowercase else line).split()
 
 
-def _read_lines(path) -> list[tuple[int, str]]:
-    """(line number, text) of every non-blank line, with clear errors for unusable files."""
+def _numbered_lines(path) -> list[tuple[int, str]]:
+    """(line number, text) of every line of a UTF-8 file, blank ones too.
+
+    Lines end at "\n" (a "\r" before it is dropped), as ``wc -l`` and aligned corpora count
+    them: ``str.splitlines`` would also break at form feeds, U+0085 or U+2028 inside a line,
+    which would misalign the sides of a parallel corpus.
+    """
     path = Path(path)
     if not path.exists():
         raise CorpusError(f"corpus file {path} does not exist")
@@ -31,7 +37,15 @@ def _read_lines(path) -> list[tuple[int, str]]:
             f"{path}, line {line}, column {column} (byte offset {e.start}): not "
             f"UTF-8 (byte 0x{data[e.start]:02x}); save the file as UTF-8"
         ) from None
-    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # after the newline that ends the last line: no line
+    return [(n, line.removesuffix("\r")) for n, line in enumerate(lines, start=1)]
+
+
+def _read_lines(path) -> list[tuple[int, str]]:
+    """(line number, text) of every non-blank line, with clear errors for unusable files."""
+    lines = [(n, line) for n, line in _numbered_lines(path) if line.strip()]
     if not lines:
         raise CorpusError(f"corpus file {path} is empty (no non-blank line)")
     return lines
@@ -54,3 +68,33 @@ def read_pairs(path, lowercase: bool = False) -> list[tuple[list[str], list[str]
                 raise CorpusError(f"{path}, line {n}: the {side} side is empty")
         pairs.append((tokenize(source, lowercase), tokenize(target, lowercase)))
     return pairs
+
+
+def read_parallel(
+    source_path, target_path, lowercase: bool = False
+) -> list[tuple[list[str], list[str]]]:
+    """Two line-aligned UTF-8 files -> (source tokens, target tokens) of each line pair.
+
+    Unlike ``read_sentences``, a blank line is an error, not skipped: it would be the
+    missing half of a pair, and skipping it would shift every later pair.
+    """
+    sides = [(path, _numbered_lines(path)) for path in (source_path, target_path)]
+    (_, source), (_, target) = sides
+    if len(source) != len(target):
+        raise CorpusError(
+            f"parallel files differ in length: {source_path} has {len(source)} lines, "
+            f"{target_path} has {len(target)}; line i of one must translate line i of the other"
+        )
+    if not source:
+        raise CorpusError(f"parallel files {source_path} and {target_path} are empty")
+    for path, lines in sides:
+        for n, line in lines:
+            if not line.strip():
+                raise CorpusError(
+                    f"{path}, line {n}: empty; in line-aligned files every line is a "
+                    "sentence, and a blank one would leave its partner without a pair"
+                )
+    return [
+        (tokenize(src, lowercase), tokenize(tgt, lowercase))
+        for (_, src), (_, tgt) in zip(source, target)
+    ]

@@ -146,6 +146,24 @@ def op_cases(seed: int = 0, xp=np):
         },
         None,
     )
+    # Dropout with a fixed keep-mask (a drawn one would change between the evaluations of
+    # the finite differences): one unit per entry, and one shared over time (N, 1, D).
+    for label, keep_shape in (("", (N, T, D)), (" (mask shared over T)", (N, 1, D))):
+        keep = xp.asarray(rng.random(keep_shape) >= 0.3)
+        yield (
+            "dropout" + label,
+            ops.dropout_forward,
+            ops.dropout_backward,
+            {"x": randn(N, T, D), "p": 0.3, "rng": None, "mask": keep},
+            None,
+        )
+    decay_params = {"W": randn(D, H), "b": randn(H), "embed": randn(V, D)}
+    yield (
+        "l2_penalty",
+        *l2_penalty_on_arrays(list(decay_params), lam=0.7),
+        decay_params,
+        None,
+    )
 
 
 def prior_kl_forward(c, W, b, W_mu, b_mu, W_lv, b_lv, mu, logvar):
@@ -166,6 +184,26 @@ def prior_kl_backward(dkl, cache):
     c_prior, c_kl = cache
     dmu, dlogvar, dprior_mu, dprior_logvar = ops.gaussian_kl_backward(dkl, c_kl)
     return (*prior_net_backward(dprior_mu, dprior_logvar, c_prior), dmu, dlogvar)
+
+
+def l2_penalty_on_arrays(names: list, lam: float, decay=None):
+    """``l2_penalty`` with its parameters as positional arrays, as ``check_op`` calls ops.
+
+    -> forward(*arrays) -> (penalty, cache), backward(dpenalty, cache) -> one gradient per
+    name, zero for the names not decayed (so the check also sees that they get none).
+    """
+
+    def forward(*arrays):
+        params = dict(zip(names, arrays))
+        penalty, cache = ops.l2_penalty_forward(params, lam, decay)
+        return penalty, (cache, params)
+
+    def backward(dpenalty, cache):
+        cache, params = cache
+        grads = ops.l2_penalty_backward(dpenalty, cache)
+        return tuple(grads.get(n, 0 * params[n]) for n in names)
+
+    return forward, backward
 
 
 def check_all_ops(seed: int = 0, xp=np, tol: float | None = None):

@@ -2,6 +2,7 @@
 
 from minivae.ops.activations import sigmoid, tanh_backward, tanh_forward
 from minivae.ops.affine import affine_backward, affine_forward
+from minivae.ops.dropout import dropout_backward, dropout_forward
 from minivae.ops.embedding import embedding_backward, embedding_forward
 from minivae.ops.free_bits import free_bits_backward, free_bits_forward
 from minivae.ops.gaussian_kl import gaussian_kl_backward, gaussian_kl_forward
@@ -23,11 +24,14 @@ from minivae.ops.softmax_cross_entropy import (
     softmax_cross_entropy_forward,
     target_log_probs,
 )
+from minivae.ops.weight_decay import l2_penalty_backward, l2_penalty_forward
 from minivae.ops.word_dropout import word_dropout
 
 __all__ = [
     "affine_backward",
     "affine_forward",
+    "dropout_backward",
+    "dropout_forward",
     "embedding_backward",
     "embedding_forward",
     "free_bits_backward",
@@ -38,6 +42,8 @@ __all__ = [
     "gru_forward",
     "gru_step_backward",
     "gru_step_forward",
+    "l2_penalty_backward",
+    "l2_penalty_forward",
     "log_normal",
     "log_softmax",
     "logsumexp",
