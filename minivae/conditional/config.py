@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
+from minivae.config_dict import DictConfig
 from minivae.model.config import CELLS, Z_MODES, ModelConfig
 from minivae.training.config import RunConfig, option
 
@@ -13,7 +14,7 @@ DEFAULT_EPOCHS = {"label": 12, "translate": 20, "dialogue": 20}
 
 
 @dataclass(frozen=True)
-class CVAEConfig:
+class CVAEConfig(DictConfig):
     """A conditional VAE p(x|z,c) p(z|c) with recognition network q(z|x,c).
 
     condition: ``label`` (c is a learned embedding of one of ``num_classes`` class ids,
@@ -81,17 +82,6 @@ class CVAEConfig:
             share_embeddings=self.share_embeddings,
         )
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> CVAEConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown conditional model config keys: {sorted(unknown)}")
-        return cls(**d)
-
 
 @dataclass
 class CVAETrainConfig(RunConfig):
@@ -144,7 +134,7 @@ class CVAETrainConfig(RunConfig):
 
     def prepare_data(self, vocab=None, condition=None):
         from minivae.conditional.data import load_pairs
-        from minivae.data import Examples, build_dataset
+        from minivae.data import Examples
 
         pairs, source = load_pairs(
             self.task, self.pairs, self.num_pairs, self.seed, self.label_attrs
@@ -152,18 +142,8 @@ class CVAETrainConfig(RunConfig):
         if self.lowercase:
             pairs = [([w.lower() for w in s], [w.lower() for w in t]) for s, t in pairs]
         examples = Examples([t for _, t in pairs], [s for s, _ in pairs])
-        return build_dataset(
-            examples,
-            source,
-            self.valid_fraction,
-            self.seed,
-            self.max_len,
-            self.overflow,
-            self.max_vocab,
-            self.min_count,
-            condition_kind=self.condition,
-            vocab=vocab,
-            condition=condition,
+        return self.dataset(
+            examples, source, condition_kind=self.condition, vocab=vocab, condition=condition
         )
 
     def build_model(self, data):

@@ -21,6 +21,7 @@ from minivae.conditional.params import cvae_param_shapes, init_cvae_params
 from minivae.interface import Gaussian, LatentSample, Posterior, TextModel
 from minivae.model import inference
 from minivae.model.latent import gaussian_kl, gaussian_sample
+from minivae.model.vae import on_device
 
 
 class ConditionalVAE(TextModel):
@@ -46,9 +47,7 @@ class ConditionalVAE(TextModel):
         return condition_forward(params, self.config, src, src_lengths, kernel)[0]
 
     def posterior(self, params, batch, kernel: str = "auto") -> Posterior:
-        xp = get_array_module(params["out_W"])
-        tokens, lengths = xp.asarray(batch.tokens), xp.asarray(batch.lengths)
-        mask = xp.arange(tokens.shape[1])[None, :] < lengths[:, None]
+        _, tokens, _, mask = on_device(params, batch.tokens, batch.lengths)
         c = self.condition_context(params, batch.src, batch.src_lengths, kernel)
         mu, logvar, _ = recognition_forward(params, self.config, tokens, mask, c, kernel)
         prior_mu, prior_logvar, _ = prior_forward(params, c)

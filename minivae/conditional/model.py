@@ -25,6 +25,7 @@ from minivae.model.vae import (
     decoder_inputs,
     draw_eps,
     embedding_names,
+    on_device,
     rnn_encoder_backward,
     rnn_encoder_forward,
 )
@@ -172,12 +173,9 @@ def loss_and_grads(
     kernel: as for the plain VAE's ``loss_and_grads``
     -> (LossTerms with extra["bow"], grads: {name: array like params[name]})
     """
-    xp = get_array_module(params["out_W"])
     cpu_kernel = "array" if kernel == "array" else "auto"
-    tokens = xp.asarray(batch.tokens)
-    lengths = xp.asarray(batch.lengths)
-    N, T = tokens.shape
-    enc_mask = xp.arange(T)[None, :] < lengths[:, None]
+    xp, tokens, lengths, enc_mask = on_device(params, batch.tokens, batch.lengths)
+    N = tokens.shape[0]
     dtype = params["out_W"].dtype
     Z = config.latent_dim
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
+
+from minivae.config_dict import DictConfig
 
 CELLS = ("lstm", "gru")
 Z_MODES = ("init", "concat", "both")
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(DictConfig):
     """vocab_size V, embed_dim E, hidden_dim H, latent_dim Z, and how z reaches the decoder.
 
     z_mode: ``init`` (z sets the decoder's first hidden state through tanh(z W + b)),
@@ -45,14 +47,3 @@ class ModelConfig:
     @property
     def z_concat(self) -> bool:
         return self.z_mode in ("concat", "both")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ModelConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown model config keys: {sorted(unknown)}")
-        return cls(**d)

@@ -6,18 +6,18 @@ from minivae import ops
 from minivae.backend import get_array_module
 from minivae.model.config import ModelConfig
 from minivae.model.rnn import rnn_step
-from minivae.model.vae import decode_forward, decoder_io, embedding_names, encode_forward
-
-
-def _device(params, tokens, lengths):
-    xp = get_array_module(params["out_W"])
-    return xp, xp.asarray(tokens), xp.asarray(lengths)
+from minivae.model.vae import (
+    decode_forward,
+    decoder_io,
+    embedding_names,
+    encode_forward,
+    on_device,
+)
 
 
 def posterior(params, config: ModelConfig, tokens, lengths, kernel: str = "auto"):
     """q(z|x) = N(mu, e^logvar).  tokens: (N, T), lengths: (N,)  ->  mu, logvar: (N, Z)"""
-    xp, tokens, lengths = _device(params, tokens, lengths)
-    mask = xp.arange(tokens.shape[1])[None, :] < lengths[:, None]
+    _, tokens, _, mask = on_device(params, tokens, lengths)
     mu, logvar, _ = encode_forward(params, config, tokens, mask, kernel)
     return mu, logvar
 
@@ -28,7 +28,7 @@ def log_px_given_z(params, config: ModelConfig, tokens, lengths, z, kernel: str 
     tokens: (N, T), lengths: (N,), z: (K * N, Z): K codes per sentence (row k * N + n is
     sentence n's k-th), scored in one pass over the batch repeated K times  ->  (K * N,)
     """
-    xp, tokens, lengths = _device(params, tokens, lengths)
+    xp, tokens, lengths, _ = on_device(params, tokens, lengths)
     repeats = z.shape[0] // tokens.shape[0]
     if repeats * tokens.shape[0] != z.shape[0]:
         raise ValueError(

@@ -17,6 +17,14 @@ from minivae.model.latent import kl_term_backward, kl_term_forward
 from minivae.model.rnn import rnn_backward, rnn_forward
 
 
+def on_device(params, tokens, lengths):
+    """A batch's token ids and lengths as arrays of the parameters' module, and the mask of
+    real tokens.  -> xp, tokens (N, T), lengths (N,), mask (N, T)"""
+    xp = get_array_module(params["out_W"])
+    tokens, lengths = xp.asarray(tokens), xp.asarray(lengths)
+    return xp, tokens, lengths, xp.arange(tokens.shape[1])[None, :] < lengths[:, None]
+
+
 def decoder_io(tokens, lengths):
     """Teacher forcing: the decoder reads <bos> w1 .. wL and predicts w1 .. wL <eos>.
 
@@ -173,12 +181,9 @@ def loss_and_grads(
     other two have CPU kernels only and run fused wherever they can, as with "auto".
     -> (LossTerms, grads: {name: array like params[name]})
     """
-    xp = get_array_module(params["out_W"])
     cpu_kernel = "array" if kernel == "array" else "auto"  # softmax and embedding (see above)
-    tokens = xp.asarray(batch.tokens)
-    lengths = xp.asarray(batch.lengths)
-    N, T = tokens.shape
-    enc_mask = xp.arange(T)[None, :] < lengths[:, None]
+    xp, tokens, lengths, enc_mask = on_device(params, batch.tokens, batch.lengths)
+    N = tokens.shape[0]
     dtype = params["out_W"].dtype
 
     # Forward: q(z|x), a sample of z, p(x|z).

@@ -13,8 +13,9 @@ A config also knows its data and its model: ``prepare_data`` reads and encodes t
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
+from minivae.config_dict import DictConfig
 from minivae.training.schedules import SCHEDULES
 
 
@@ -31,7 +32,7 @@ KERNELS = ["auto", "fused", "array"]
 
 
 @dataclass
-class RunConfig:
+class RunConfig(DictConfig):
     # data (shared)
     lowercase: bool = option(False, "lowercase the text")
     max_vocab: int | None = option(10000, "vocabulary size cap, the 4 special tokens included")
@@ -115,15 +116,21 @@ class RunConfig:
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def dataset(self, examples, source: str, **kw):
+        """Split, build the vocabularies and encode ``examples`` with this run's settings."""
+        from minivae.data import build_dataset
 
-    @classmethod
-    def from_dict(cls, d: dict):
-        if not isinstance(d, dict):
-            raise ValueError(f"a {cls.__name__} must be a dict, got {type(d).__name__}")
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        return build_dataset(
+            examples,
+            source,
+            self.valid_fraction,
+            self.seed,
+            self.max_len,
+            self.overflow,
+            self.max_vocab,
+            self.min_count,
+            **kw,
+        )
 
     # -- what the trainer asks of a config -------------------------------------------------
     def prepare_data(self, vocab=None, condition=None):
@@ -158,7 +165,7 @@ class TrainConfig(RunConfig):
             raise ValueError(f"builtin_size must be in [2, 1000000], got {self.builtin_size!r}")
 
     def prepare_data(self, vocab=None, condition=None):
-        from minivae.data import Examples, build_dataset, builtin_corpus, read_sentences
+        from minivae.data import Examples, builtin_corpus, read_sentences
 
         if self.corpus is None:
             corpus = builtin_corpus(n=self.builtin_size, seed=self.seed)
@@ -167,17 +174,7 @@ class TrainConfig(RunConfig):
         else:
             examples = Examples(read_sentences(self.corpus, lowercase=self.lowercase))
             source = str(self.corpus)
-        return build_dataset(
-            examples,
-            source,
-            self.valid_fraction,
-            self.seed,
-            self.max_len,
-            self.overflow,
-            self.max_vocab,
-            self.min_count,
-            vocab=vocab,
-        )
+        return self.dataset(examples, source, vocab=vocab)
 
     def build_model(self, data):
         from minivae.model import ModelConfig, TextVAE
