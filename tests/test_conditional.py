@@ -232,3 +232,73 @@ def test_cli_reports_bad_pairs_file_with_file_and_line(tmp_path, capsys):
     code = main(["cvae", "train", "--pairs", str(path), "--out", str(tmp_path / "r")])
     assert code == 2
     assert "bad.tsv, line 2: no tab" in capsys.readouterr().err
+
+
+SMALL_CVAE = dict(
+    task="translate",
+    num_pairs=300,
+    embed_dim=12,
+    hidden_dim=16,
+    latent_dim=4,
+    prior_dim=8,
+    batch_size=16,
+    kl_warmup=20,
+    iw_samples=2,
+    device="cpu",
+)
+
+
+def test_conditional_run_resumes_exactly_and_stops_on_divergence(tmp_path):
+    """The conditional VAE trains through the shared trainer: mid-epoch resume gives the
+    parameters of an uninterrupted run, and a NaN stops it with the good checkpoint kept."""
+    full = Trainer(
+        CVAETrainConfig(**SMALL_CVAE, epochs=2, out=str(tmp_path / "full")),
+        progress_bar=False,
+        log=quiet,
+    )
+    full.run()
+    part = Trainer(
+        CVAETrainConfig(**SMALL_CVAE, epochs=2, out=str(tmp_path / "part")),
+        progress_bar=False,
+        log=quiet,
+    )
+    from minivae.training.trainer import epoch_batches
+
+    batches = epoch_batches(part.data.train, part.cfg, 0)
+    for batch in batches[:5]:
+        part.train_step(batch)
+        part.progress.step += 1
+        part.progress.batch_in_epoch += 1
+    part.save("last.npz")
+    resumed = Trainer(resume=tmp_path / "part", progress_bar=False, log=quiet)
+    assert resumed.model.kind == "cvae" and resumed.progress.step == 5
+    resumed.run()
+    for name, value in full.params.items():
+        np.testing.assert_array_equal(resumed.params[name], value, err_msg=name)
+
+    from minivae.training.trainer import TrainingDiverged
+
+    resumed.cfg.epochs = 3
+    resumed.params["prior_b"][:] = np.nan
+    with pytest.raises(TrainingDiverged, match="last good checkpoint"):
+        resumed.run()
+    kept = load_model(tmp_path / "part" / "last.npz")
+    assert all(np.isfinite(v).all() for v in kept.params.values())
+
+
+def test_cvae_commands_train_resume_and_eval_as_json(tmp_path, capsys):
+    import json
+
+    out = str(tmp_path / "run")
+    args = ["--task", "translate", "--num-pairs", "300", "--embed-dim", "12", "--hidden-dim"]
+    args += ["16", "--latent-dim", "4", "--iw-samples", "2", "--device", "cpu", "--no-progress"]
+    assert main(["cvae", "train", *args, "--epochs", "1", "--out", out]) == 0
+    assert "bleu" in capsys.readouterr().out
+    assert main(["cvae", "train", "--resume", out, "--epochs", "2", "--no-progress"]) == 0
+    assert "resumed from" in capsys.readouterr().out
+    assert load_model(out).meta["epoch"] == 2
+    assert main(["cvae", "eval", out, "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert {"nll", "kl", "bleu", "recon_bleu", "active_units"} <= set(metrics)
+    assert main(["cvae", "train", "--resume", out, "--lr", "0.1"]) == 2
+    assert "only --epochs" in capsys.readouterr().err

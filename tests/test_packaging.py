@@ -23,3 +23,22 @@ def test_the_kernels_import_as_minivae_kernels():
     import minivae_kernels
 
     assert Path(minivae_kernels.__file__).parent.name == "kernels"
+
+
+def test_the_wheel_carries_the_license_and_no_top_level_kernels(tmp_path):
+    import importlib.util
+    import subprocess
+    import sys
+    import zipfile
+
+    isolation = [] if importlib.util.find_spec("setuptools") is None else ["--no-build-isolation"]
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", *isolation, "-w", tmp_path, ROOT],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("minivae-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    assert any(n.startswith("minivae_kernels/") for n in names)
+    assert not any(n.startswith("kernels/") for n in names)

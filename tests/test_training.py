@@ -81,7 +81,7 @@ def test_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_pat
 def test_checkpoint_round_trip_and_atomic_write(tmp_path):
     params = {"w": np.arange(6.0).reshape(2, 3)}
     path = save_checkpoint(tmp_path / "c.npz", params, {"step": 3}, {"w.m": np.ones((2, 3))})
-    assert path.stat().st_mode & 0o777 == 0o644 & ~_umask(), "the user's normal permissions"
+    assert path.stat().st_mode & 0o777 == 0o666 & ~_umask(), "the user's normal permissions"
     got, meta, optim = load_checkpoint(path)
     np.testing.assert_array_equal(got["w"], params["w"])
     assert meta["step"] == 3 and optim["w.m"].shape == (2, 3)

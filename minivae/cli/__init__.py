@@ -34,10 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"minivae.cli.{name}").add_parser(sub)
+    from minivae.cli.options import HelpFormatter
+
     for leaf in _leaf_parsers(parser):
+        leaf.formatter_class = HelpFormatter  # every option's default, shown once
         if leaf is not parser and "--threads" not in leaf._option_string_actions:
             leaf.add_argument(
                 "--threads",
+                "--blas-threads",
                 type=int,
                 default=None,
                 help="BLAS threads for matrix products (default: $MINIVAE_THREADS or 1; "

@@ -46,12 +46,16 @@ def run_kernels(args) -> int:
 def run_step(args) -> int:
     from minivae.backend import resolve_device
     from minivae.benchmarks.training_step import run_step_bench
+    from minivae.cli.common import USE_ERRORS, fail
 
+    try:
+        for name in ("batch_size", "seq_len", "repeats", "rounds"):
+            if getattr(args, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+        device = resolve_device(args.device)
+    except USE_ERRORS as e:
+        return fail("bench", e)
     run_step_bench(
-        N=args.batch_size,
-        T=args.seq_len,
-        repeats=args.repeats,
-        rounds=args.rounds,
-        device=resolve_device(args.device),
+        N=args.batch_size, T=args.seq_len, repeats=args.repeats, rounds=args.rounds, device=device
     )
     return 0

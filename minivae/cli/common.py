@@ -7,7 +7,7 @@ import sys
 USE_ERRORS = (ValueError, OSError)  # CheckpointError, CorpusError, DeviceError are ValueErrors
 
 
-def add_checkpoint_args(p) -> None:
+def add_checkpoint_args(p, seed_default=0, seed_help="random seed of the draws") -> None:
     p.add_argument(
         "checkpoint",
         help="a checkpoint .npz written by minivae train (or a run folder: its best.npz)",
@@ -19,7 +19,7 @@ def add_checkpoint_args(p) -> None:
         choices=["auto", "fused", "array"],
         help="fused Numba kernels where they run, or the array code",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed of the draws")
+    p.add_argument("--seed", type=int, default=seed_default, help=seed_help)
 
 
 def load_for_use(args):

@@ -7,8 +7,6 @@ The same commands as for the plain VAE, with the conditional VAE's config: ``tra
 
 from __future__ import annotations
 
-import argparse
-
 from minivae.cli.common import USE_ERRORS, fail, load_for_use
 
 
@@ -43,7 +41,6 @@ def add_parser(sub) -> None:
     e = cmds.add_parser(
         "eval",
         help="likelihood and task metrics on the checkpoint's validation pairs",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     e.add_argument("checkpoint", help="a checkpoint written by minivae cvae train (or its folder)")
     e.add_argument(

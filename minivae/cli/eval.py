@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-
 from minivae.cli.common import USE_ERRORS, add_checkpoint_args, fail, load_for_use
 
 
@@ -15,10 +13,10 @@ def add_parser(sub) -> None:
         "file. Evaluation sets are scored whole: nothing is cut or dropped (what a file "
         "holds that cannot be scored is reported). With the defaults the numbers are the "
         "training report's: same importance samples, seed and batches.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    add_checkpoint_args(p)
-    p.set_defaults(seed=None)
+    add_checkpoint_args(
+        p, seed_default=None, seed_help="seed of the importance samples (default: the run's)"
+    )
     p.add_argument("--split", default="valid", choices=["valid", "test"], help="the run's split")
     p.add_argument("--corpus", help="a text file, one sentence per line (unconditional models)")
     p.add_argument(
@@ -27,7 +25,9 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--iw-samples", type=int, default=None, help="importance samples K (default: the run's)"
     )
-    p.add_argument("--batch-size", type=int, default=None, help="default: the run's")
+    p.add_argument(
+        "--batch-size", type=int, default=None, help="sentences per batch (default: the run's)"
+    )
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.add_argument("--progress", action="store_true", help="a progress bar")
     p.set_defaults(func=run)

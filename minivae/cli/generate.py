@@ -3,11 +3,7 @@
 
 from __future__ import annotations
 
-import argparse
-
 from minivae.cli.common import USE_ERRORS, add_checkpoint_args, encode_text, fail, load_for_use
-
-FORMATTER = argparse.ArgumentDefaultsHelpFormatter
 
 
 def add_decoding_args(p) -> None:
@@ -33,7 +29,7 @@ def add_condition_arg(p, required: bool = False) -> None:
 
 
 def add_sample_parser(sub, name: str, help: str, required_condition: bool = False):
-    p = sub.add_parser(name, help=help, description=help, formatter_class=FORMATTER)
+    p = sub.add_parser(name, help=help, description=help)
     add_checkpoint_args(p)
     p.add_argument("-n", "--num", type=int, default=5, help="sentences (per condition)")
     add_condition_arg(p, required_condition)
@@ -52,7 +48,6 @@ def add_parser(sub) -> None:
         "reconstruct",
         help="encode sentences and decode their posterior mean",
         description="Encode sentences and decode their posterior mean.",
-        formatter_class=FORMATTER,
     )
     add_checkpoint_args(p)
     p.add_argument("sentences", nargs="+", help="sentences to reconstruct (quote each)")
@@ -64,7 +59,6 @@ def add_parser(sub) -> None:
         "interpolate",
         help="decode points between two sentences' latent codes",
         description="Decode points on a path between the posterior means of two sentences.",
-        formatter_class=FORMATTER,
     )
     add_checkpoint_args(p)
     p.add_argument("start", help="first sentence")

@@ -12,6 +12,18 @@ import argparse
 from dataclasses import MISSING, fields
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Shows an option's default once: where its help does not already say it, and where
+    there is one (a default of None or False means "not given")."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        shown = "(default" in text or action.default in (None, False, argparse.SUPPRESS)
+        if shown or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 

@@ -9,7 +9,11 @@ from __future__ import annotations
 import time
 
 from minivae.cli.common import fail
-from minivae.cli.options import add_config_options, config_from_args, given_options
+from minivae.cli.options import (
+    add_config_options,
+    config_from_args,
+    given_options,
+)
 
 # What a resumed run may change; the checkpoint's settings win for everything else.
 RESUMABLE = {"epochs", "device", "kernel", "out"}
@@ -28,7 +32,6 @@ def add_training_parser(sub, name: str, cls, help: str, description: str, run):
         "--overwrite", action="store_true", help="replace the run already in --out (if any)"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--blas-threads", dest="threads", type=int, help="old name of --threads")
     p.set_defaults(func=run)
     return p
 

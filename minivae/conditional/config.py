@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from minivae.config_dict import DictConfig
 from minivae.model.config import CELLS, Z_MODES, ModelConfig
-from minivae.training.config import RunConfig, option
+from minivae.training.config import RunConfig, absolute, option
 
 CONDITIONS = ("label", "sequence")
 TASKS = ("label", "translate", "dialogue")
@@ -124,9 +124,9 @@ class CVAETrainConfig(RunConfig):
             self.epochs = DEFAULT_EPOCHS[self.task]
         super().__post_init__()
         for name in ("prior_dim", "cond_dim", "num_samples"):
-            self._at_least(name, 1)
-        if not 0 <= self.num_pairs <= 1_000_000:
-            raise ValueError(f"num_pairs must be in [0, 1000000], got {self.num_pairs!r}")
+            self._check(name, int, low=1)
+        self.pairs = absolute(self.pairs)
+        self._check("num_pairs", int, low=0, high=1_000_000)
 
     @property
     def condition(self) -> str:

@@ -38,7 +38,7 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be used: missing, corrupt, truncated, foreign or mismatched."""
 
 
-def write_atomic(path, write, mode: int = 0o644) -> Path:
+def write_atomic(path, write, mode: int = 0o666) -> Path:
     """Write a file through ``write(binary file)`` into a temporary file beside it, then
     rename it over ``path``: readers see the old file or the new one, never half of one.
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 
 from minivae.config_dict import DictConfig
 from minivae.training.schedules import SCHEDULES
@@ -85,36 +86,47 @@ class RunConfig(DictConfig):
     def __post_init__(self):
         self._check_choices()
         for name in ("epochs", "batch_size", "min_count", "embed_dim", "hidden_dim"):
-            self._at_least(name, 1)
+            self._check(name, int, low=1)
         for name in ("latent_dim", "max_len", "kl_cycles", "iw_samples"):
-            self._at_least(name, 1)
-        for name in ("kl_warmup", "save_every"):
-            self._at_least(name, 0)
+            self._check(name, int, low=1)
+        for name in ("kl_warmup", "save_every", "seed"):
+            self._check(name, int, low=0)
         for name in ("clip", "beta_max", "free_bits"):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        if not (isinstance(self.lr, int | float) and math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be a positive finite number, got {self.lr!r}")
-        if self.max_vocab is not None and self.max_vocab < 5:
-            raise ValueError("max_vocab must be at least 5 (4 special tokens and a word)")
-        if not 0.0 <= self.word_dropout <= 1.0:
-            raise ValueError(f"word_dropout must be in [0, 1], got {self.word_dropout}")
-        if not 0.0 < self.valid_fraction < 1.0:
-            raise ValueError(f"valid_fraction must be in (0, 1), got {self.valid_fraction}")
+            self._check(name, float, low=0)
+        self._check("lr", float, low=0, strict=True)
+        self._check("word_dropout", float, low=0, high=1)
+        self._check("valid_fraction", float, low=0, high=1, strict=True)
+        if self.max_vocab is not None:
+            self._check("max_vocab", int, low=5)  # the 4 special tokens and a word
 
     def _check_choices(self):
         for f in fields(self):
             choices = f.metadata.get("choices")
             if choices and getattr(self, f.name) not in choices:
-                raise ValueError(
-                    f"{f.name} must be one of {choices}, got {getattr(self, f.name)!r}"
-                )
+                self._refuse(f.name, f"must be one of {choices}")
 
-    def _at_least(self, name: str, low: int):
+    def _check(self, name: str, kind, low=None, high=None, strict: bool = False):
+        """An int (or a finite number, for float) in [low, high] ((low, high) if strict)."""
         value = getattr(self, name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        ok = isinstance(value, int) and not isinstance(value, bool) if kind is int else number
+        ok = ok and math.isfinite(value)
+        if ok and low is not None:
+            ok = value > low if strict else value >= low
+        if ok and high is not None:
+            ok = value < high if strict else value <= high
+        if not ok:
+            what = "an integer" if kind is int else "a finite number"
+            if high is not None:
+                lo, hi = ("(", ")") if strict else ("[", "]")
+                bounds = f"in {lo}{low}, {high}{hi}"
+            else:
+                bounds = f"{'>' if strict else '>='} {low}"
+            self._refuse(name, f"must be {what} {bounds}")
+
+    def _refuse(self, name: str, why: str):
+        value = getattr(self, name)
+        raise ValueError(f"--{name.replace('_', '-')} ({name}) {why}, got {value!r}")
 
     def dataset(self, examples, source: str, **kw):
         """Split, build the vocabularies and encode ``examples`` with this run's settings."""
@@ -149,6 +161,10 @@ class RunConfig(DictConfig):
 MODEL_NAMES = ["vae"]
 
 
+def absolute(path: str | None) -> str | None:
+    return None if path is None else str(Path(path).expanduser().resolve())
+
+
 @dataclass
 class TrainConfig(RunConfig):
     """A text VAE on one sentence per line: the built-in corpus or a file."""
@@ -157,24 +173,33 @@ class TrainConfig(RunConfig):
     corpus: str | None = option(
         None, "text file, one sentence per line (default: the built-in corpus)"
     )
+    valid: str | None = option(
+        None, "validation file, one sentence per line (default: --valid-fraction of the corpus)"
+    )
+    test: str | None = option(None, "test file, one sentence per line: scored in the final report")
     builtin_size: int = option(10000, "number of sentences of the built-in corpus")
 
     def __post_init__(self):
         super().__post_init__()
-        if not 2 <= self.builtin_size <= 1_000_000:
-            raise ValueError(f"builtin_size must be in [2, 1000000], got {self.builtin_size!r}")
+        self._check("builtin_size", int, low=2, high=1_000_000)
+        for name in ("corpus", "valid", "test"):  # saved whole: a run must not depend on
+            setattr(self, name, absolute(getattr(self, name)))  # the folder it was started in
 
     def prepare_data(self, vocab=None, condition=None):
         from minivae.data import Examples, builtin_corpus, read_sentences
+
+        def read(path):
+            return None if path is None else Examples(read_sentences(path, self.lowercase))
 
         if self.corpus is None:
             corpus = builtin_corpus(n=self.builtin_size, seed=self.seed)
             examples = Examples([s.tokens for s in corpus], attrs=[s.attrs for s in corpus])
             source = "built-in corpus"
         else:
-            examples = Examples(read_sentences(self.corpus, lowercase=self.lowercase))
-            source = str(self.corpus)
-        return self.dataset(examples, source, vocab=vocab)
+            examples, source = read(self.corpus), self.corpus
+        return self.dataset(
+            examples, source, valid=read(self.valid), test=read(self.test), vocab=vocab
+        )
 
     def build_model(self, data):
         from minivae.model import ModelConfig, TextVAE
