@@ -2,6 +2,18 @@
 
 from minivae.ops.activations import sigmoid, tanh_backward, tanh_forward
 from minivae.ops.affine import affine_backward, affine_forward
+from minivae.ops.attention import (
+    additive_attention_backward,
+    additive_attention_forward,
+    additive_attention_step_backward,
+    additive_attention_step_forward,
+    attend_backward,
+    attend_forward,
+    attention_keys_backward,
+    attention_keys_forward,
+    bilinear_attention_backward,
+    bilinear_attention_forward,
+)
 from minivae.ops.embedding import embedding_backward, embedding_forward
 from minivae.ops.gaussian_kl import gaussian_kl_backward, gaussian_kl_forward
 from minivae.ops.gru import gru_backward, gru_forward, gru_step_backward, gru_step_forward
@@ -22,8 +34,18 @@ from minivae.ops.softmax_cross_entropy import (
 from minivae.ops.word_dropout import word_dropout
 
 __all__ = [
+    "additive_attention_backward",
+    "additive_attention_forward",
+    "additive_attention_step_backward",
+    "additive_attention_step_forward",
     "affine_backward",
     "affine_forward",
+    "attend_backward",
+    "attend_forward",
+    "attention_keys_backward",
+    "attention_keys_forward",
+    "bilinear_attention_backward",
+    "bilinear_attention_forward",
     "embedding_backward",
     "embedding_forward",
     "gaussian_kl_backward",

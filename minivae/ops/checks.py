@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+from functools import cache
+
 from minivae.backend import get_array_module
 
 
@@ -21,6 +24,14 @@ def check_shape(name: str, x, expected: tuple, layout: str) -> None:
 
 
 KERNELS = ("auto", "fused", "array")
+KERNELS_PACKAGE = "kernels"  # the fused Numba kernels, in kernels/
+
+
+@cache
+def fused_kernels_installed() -> bool:
+    """Whether the fused kernels can be imported: a student copy of an assignment (``minivae
+    assignment make``) ships without them, and its ops run the array code."""
+    return importlib.util.find_spec(KERNELS_PACKAGE) is not None
 
 
 def check_kernel(kernel: str) -> None:
@@ -28,6 +39,11 @@ def check_kernel(kernel: str) -> None:
     array code, the readable reference) or "auto" (fused where one runs)."""
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+    if kernel == "fused" and not fused_kernels_installed():
+        raise RuntimeError(
+            "kernel='fused': the fused kernels are not installed here (a student copy of an "
+            "assignment ships without them); use kernel='array' or 'auto'"
+        )
 
 
 FUSED_DTYPES = ("float32", "float64")
@@ -35,7 +51,10 @@ FUSED_DTYPES = ("float32", "float64")
 
 def has_fused_kernel(dtype) -> bool:
     """Whether the fused Numba kernels (kernels/) are compiled for ``dtype`` (a dtype or a
-    scalar type such as np.float32): float32 and float64 only."""
+    scalar type such as np.float32): float32 and float64 only, and only where they are
+    installed."""
+    if not fused_kernels_installed():
+        return False
     return getattr(dtype, "name", getattr(dtype, "__name__", dtype)) in FUSED_DTYPES
 
 
@@ -51,11 +70,11 @@ def check_int(name: str, x) -> None:
         raise ValueError(f"{name} must be an integer array, got dtype {x.dtype}")
 
 
-def check_mask(name: str, mask, shape: tuple):
+def check_mask(name: str, mask, shape: tuple, layout: str = "(N, T)"):
     """Validate a (N, T) mask of real tokens and return it as a bool array (or None)."""
     if mask is None:
         return None
-    check_shape(name, mask, shape, "(N, T)")
+    check_shape(name, mask, shape, layout)
     xp = get_array_module(mask)
     if mask.dtype != xp.bool_:
         if not (xp.issubdtype(mask.dtype, xp.integer) or xp.issubdtype(mask.dtype, xp.floating)):

@@ -18,6 +18,7 @@ from minivae.ops.checks import (
     check_ndim,
     check_rnn_weights,
     check_shape,
+    fused_kernels_installed,
     has_fused_kernel,
 )
 
@@ -63,7 +64,8 @@ def select_pointwise(kernel, xp, dtype=None):
     (the fused kernel where one can run for arrays of ``dtype``, else the array version).
     """
     check_kernel(kernel)
-    if kernel == "fused" or (kernel == "auto" and (dtype is None or has_fused_kernel(dtype))):
+    auto = kernel == "auto" and fused_kernels_installed()
+    if kernel == "fused" or (auto and (dtype is None or has_fused_kernel(dtype))):
         from kernels import fused_lstm_pointwise
 
         fused = fused_lstm_pointwise(xp)
