@@ -1,0 +1,2 @@
+# %%
+from minivae.assignments.selfcheck import check
