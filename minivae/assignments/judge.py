@@ -81,7 +81,15 @@ def check_arrays(arrays: dict, expected: dict) -> str | None:
 
 class Verdict(NamedTuple):
     problem: str | None  # None: the item passes; else the message for the student
-    error: float = float("nan")  # the largest relative error measured
+    reference_error: float = float("nan")  # largest relative error against the reference
+    gradient_error: float = float("nan")  # ... and against finite differences (gradients)
+
+    def summary(self) -> str:
+        """'max rel error 2e-16 against the reference, 3e-09 against finite differences'"""
+        text = f"max rel error {self.reference_error:.0e} against the reference"
+        if self.gradient_error == self.gradient_error:  # not nan: a gradient check
+            text += f", {self.gradient_error:.0e} against finite differences"
+        return text
 
 
 def judge(task: Task, inputs: dict, ref: Reference, arrays: dict) -> Verdict:
@@ -100,22 +108,22 @@ def judge(task: Task, inputs: dict, ref: Reference, arrays: dict) -> Verdict:
         problem = task.explain(inputs, outputs)
         if problem:
             return Verdict(problem)
-    worst = 0.0
+    worst_gradient = float("nan") if not task.wrt else 0.0
     for name in task.wrt:
         numeric = finite_differences(inputs, ref, arrays, name)
         error = gradient_error(numeric, outputs["d" + name].reshape(-1))
-        worst = max(worst, error)
+        worst_gradient = max(worst_gradient, error)
         if not error <= task.tol:
             problem = f"d{name} disagrees with finite differences of your forward"
-            return Verdict(f"{problem} (max rel error {error:.1e})", error)
+            return Verdict(f"{problem} (max rel error {error:.1e})")
+    worst = 0.0
     for name, want in ref.outputs.items():
         error = rel_error(outputs[name], want)
         worst = max(worst, error)
         if not error <= task.tol:
-            return Verdict(
-                f"{name} differs from the reference values (max rel error {error:.1e})", error
-            )
-    return Verdict(None, worst)
+            problem = f"{name} differs from the reference values"
+            return Verdict(f"{problem} (max rel error {error:.1e})")
+    return Verdict(None, worst, worst_gradient)
 
 
 def finite_differences(inputs: dict, ref: Reference, arrays: dict, name: str) -> np.ndarray:
