@@ -14,6 +14,7 @@ import inspect
 import json
 import os
 import shutil
+import subprocess
 import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -336,6 +337,7 @@ def test_the_child_runs_unprivileged_with_nothing_of_the_graders_on_its_path(
         except OSError:
             writes = False
         facts = {"uid": os.getuid(), "groups": os.getgroups(), "writes": writes,
+                 "own": os.path.realpath(minivae.__file__).startswith(copy + os.sep),
                  "others": others, "cwd": sorted(os.listdir(".")),
                  "memory": resource.getrlimit(resource.RLIMIT_AS)[0] // 2**20}
         raise RuntimeError("FACTS" + json.dumps(facts) + "END")
@@ -344,8 +346,77 @@ def test_the_child_runs_unprivileged_with_nothing_of_the_graders_on_its_path(
     report = grader(copy, "vae_pieces", only=["reparameterize forward"], memory_mb=1024)
     message = report.results[0].message
     facts = json.loads(message[message.index("FACTS") + 5 : message.index("END")])
+    assert facts["own"], "import minivae must give the student's copy"
     assert facts["others"] == [], "a folder of the grader's minivae is on the child's path"
     assert facts["cwd"] == [], "the child's working folder must start empty"
     assert facts["memory"] == 1024
     if AS_ROOT:
         assert facts["uid"] == 65534 and facts["groups"] == [] and not facts["writes"]
+
+
+def documented_script(name: str) -> str:
+    """The ```bash block after ``<!-- name -->`` in docs/assignments.md."""
+    text = (ROOT / "docs" / "assignments.md").read_text()
+    return text.split(f"<!-- {name} -->", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="run_autograder runs as root, as on Gradescope")
+def test_the_documented_gradescope_recipe(solutions, child_python, readable_tmp):
+    """run_autograder from the docs, on a fake /autograder. setup.sh needs the network: its
+    'pip install --target' is done by hand (the package copied, its dependencies linked from
+    this environment), and its chmod by the script itself."""
+    import numpy
+
+    autograder, grader, bin_dir = readable_tmp / "ag", readable_tmp / "opt", readable_tmp / "bin"
+    ignore = shutil.ignore_patterns("__pycache__")
+    for package in ("minivae", "kernels"):
+        shutil.copytree(ROOT / package, autograder / "source" / package, ignore=ignore)
+        shutil.copytree(ROOT / package, grader / package, ignore=ignore)
+    site = Path(numpy.__file__).resolve().parent.parent
+    for name in ("numpy", "numpy.libs", "numba", "llvmlite"):
+        if (site / name).exists():
+            (grader / name).symlink_to(site / name)
+    grader.chmod(0o700)
+    (autograder / "results").mkdir()
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(child_python)  # one the students' user can run
+    script = readable_tmp / "run_autograder"
+    script.write_text(documented_script("run_autograder"))
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "AUTOGRADER": str(autograder), "GRADER": str(grader)}
+
+    def submit(**files) -> dict:
+        submission = autograder / "submission"
+        shutil.rmtree(submission, ignore_errors=True)
+        submission.mkdir()
+        for name, make in files.items():
+            make(submission / name)
+        proc = subprocess.run(
+            ["bash", str(script)], env=env, capture_output=True, text=True, timeout=300
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "warning" not in proc.stderr, proc.stderr  # the solution is out of reach
+        return json.loads((autograder / "results" / "results.json").read_text())
+
+    solution = module_file(solutions["lstm"], "minivae.ops.lstm").read_text()
+    assert submit(**{"lstm.py": lambda p: p.write_text(solution)})["score"] == 17
+    module, function, _, _ = mistake("lstm", TARGETS["lstm"].item)
+    known = [str(grader), str(autograder / "source")]
+    call = f"""
+        return import_the_solution(
+            {module.replace(".", "/") + ".py"!r}, {function!r}, dict(locals()), 3, {known!r}
+        )
+    """
+    hostile = hostile_copy(
+        solutions["lstm"],
+        readable_tmp / "h",
+        "lstm",
+        hostile_code.import_the_solution,
+        call,
+        blank=True,
+    )
+    source = module_file(hostile, module).read_text()
+    results = submit(**{"lstm.py": lambda p: p.write_text(source)})
+    scores = {t["name"]: t["score"] for t in results["tests"]}
+    assert scores[TARGETS["lstm"].item] == 0 and results["score"] == 17 - 3, results
+    link = autograder / "source" / "minivae" / "ops" / "lstm.py"
+    assert submit(**{"lstm.py": lambda p: p.symlink_to(link)})["score"] == 0

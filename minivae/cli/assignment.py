@@ -56,6 +56,8 @@ def run_list(args) -> int:
     for a in ASSIGNMENTS.values():
         print(f"{a.name}: {a.title} ({a.max_score:g} points)")
         print("  write: " + ", ".join(b.function for b in a.blanks))
+        files = dict.fromkeys(b.module.replace(".", "/") + ".py" for b in a.blanks)
+        print("  in: " + " ".join(files))
         for item in a.items:
             print(f"  {item.points:>3g}  {item.name}")
         print()
