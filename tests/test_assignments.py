@@ -126,6 +126,7 @@ def test_command_line_and_gradescope_json(solutions, child_python, tmp_path):
         (["--memory-mb", "-5"], "--memory-mb must be between"),
         (["--item", "no such item"], "has no item"),
         (["--results", "/no/such/folder/results.json"], "no folder"),
+        (["--results", "/tmp"], "is a folder"),
         (["--user", "no-such-user-here"], "user"),
     ],
 )

@@ -58,3 +58,11 @@ def check(assignment: str, item_name: str) -> bool:
             message = f"FAIL: {verdict.problem} (the grader allows {task.tol:.0e})"
     print(f"{item_name}: {message}")
     return passed
+
+
+def check_all(assignment: str) -> int:
+    """Check every item of ``assignment``; print and return how many pass."""
+    items = get_assignment(assignment).items
+    passed = sum(check(assignment, item.name) for item in items)
+    print(f"\n{passed} of {len(items)} items pass")
+    return passed

@@ -84,8 +84,9 @@ def run_grade(args) -> int:
     from minivae.cli.common import fail
 
     results = Path(args.results) if args.results else Path(args.dir) / "results.json"
-    if not results.parent.is_dir():
-        return fail("assignment grade", ValueError(f"no folder {results.parent} for {results}"))
+    if not results.parent.is_dir() or results.is_dir():
+        why = f"{results} is a folder" if results.is_dir() else f"no folder {results.parent}"
+        return fail("assignment grade", ValueError(f"--results: {why}"))
     try:
         report = g.grade(
             args.dir,

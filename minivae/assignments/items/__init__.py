@@ -169,6 +169,28 @@ def forward_cache(function: str, result, n_outputs: int):
     return result[:-1], result[-1]
 
 
+def rnn_weights(rng, D: int, H: int, gates: int, biases: tuple[str, ...]) -> dict:
+    """Wx (D, gH), Wh (H, gH) and one (gH,) bias per name, for a cell of ``gates`` gates."""
+    weights = {"Wx": randn(rng, D, gates * H, scale=0.5), "Wh": randn(rng, H, gates * H, scale=0.5)}
+    return {**weights, **{name: randn(rng, gates * H) for name in biases}}
+
+
+def sequence_inputs(shape: tuple, weights, masked: bool, c0: bool = False):
+    """-> inputs(rng) of a recurrent sequence: x (N, T, D), h0, ``weights(rng)``, with
+    ``masked`` a padding mask (and with ``c0`` an initial cell state), and the upstream dh."""
+    N, T, D, H = shape
+
+    def inputs(rng):
+        args = {"x": randn(rng, N, T, D), "h0": randn(rng, N, H), **weights(rng)}
+        if masked:
+            args["mask"] = prefix_mask(rng, N, T)
+            if c0:
+                args["c0"] = randn(rng, N, H)
+        return {**args, "dh": randn(rng, N, T, H)}
+
+    return inputs
+
+
 def without(inputs: dict, *names: str) -> dict:
     """The inputs but ``names`` (the upstream gradients): a forward's arguments."""
     return {k: v for k, v in inputs.items() if k not in names}

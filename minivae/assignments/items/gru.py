@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from . import Task, forward_cache, named, padding_carries_state, prefix_mask, randn, without
+from . import (
+    Task,
+    forward_cache,
+    named,
+    padding_carries_state,
+    randn,
+    rnn_weights,
+    sequence_inputs,
+    without,
+)
 
 N, T, D, H = 3, 4, 3, 2
 
@@ -14,12 +23,7 @@ def _gru():
 
 
 def _weights(rng):
-    return {
-        "Wx": randn(rng, D, 3 * H, scale=0.5),
-        "Wh": randn(rng, H, 3 * H, scale=0.5),
-        "bx": randn(rng, 3 * H),
-        "bh": randn(rng, 3 * H),
-    }
+    return rnn_weights(rng, D, H, gates=3, biases=("bx", "bh"))
 
 
 # --- one step -------------------------------------------------------------------------------
@@ -56,13 +60,7 @@ step_backward = Task(_step_inputs, _step_backward, _step_forward, wrt=_STEP_ARGS
 
 
 def _sequence_inputs(masked: bool):
-    def inputs(rng):
-        args = {"x": randn(rng, N, T, D), "h0": randn(rng, N, H), **_weights(rng)}
-        if masked:
-            args["mask"] = prefix_mask(rng, N, T)
-        return {**args, "dh": randn(rng, N, T, H)}
-
-    return inputs
+    return sequence_inputs((N, T, D, H), _weights, masked)
 
 
 def _sequence(inputs):

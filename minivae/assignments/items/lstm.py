@@ -6,7 +6,16 @@ student's ``lstm_pointwise_*`` (a student copy has no fused kernels anyway).
 
 from __future__ import annotations
 
-from . import Task, forward_cache, named, padding_carries_state, prefix_mask, randn, without
+from . import (
+    Task,
+    forward_cache,
+    named,
+    padding_carries_state,
+    randn,
+    rnn_weights,
+    sequence_inputs,
+    without,
+)
 
 N, T, D, H = 3, 4, 3, 2
 
@@ -18,11 +27,7 @@ def _lstm():
 
 
 def _weights(rng):
-    return {
-        "Wx": randn(rng, D, 4 * H, scale=0.5),
-        "Wh": randn(rng, H, 4 * H, scale=0.5),
-        "b": randn(rng, 4 * H),
-    }
+    return rnn_weights(rng, D, H, gates=4, biases=("b",))
 
 
 # --- pointwise ------------------------------------------------------------------------------
@@ -95,14 +100,7 @@ step_backward = Task(_step_inputs, _step_backward, _step_forward, wrt=_STEP_ARGS
 
 
 def _sequence_inputs(masked: bool):
-    def inputs(rng):
-        args = {"x": randn(rng, N, T, D), "h0": randn(rng, N, H), **_weights(rng)}
-        if masked:
-            args["mask"] = prefix_mask(rng, N, T)
-            args["c0"] = randn(rng, N, H)
-        return {**args, "dh": randn(rng, N, T, H)}
-
-    return inputs
+    return sequence_inputs((N, T, D, H), _weights, masked, c0=True)
 
 
 def _sequence(inputs):

@@ -24,7 +24,7 @@
 # here it is again, one function at a time.
 
 # %%
-from minivae.assignments.selfcheck import check
+from minivae.assignments.selfcheck import check, check_all
 
 # %% [markdown]
 # ## 1. `lstm_pointwise_forward(a, prev_c)`
@@ -97,8 +97,4 @@ check("lstm", "lstm_backward masking and c0")
 # ## All items
 
 # %%
-from minivae.assignments.spec import get_assignment
-
-items = get_assignment("lstm").items
-passed = [check("lstm", item.name) for item in items]
-print(f"\n{sum(passed)} of {len(items)} items pass")
+check_all("lstm")
