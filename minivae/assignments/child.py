@@ -21,15 +21,17 @@ import io
 import os
 import sys
 
-OUT = "out.npz"
+OUT = os.path.join(os.getcwd(), "out.npz")  # here, wherever the student's code moves to
 
 
 def _save(arrays: dict) -> None:
+    """Write the arrays and end at once: no thread or exit handler of the student's runs on."""
     import numpy as np
 
     with open(OUT + ".part", "wb") as f:
         np.savez(f, **arrays)
     os.replace(OUT + ".part", OUT)
+    os._exit(0)
 
 
 def _request() -> dict:

@@ -54,6 +54,8 @@ def gradient_points(task: Task, inputs: dict) -> dict:
 def expected_arrays(task: Task, inputs: dict, ref: Reference) -> dict:
     """name -> shape of every array the child must return."""
     shapes = {f"out.{k}": v.shape for k, v in ref.outputs.items()}
+    if task.wrt:
+        shapes.update({f"fwd.{o}": v.shape for o, v in ref.forward.items()})
     for name in task.wrt:
         n = 2 * np.size(inputs[name])
         shapes.update({f"fd.{name}.{o}": (n, *v.shape) for o, v in ref.forward.items()})
@@ -97,8 +99,9 @@ def judge(task: Task, inputs: dict, ref: Reference, arrays: dict) -> Verdict:
 
     ``arrays``: ``out.NAME`` and ``fd.INPUT.OUTPUT``, already read as plain arrays; nothing in
     them is trusted. Checked in this order: names, shapes, dtypes, finite values; the task's
-    own explanation of known mistakes; gradients against finite differences of the student's
-    forward; every output against the reference values.
+    own explanation of known mistakes; for a gradient check, the forward's values against the
+    reference, then the gradients against finite differences of the student's forward; every
+    output against the reference values.
     """
     problem = check_arrays(arrays, expected_arrays(task, inputs, ref))
     if problem:
@@ -108,6 +111,13 @@ def judge(task: Task, inputs: dict, ref: Reference, arrays: dict) -> Verdict:
         problem = task.explain(inputs, outputs)
         if problem:
             return Verdict(problem)
+    worst = 0.0
+    for name, want in ref.forward.items():
+        error = rel_error(arrays[f"fwd.{name}"], want)
+        worst = max(worst, error)
+        if not error <= task.tol:
+            problem = f"{name}, from your forward, differs from the reference values"
+            return Verdict(f"{problem} (max rel error {error:.1e})")
     worst_gradient = float("nan") if not task.wrt else 0.0
     for name in task.wrt:
         numeric = finite_differences(inputs, ref, arrays, name)
@@ -116,7 +126,6 @@ def judge(task: Task, inputs: dict, ref: Reference, arrays: dict) -> Verdict:
         if not error <= task.tol:
             problem = f"d{name} disagrees with finite differences of your forward"
             return Verdict(f"{problem} (max rel error {error:.1e})")
-    worst = 0.0
     for name, want in ref.outputs.items():
         error = rel_error(outputs[name], want)
         worst = max(worst, error)

@@ -39,7 +39,8 @@ except OSError:  # not Linux: no subreaper, no prctl
 
 
 def _prctl(option: int, value: int) -> bool:
-    return _libc is not None and _libc.prctl(option, value, 0, 0, 0) == 0
+    prctl = getattr(_libc, "prctl", None)
+    return prctl is not None and prctl(option, value, 0, 0, 0) == 0
 
 
 def _limits(memory_mb: int, other_user: bool):
@@ -59,6 +60,8 @@ def _limits(memory_mb: int, other_user: bool):
 def _descendants() -> list[int]:
     """Every process below this one, from the parent ids in /proc."""
     children: dict[int, list[int]] = {}
+    if not os.path.isdir("/proc"):  # not Linux: the process group is all there is to kill
+        return []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue

@@ -75,13 +75,17 @@ def parse_request(arrays: dict) -> tuple[str, dict, dict]:
 
 
 def evaluate(task: Task, inputs: dict, points: dict | None = None) -> dict:
-    """Run the task: ``out.NAME`` for each array of ``run``, and for each input ``k`` with
-    points, ``fd.k.o``: the forward's output ``o`` at every point, stacked.
+    """Run the task: ``out.NAME`` for each array of ``run``; with points, ``fwd.o`` for each
+    output ``o`` of the forward at the inputs, and for each input ``k`` with points,
+    ``fd.k.o``: the forward's output ``o`` at every point, stacked.
 
     Every call gets fresh copies of the inputs, so a function that writes into its arguments
     changes nothing for the next call.
     """
     arrays = {f"out.{k}": _float64(k, v) for k, v in task.run(_copies(inputs)).items()}
+    if points:
+        forward = task.forward(_copies(inputs))
+        arrays.update({f"fwd.{k}": _float64(k, v) for k, v in forward.items()})
     for name, stack in (points or {}).items():
         for i, point in enumerate(stack):
             args = _copies(inputs)
