@@ -178,7 +178,10 @@ def grade(
 def _probe(box: sandbox.Sandbox, student_dir: Path, assignment: Assignment) -> list[str]:
     """Check that children can run and read the student's copy; warn if they can read the
     solution too (when they run as another user: as the grader's own user, they always can)."""
-    student = [module_file(student_dir, b.module) for b in assignment.blanks]
+    student = [student_dir / "minivae" / "__init__.py"]
+    student += [
+        p for p in (module_file(student_dir, b.module) for b in assignment.blanks) if p.exists()
+    ]
     solution = [module_file(package_root(), b.module) for b in assignment.blanks]
     readable = list(box.probe(student + solution)["readable"])
     if not all(readable[: len(student)]):
