@@ -167,11 +167,12 @@ def grade(
         )
         warnings += _probe(box, student_dir, assignment)
         for item in items:
-            message = grade_item(box, item, student_dir)
-            passed = message is None
-            if not passed:
-                message += _builds_on(assignment, item, results)
-            results.append(ItemResult(item, item.points if passed else 0.0, message or "ok"))
+            problem = grade_item(box, item, student_dir)
+            if problem is None:
+                results.append(ItemResult(item, item.points, "ok"))
+            else:
+                message = (problem or "failed") + _builds_on(assignment, item, results)
+                results.append(ItemResult(item, 0.0, message))
     return Report(assignment, results, warnings)
 
 

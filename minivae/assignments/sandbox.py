@@ -159,6 +159,9 @@ def printable(text: str, limit: int = 300) -> str:
 
 
 class Sandbox:
+    """The children of one grading run: in ``root`` (a fresh folder, removed by the caller),
+    run by ``python`` as ``user`` ((uid, gid) or None: the grader's own) with the limits."""
+
     def __init__(self, root: Path, python: str, user, timeout: float, memory_mb: int):
         self.root, self.python, self.user = Path(root), python, user
         self.timeout, self.memory_mb = timeout, memory_mb
@@ -186,8 +189,9 @@ class Sandbox:
             user = f" as user {pwd.getpwuid(self.user[0]).pw_name}" if self.user else ""
             raise SetupError(
                 f"the students' code cannot run here: {self.python} -I -S{user} failed "
-                f"({run.failure}). Give --python an interpreter that user can run, with "
-                f"NumPy {np.__version__}'s Python version"
+                f"({run.failure}). Give --python an interpreter"
+                f"{' that user can run' if self.user else ''}, of the Python version this "
+                f"NumPy ({np.__version__}) was built for"
             )
         return run.arrays
 
