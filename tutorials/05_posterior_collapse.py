@@ -84,7 +84,7 @@ np.testing.assert_allclose(g_floor["mu_W"], g_beta0["mu_W"])
 # %% [markdown]
 # ## The same model, with each remedy
 # Small settings so all seven runs take about a minute: the built-in corpus (1500 sentences),
-# E=32, H=64, Z=8, 6 epochs each. Besides the three remedies above, alone and together, two
+# E=32, H=64, Z=8, 8 epochs each. Besides the three remedies above, alone and together, two
 # later ones (both one option of the trainer, `docs/results.md` derives them):
 # - **aggressive encoder training** (He et al. 2019): before each decoder update, train the
 #   encoder alone until its loss stops falling, so $q(z|x)$ keeps up with the decoder; stop
@@ -96,7 +96,7 @@ np.testing.assert_allclose(g_floor["mu_W"], g_beta0["mu_W"])
 # %%
 base = dict(
     builtin_size=1500,
-    epochs=6,
+    epochs=8,
     batch_size=16,
     embed_dim=32,
     hidden_dim=64,
@@ -156,7 +156,7 @@ plt.show()
 #   variance without making the means differ between sentences: few active units.
 # - **All three together** keep the KL up *and* make the latent units active: the decoder
 #   needs $z$ (word dropout) while the KL cannot pull it onto the prior (annealing, free bits).
-# - **Aggressive training** needs more steps than six short epochs to act here; on real text
+# - **Aggressive training** needs more steps than eight short epochs to act here; on real text
 #   (`docs/results.md`, PTB) it keeps units active.
 # - **Pre-training with a threshold** reaches its KL threshold; how much of it becomes active
 #   units depends on the run length.

@@ -123,24 +123,13 @@ assert all(r.passed for r in rows)
 # %% [markdown]
 # ## A small run: toy dialogue
 # Each context is a question about one thing of one topic, with 3-5 valid answers; the
-# training pairs give one answer at random. A smaller model than the default run, trained
-# for 12 epochs (about half a minute on a laptop CPU).
+# training pairs give one answer at random. The default run of
+# `minivae cvae train --task dialogue` (E=64, H=128, Z=16, 20 epochs; about half a minute on
+# a laptop CPU).
 
 # %%
 pairs = dialogue_pairs(3000, seed=0)
-cfg = CVAETrainConfig(
-    task="dialogue",
-    num_pairs=3000,
-    epochs=12,
-    lr=5e-3,
-    embed_dim=32,
-    hidden_dim=64,
-    latent_dim=8,
-    kl_warmup=300,
-    iw_samples=1,
-    device="cpu",
-    out="runs/tutorial08",
-)
+cfg = CVAETrainConfig(task="dialogue", iw_samples=1, device="cpu", out="runs/tutorial08")
 trainer = Trainer(cfg, progress_bar=False, overwrite=True)
 trainer.run()
 metrics = final_report(trainer)
@@ -150,10 +139,9 @@ history = trainer.progress.history
 # ## What the prior network learned
 # For one context, draw 300 codes $z \sim p(z \mid c)$ and decode each greedily. Different
 # codes give different answers: the latent holds the choice. Most of them are valid answers
-# to this question (green); the rest (red) are answers to another question or mixtures,
-# fewer after the longer default run of `minivae cvae train --task dialogue`
-# (`docs/conditional.md`). A model whose latent had collapsed would give one answer every
-# time; a prior network that learned nothing would give answers of any question.
+# to this question (green); the rest (red) are answers to another question or mixtures. A
+# model whose latent had collapsed would give one answer every time; a prior network that
+# learned nothing would give answers of any question.
 
 # %%
 refs = references_by_source(pairs)
