@@ -73,6 +73,8 @@ def model_cases():
     """(label, model, kernel) of every model configuration ``minivae gradcheck`` checks."""
     from minivae.conditional.config import CVAEConfig
     from minivae.conditional.cvae import ConditionalVAE
+    from minivae.hierarchical.config import HVAEConfig
+    from minivae.hierarchical.hvae import HierarchicalVAE
     from minivae.model import ModelConfig, TextVAE
 
     tiny = dict(vocab_size=11, embed_dim=4, hidden_dim=5, latent_dim=3)
@@ -85,6 +87,10 @@ def model_cases():
     yield "cvae (sequence, lstm)", ConditionalVAE(sequence), "auto"
     label = CVAEConfig(**cvae, condition="label", num_classes=4, cell="gru")
     yield "cvae (label, gru)", ConditionalVAE(label), "auto"
+    hvae = dict(tiny, latent_dim2=2, prior_hidden=4)
+    yield "hvae (lstm)", HierarchicalVAE(HVAEConfig(**hvae)), "auto"
+    gru = HVAEConfig(**hvae, cell="gru", z_mode="concat", share_embeddings=False)
+    yield "hvae (gru)", HierarchicalVAE(gru), "auto"
 
 
 def check_all_models(seed: int = 0, tol: float = DEFAULT_TOL) -> list[CheckRow]:
