@@ -6,6 +6,7 @@ functions composed from the ops (``minivae.model.vae.loss_and_grads`` and friend
 object only binds the config and says how the pieces fit:
 
     param_shapes, init_params        the parameters (one flat dict of named arrays)
+    encoder/decoder_param_names      which belong to q and which to p (for the remedies)
     loss_and_grads                   the training objective and its hand-written gradient
     posterior                        q(z|x[, c]) of each latent layer, from a batch
     sample_latent                    z ~ q with log q(z|x), log p(z) and each layer's KL
@@ -120,6 +121,16 @@ class TextModel(ABC):
     def init_params(self, seed: int = 0, dtype=np.float32, xp=np) -> dict:
         """Fresh parameters."""
 
+    @abstractmethod
+    def encoder_param_names(self) -> set:
+        """The inference network's own parameters (q's): what aggressive training updates
+        alone. Parameters both sides use (a shared embedding) belong to neither set."""
+
+    @abstractmethod
+    def decoder_param_names(self) -> set:
+        """The generative side's own parameters (p's): what is re-initialized after
+        autoencoder pre-training."""
+
     # -- training -----------------------------------------------------------------------
     @abstractmethod
     def loss_and_grads(
@@ -132,6 +143,7 @@ class TextModel(ABC):
         word_dropout: float = 0.0,
         free_bits: float = 0.0,
         kernel: str = "auto",
+        dropout: float = 0.0,
     ):
         """-> (LossTerms, {name: gradient})"""
 

@@ -79,10 +79,10 @@ def resume_error(path) -> str:
 
 def test_optimizer_state_of_the_wrong_shape_is_refused_before_anything_runs(tmp_path, saved):
     _, params, meta, optim = saved
-    short = dict(optim, **{"out_W.m": optim["out_W.m"][:, :-3].copy()})
+    short = dict(optim, **{"rest.out_W.m": optim["rest.out_W.m"][:, :-3].copy()})
     assert "optimizer state out_W.m" in resume_error(crafted(tmp_path, saved, optim=short))
-    wrong_dtype = dict(optim, **{"out_b.v": optim["out_b.v"].astype(np.float64)})
-    assert "out_b.v" in resume_error(crafted(tmp_path, saved, "d.npz", optim=wrong_dtype))
+    wrong_dtype = dict(optim, **{"encoder.mu_b.v": optim["encoder.mu_b.v"].astype(np.float64)})
+    assert "mu_b.v" in resume_error(crafted(tmp_path, saved, "d.npz", optim=wrong_dtype))
     # and the optimizer itself never hands a kernel arrays it could write past
     from minivae.training.optim import Adam
 
@@ -118,7 +118,8 @@ def test_a_vocabulary_longer_than_the_embedding_is_refused_at_resume(tmp_path, s
         lambda m: m["train_config"].update(builtin_size=int(1e10)),
         lambda m: m["train_config"].update(lr=-1),
         lambda m: m["train_config"].update(unknown_knob=1),
-        lambda m: m["optimizer"].update(step_count="x"),
+        lambda m: m["optimizer"]["step_counts"].update(rest="x"),
+        lambda m: m["optimizer"].pop("step_counts"),
         lambda m: m.update(vocab={"words": "not a list"}),
         lambda m: m.update(noise_rng_state={"bit_generator": "nonsense"}),
     ],
@@ -164,14 +165,15 @@ def test_a_destructive_update_never_overwrites_the_last_good_checkpoint(tmp_path
     """Step 6 writes NaN into the weights with a finite loss (so only the saves can catch
     it); --save-every 3 would save right after: the save refuses, last.npz keeps step 3."""
     t = trainer(tmp_path, epochs=2, save_every=3)
-    step = t.optimizer.step
+    rest = t.optimizers["rest"]
+    step = rest.step
 
     def destructive(params, grads):
         step(params, grads)
-        if t.optimizer.step_count == 6:
+        if rest.step_count == 6:
             params["dec_Wh"][:] = np.nan
 
-    t.optimizer.step = destructive
+    rest.step = destructive
     with pytest.raises(TrainingDiverged, match=r"not finite at step 6.*last good checkpoint is"):
         t.run()
     kept = load_model(tmp_path / "run" / "last.npz")

@@ -62,7 +62,7 @@ def test_the_forbidden_kernels_are_noticed_when_they_run(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("case", list(model_cases()), ids=lambda c: c[0])
 def test_every_model_serves_metrics_and_generation_through_the_interface(case):
-    label, model, kernel = case
+    label, model, kernel, _ = case
     assert isinstance(model, TextModel)
     params = model.init_params(seed=0, dtype=np.float64)
     batch = tiny_model_batch(model, seed=1, N=4)
@@ -90,7 +90,7 @@ def test_importance_weights_match_the_elbo_terms(case):
     part the model also reports analytically (equal in expectation). A layer whose prior
     depends on a drawn layer above (the hierarchical VAE's z1) has an analytic KL per draw:
     its mean over the draws is the expectation."""
-    _, model, kernel = case
+    _, model, kernel, _ = case
     params = model.init_params(seed=0, dtype=np.float64)
     batch = tiny_model_batch(model, seed=2, N=3)
     post = model.posterior(params, batch, kernel)

@@ -39,6 +39,15 @@ class ConditionalVAE(TextModel):
     def init_params(self, seed: int = 0, dtype=np.float32, xp=np) -> dict:
         return init_cvae_params(self.config, seed=seed, dtype=dtype, xp=xp)
 
+    def encoder_param_names(self) -> set:
+        """The recognition network q(z|x,c) (the condition's encoder is shared)."""
+        return {n for n in self.param_shapes() if n.startswith(("enc_", "mu_", "logvar_"))}
+
+    def decoder_param_names(self) -> set:
+        """The decoder p(x|z,c), the prior network p(z|c) and the bag-of-words head."""
+        prefixes = ("dec_", "out_", "z_to_h_", "prior_", "bow_")
+        return {n for n in self.param_shapes() if n.startswith(prefixes)}
+
     def loss_and_grads(self, params, batch, **options):
         return loss_and_grads(params, batch, self.config, **options)
 

@@ -163,6 +163,7 @@ def loss_and_grads(
     word_dropout: float = 0.0,
     free_bits: float = 0.0,
     kernel: str = "auto",
+    dropout: float = 0.0,
 ):
     """The negative conditional ELBO (KL weight ``beta``) of a batch and its gradient.
 
@@ -170,7 +171,7 @@ def loss_and_grads(
     source ids with ``src_lengths`` (N,)
     eps: (N, Z) noise for the reparameterization; drawn from ``rng`` when None
     free_bits: nats per latent dimension below which the KL is not pushed down
-    kernel: as for the plain VAE's ``loss_and_grads``
+    kernel, dropout: as for the plain VAE's ``loss_and_grads`` (dropout on the decoder)
     -> (LossTerms with extra["bow"], grads: {name: array like params[name]})
     """
     cpu_kernel = "array" if kernel == "array" else "auto"
@@ -187,7 +188,9 @@ def loss_and_grads(
     z, c_rep = ops.reparameterize_forward(mu, logvar, eps)
     u = xp.concatenate([z, c], axis=1)
     inputs, targets, dec_mask = decoder_inputs(tokens, lengths, word_dropout, rng)
-    logits, c_dec = decode_forward(params, config.decoder_config, u, inputs, dec_mask, kernel)
+    logits, c_dec = decode_forward(
+        params, config.decoder_config, u, inputs, dec_mask, kernel, dropout, rng
+    )
     rec, c_ce = ops.softmax_cross_entropy_forward(logits, targets, dec_mask, cpu_kernel)
     bow, c_bow = (0.0, None)
     if config.bow:

@@ -44,12 +44,14 @@ def check_model(
     label: str = "model",
     h: float = 3e-3,
     kernel: str = "auto",
+    dropout: float = 0.0,
 ) -> list[CheckRow]:
     """Check d loss / d param for every parameter with the five-point stencil.
 
-    Noise eps is fixed and word dropout is off, so the loss is a deterministic function of
-    the parameters. Parameters larger than ``max_entries`` are checked along random
-    directions instead of entry by entry.
+    Noise eps is fixed, word dropout is off and dropout's masks are drawn afresh from the
+    same seed at every evaluation, so the loss is a deterministic function of the
+    parameters. Parameters larger than ``max_entries`` are checked along random directions
+    instead of entry by entry.
     """
     params = model.init_params(seed=seed, dtype=np.float64)
     rng = np.random.default_rng(seed + 1)
@@ -59,8 +61,16 @@ def check_model(
     eps = rng.standard_normal((batch.tokens.shape[0], sum(model.latent_sizes.values())))
 
     def run():
+        masks = np.random.default_rng(seed + 2)  # the same dropout masks every time
         return model.loss_and_grads(
-            params, batch, beta=beta, eps=eps, free_bits=free_bits, kernel=kernel
+            params,
+            batch,
+            beta=beta,
+            eps=eps,
+            rng=masks,
+            free_bits=free_bits,
+            kernel=kernel,
+            dropout=dropout,
         )
 
     try:
@@ -70,7 +80,8 @@ def check_model(
 
 
 def model_cases():
-    """(label, model, kernel) of every model configuration ``minivae gradcheck`` checks."""
+    """(label, model, kernel, options) of every model configuration ``minivae gradcheck``
+    checks; options go to ``check_model``."""
     from minivae.conditional.config import CVAEConfig
     from minivae.conditional.cvae import ConditionalVAE
     from minivae.hierarchical.config import HVAEConfig
@@ -79,22 +90,31 @@ def model_cases():
 
     tiny = dict(vocab_size=11, embed_dim=4, hidden_dim=5, latent_dim=3)
     # kernel "auto" runs the fused Numba kernels on the CPU, "array" the array code.
-    yield "model (lstm)", TextVAE(ModelConfig(**tiny)), "auto"
-    yield "model (lstm, array code)", TextVAE(ModelConfig(**tiny)), "array"
-    yield "model (gru)", TextVAE(ModelConfig(**tiny, cell="gru", share_embeddings=False)), "auto"
+    plain = TextVAE(ModelConfig(**tiny))
+    yield "model (lstm)", plain, "auto", {}
+    yield "model (lstm, array code)", plain, "array", {}
+    yield "model (lstm, dropout 0.3, free bits)", plain, "auto", dict(dropout=0.3, free_bits=0.1)
+    gru = TextVAE(ModelConfig(**tiny, cell="gru", share_embeddings=False))
+    yield "model (gru)", gru, "auto", {}
     cvae = dict(tiny, prior_dim=4, cond_dim=3)
     sequence = CVAEConfig(**cvae, condition="sequence", src_vocab_size=9)
-    yield "cvae (sequence, lstm)", ConditionalVAE(sequence), "auto"
+    yield "cvae (sequence, lstm)", ConditionalVAE(sequence), "auto", {}
     label = CVAEConfig(**cvae, condition="label", num_classes=4, cell="gru")
-    yield "cvae (label, gru)", ConditionalVAE(label), "auto"
+    yield "cvae (label, gru)", ConditionalVAE(label), "auto", {}
     hvae = dict(tiny, latent_dim2=2, prior_hidden=4)
-    yield "hvae (lstm)", HierarchicalVAE(HVAEConfig(**hvae)), "auto"
-    gru = HVAEConfig(**hvae, cell="gru", z_mode="concat", share_embeddings=False)
-    yield "hvae (gru)", HierarchicalVAE(gru), "auto"
+    yield "hvae (lstm)", HierarchicalVAE(HVAEConfig(**hvae)), "auto", {}
+    hvae_gru = HVAEConfig(**hvae, cell="gru", z_mode="concat", share_embeddings=False)
+    # free bits 0.1 floor some dimensions of each layer and leave others free
+    yield (
+        "hvae (gru, dropout 0.3, free bits)",
+        HierarchicalVAE(hvae_gru),
+        "auto",
+        dict(dropout=0.3, free_bits=0.1),
+    )
 
 
 def check_all_models(seed: int = 0, tol: float = DEFAULT_TOL) -> list[CheckRow]:
     rows = []
-    for label, model, kernel in model_cases():
-        rows += check_model(model, seed=seed, tol=tol, label=label, kernel=kernel)
+    for label, model, kernel, options in model_cases():
+        rows += check_model(model, seed=seed, tol=tol, label=label, kernel=kernel, **options)
     return rows

@@ -36,6 +36,16 @@ class HierarchicalVAE(TextModel):
     def init_params(self, seed: int = 0, dtype=np.float32, xp=np) -> dict:
         return init_hvae_params(self.config, seed=seed, dtype=dtype, xp=xp)
 
+    def encoder_param_names(self) -> set:
+        """Both layers' q: the encoder RNN and the heads of q(z1|x) and q(z2|x)."""
+        prefixes = ("enc_", "mu_", "logvar_", "z2_mu_", "z2_logvar_")
+        return {n for n in self.param_shapes() if n.startswith(prefixes)}
+
+    def decoder_param_names(self) -> set:
+        """The generative side: the decoder p(x|z1) and the prior network p(z1|z2)."""
+        prefixes = ("dec_", "out_", "z_to_h_", "prior_")
+        return {n for n in self.param_shapes() if n.startswith(prefixes)}
+
     def loss_and_grads(self, params, batch, **options):
         return loss_and_grads(params, batch, self.config, **options)
 

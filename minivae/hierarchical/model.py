@@ -69,10 +69,17 @@ HEADS = {
 }
 
 
-def encode_forward(params, config: HVAEConfig, tokens, mask, kernel: str = "auto"):
-    """tokens, mask: (N, T)  ->  {layer: (mu, logvar)}: (N, Z1) for z1, (N, Z2) for z2; cache"""
+def encode_forward(
+    params, config: HVAEConfig, tokens, mask, kernel: str = "auto", dropout=0.0, rng=None
+):
+    """tokens, mask: (N, T)  ->  {layer: (mu, logvar)}: (N, Z1) for z1, (N, Z2) for z2; cache
+
+    dropout: on the embeddings, as in the plain VAE's encoder (training only).
+    """
     enc_name = embedding_names(config.decoder_config)[0]
-    h, c_enc = rnn_encoder_forward(params, config.cell, enc_name, "enc", tokens, mask, kernel)
+    h, c_enc = rnn_encoder_forward(
+        params, config.cell, enc_name, "enc", tokens, mask, kernel, dropout, rng
+    )
     layers, caches = {}, {}
     for layer, (mu_W, mu_b, lv_W, lv_b) in HEADS.items():
         mu, c_mu = ops.affine_forward(h, params[mu_W], params[mu_b])
@@ -105,6 +112,7 @@ def loss_and_grads(
     word_dropout: float = 0.0,
     free_bits: float = 0.0,
     kernel: str = "auto",
+    dropout: float = 0.0,
 ):
     """The negative two-layer ELBO (KL weight ``beta`` on both layers) of a batch and its
     gradient.
@@ -114,7 +122,7 @@ def loss_and_grads(
     when None
     free_bits: nats per latent dimension, in each layer, below which its KL is not pushed
     down: each layer's objective is sum_j max(free_bits, KL_j) on its own
-    kernel: as for the plain VAE's ``loss_and_grads``
+    kernel, dropout: as for the plain VAE's ``loss_and_grads``
     -> (LossTerms with extra["kl_z1"], extra["kl_z2"], grads: {name: array like params[name]})
     """
     cpu_kernel = "array" if kernel == "array" else "auto"
@@ -125,14 +133,14 @@ def loss_and_grads(
     decoder = config.decoder_config
 
     # Forward: q(z1|x), q(z2|x), a draw of each, p(z1|z2), p(x|z1), the two KL terms.
-    q, c_enc = encode_forward(params, config, tokens, enc_mask, kernel)
+    q, c_enc = encode_forward(params, config, tokens, enc_mask, kernel, dropout, rng)
     (mu1, lv1), (mu2, lv2) = q["z1"], q["z2"]
     eps = xp.asarray(draw_eps(rng, (N, Z1 + Z2), eps), dtype=dtype)
     z1, c_rep1 = ops.reparameterize_forward(mu1, lv1, eps[:, :Z1])
     z2, c_rep2 = ops.reparameterize_forward(mu2, lv2, eps[:, Z1:])
     prior_mu, prior_logvar, c_prior = prior_forward(params, z2)
     inputs, targets, dec_mask = decoder_inputs(tokens, lengths, word_dropout, rng)
-    logits, c_dec = decode_forward(params, decoder, z1, inputs, dec_mask, kernel)
+    logits, c_dec = decode_forward(params, decoder, z1, inputs, dec_mask, kernel, dropout, rng)
     rec, c_ce = ops.softmax_cross_entropy_forward(logits, targets, dec_mask, cpu_kernel)
     obj1, kl1, kl_dim1, c_kl1 = kl_term_forward(mu1, lv1, free_bits, prior_mu, prior_logvar)
     obj2, kl2, kl_dim2, c_kl2 = kl_term_forward(mu2, lv2, free_bits)

@@ -31,6 +31,12 @@ class TextVAE(TextModel):
     def init_params(self, seed: int = 0, dtype=np.float32, xp=np) -> dict:
         return init_params(self.config, seed=seed, dtype=dtype, xp=xp)
 
+    def encoder_param_names(self) -> set:
+        return {n for n in self.param_shapes() if n.startswith(("enc_", "mu_", "logvar_"))}
+
+    def decoder_param_names(self) -> set:
+        return {n for n in self.param_shapes() if n.startswith(("dec_", "out_", "z_to_h_"))}
+
     def loss_and_grads(self, params, batch, **options):
         return loss_and_grads(params, batch, self.config, **options)
 

@@ -74,36 +74,51 @@ def embedding_names(config: ModelConfig):
 
 
 def rnn_encoder_forward(
-    params, cell: str, embed_name: str, prefix: str, tokens, mask, kernel: str = "auto"
+    params,
+    cell: str,
+    embed_name: str,
+    prefix: str,
+    tokens,
+    mask,
+    kernel: str = "auto",
+    dropout: float = 0.0,
+    rng=None,
 ):
     """Embed and read a padded batch of sentences with an RNN whose weights are ``{prefix}_*``.
 
     tokens, mask: (N, T)  ->  h_last (N, H), the state after each sentence's last word; cache.
     The VAE's encoder uses it for x; the conditional VAE also for its source sentence.
+    dropout: the rate of dropout on the embeddings (training only; masks drawn from ``rng``).
     """
     xp = get_array_module(params[f"{prefix}_Wh"])
     emb, c_emb = ops.embedding_forward(tokens, params[embed_name], kernel)
+    emb, c_drop = ops.dropout_forward(emb, dropout, rng)
     h0 = xp.zeros((tokens.shape[0], params[f"{prefix}_Wh"].shape[0]), dtype=emb.dtype)
     h, c_rnn = rnn_forward(cell, emb, h0, params, prefix, mask, kernel)
     # Padded steps carry the state, so h[:, -1] is after each sentence's last real word.
-    return h[:, -1], (c_emb, c_rnn, h.shape, cell, embed_name, prefix)
+    return h[:, -1], (c_emb, c_drop, c_rnn, h.shape, cell, embed_name, prefix)
 
 
 def rnn_encoder_backward(dh_last, cache, grads: dict) -> None:
     """dh_last: (N, H); the RNN's and the embedding's gradients go into ``grads``."""
-    c_emb, c_rnn, h_shape, cell, embed_name, prefix = cache
+    c_emb, c_drop, c_rnn, h_shape, cell, embed_name, prefix = cache
     xp = get_array_module(dh_last)
     dh = xp.zeros(h_shape, dtype=dh_last.dtype)
     dh[:, -1] = dh_last
     demb, _, dw = rnn_backward(cell, dh, c_rnn, prefix)
     grads.update(dw)
+    demb = ops.dropout_backward(demb, c_drop)
     grads[embed_name] = ops.embedding_backward(demb, c_emb, dW=grads.get(embed_name))
 
 
-def encode_forward(params, config: ModelConfig, tokens, mask, kernel: str = "auto"):
+def encode_forward(
+    params, config: ModelConfig, tokens, mask, kernel: str = "auto", dropout=0.0, rng=None
+):
     """tokens, mask: (N, T)  ->  mu (N, Z), logvar (N, Z), cache"""
     enc_name, _ = embedding_names(config)
-    h_last, c_enc = rnn_encoder_forward(params, config.cell, enc_name, "enc", tokens, mask, kernel)
+    h_last, c_enc = rnn_encoder_forward(
+        params, config.cell, enc_name, "enc", tokens, mask, kernel, dropout, rng
+    )
     mu, c_mu = ops.affine_forward(h_last, params["mu_W"], params["mu_b"])
     logvar, c_lv = ops.affine_forward(h_last, params["logvar_W"], params["logvar_b"])
     return mu, logvar, (c_enc, c_mu, c_lv)
@@ -117,12 +132,19 @@ def encode_backward(dmu, dlogvar, cache, grads: dict):
     rnn_encoder_backward(dh_last + dh_last2, c_enc, grads)
 
 
-def decode_forward(params, config: ModelConfig, z, inputs, mask, kernel: str = "auto"):
-    """z: (N, Z), inputs, mask: (N, T+1)  ->  logits (N, T+1, V), cache"""
+def decode_forward(
+    params, config: ModelConfig, z, inputs, mask, kernel: str = "auto", dropout=0.0, rng=None
+):
+    """z: (N, Z), inputs, mask: (N, T+1)  ->  logits (N, T+1, V), cache
+
+    dropout: the rate of dropout on the input embeddings and on the RNN's outputs (training
+    only; masks drawn from ``rng``).
+    """
     xp = get_array_module(z)
     _, dec_name = embedding_names(config)
     N, T1 = inputs.shape
     x, c_emb = ops.embedding_forward(inputs, params[dec_name], kernel)
+    x, c_drop_in = ops.dropout_forward(x, dropout, rng)
     if config.z_concat:
         x = xp.concatenate([x, xp.broadcast_to(z[:, None, :], (N, T1, z.shape[1]))], axis=2)
     c_init = None
@@ -133,14 +155,16 @@ def decode_forward(params, config: ModelConfig, z, inputs, mask, kernel: str = "
     else:
         h0 = xp.zeros((N, config.hidden_dim), dtype=z.dtype)
     h, c_rnn = rnn_forward(config.cell, x, h0, params, "dec", mask, kernel)
+    h, c_drop_out = ops.dropout_forward(h, dropout, rng)
     logits, c_out = ops.affine_forward(h, params["out_W"], params["out_b"])
-    return logits, (c_emb, c_init, c_rnn, c_out)
+    return logits, (c_emb, c_drop_in, c_init, c_rnn, c_drop_out, c_out)
 
 
 def decode_backward(dlogits, cache, config: ModelConfig, grads: dict):
     """-> dz (N, Z); parameter gradients go into ``grads``."""
-    c_emb, c_init, c_rnn, c_out = cache
+    c_emb, c_drop_in, c_init, c_rnn, c_drop_out, c_out = cache
     dh, grads["out_W"], grads["out_b"] = ops.affine_backward(dlogits, c_out)
+    dh = ops.dropout_backward(dh, c_drop_out)
     dx, dh0, dw = rnn_backward(config.cell, dh, c_rnn, "dec")
     grads.update(dw)
     E = config.embed_dim
@@ -154,6 +178,7 @@ def decode_backward(dlogits, cache, config: ModelConfig, grads: dict):
         dz_init, grads["z_to_h_W"], grads["z_to_h_b"] = ops.affine_backward(da, c_aff)
         dz = dz + dz_init
     name = embedding_names(config)[1]
+    dx = ops.dropout_backward(dx, c_drop_in)
     grads[name] = ops.embedding_backward(dx, c_emb, dW=grads.get(name))
     return dz
 
@@ -168,6 +193,7 @@ def loss_and_grads(
     word_dropout: float = 0.0,
     free_bits: float = 0.0,
     kernel: str = "auto",
+    dropout: float = 0.0,
 ):
     """The negative ELBO (with KL weight ``beta``) of a batch and its gradient.
 
@@ -179,6 +205,8 @@ def loss_and_grads(
     for the LSTM cell, the softmax's exponentials and the embedding gradient. "fused" insists
     on the fused LSTM cell (an error where none runs, see ``ops.lstm.select_pointwise``); the
     other two have CPU kernels only and run fused wherever they can, as with "auto".
+    dropout: the rate of dropout on the encoder's and decoder's embeddings and the decoder's
+    RNN outputs (Srivastava et al. 2014), masks drawn from ``rng``.
     -> (LossTerms, grads: {name: array like params[name]})
     """
     cpu_kernel = "array" if kernel == "array" else "auto"  # softmax and embedding (see above)
@@ -187,11 +215,11 @@ def loss_and_grads(
     dtype = params["out_W"].dtype
 
     # Forward: q(z|x), a sample of z, p(x|z).
-    mu, logvar, c_enc = encode_forward(params, config, tokens, enc_mask, kernel)
+    mu, logvar, c_enc = encode_forward(params, config, tokens, enc_mask, kernel, dropout, rng)
     eps = xp.asarray(draw_eps(rng, (N, config.latent_dim), eps), dtype=dtype)
     z, c_rep = ops.reparameterize_forward(mu, logvar, eps)
     inputs, targets, dec_mask = decoder_inputs(tokens, lengths, word_dropout, rng)
-    logits, c_dec = decode_forward(params, config, z, inputs, dec_mask, kernel)
+    logits, c_dec = decode_forward(params, config, z, inputs, dec_mask, kernel, dropout, rng)
     rec, c_ce = ops.softmax_cross_entropy_forward(logits, targets, dec_mask, cpu_kernel)
     kl_objective, kl, kl_per_dim, c_kl = kl_term_forward(mu, logvar, free_bits)
     loss = rec + beta * kl_objective

@@ -69,6 +69,23 @@ class RunConfig(DictConfig):
     kl_cycles: int = option(4, "number of cycles of the cyclical schedule")
     free_bits: float = option(0.5, "nats per latent dimension the KL is not pushed below (0: off)")
     word_dropout: float = option(0.5, "probability of replacing a decoder input word by <unk>")
+    aggressive: bool = option(
+        False,
+        "aggressive encoder training (He et al. 2019): the encoder is trained to convergence "
+        "before each decoder update, until the validation MI stops rising",
+    )
+    aggressive_steps: int = option(30, "most encoder updates per decoder update (--aggressive)")
+    ae_pretrain_epochs: int = option(
+        0,
+        "epochs of autoencoder pre-training (KL weight 0), after which the decoder is "
+        "re-initialized and the VAE trained (Li et al. 2019; with --free-bits as the KL "
+        "threshold)",
+    )
+    # over-fitting remedies
+    dropout: float = option(0.0, "dropout on the embeddings and the decoder's RNN outputs")
+    weight_decay: float = option(
+        0.0, "L2 penalty lambda / 2 ||W||^2 on the weight matrices and embeddings"
+    )
     # evaluation, run
     iw_samples: int = option(20, "importance samples K for the final NLL estimate")
     seed: int = option(0, "random seed (data split, initialization, noise)")
@@ -89,10 +106,12 @@ class RunConfig(DictConfig):
             self._check(name, int, low=1)
         for name in ("latent_dim", "max_len", "kl_cycles", "iw_samples"):
             self._check(name, int, low=1)
-        for name in ("kl_warmup", "save_every", "seed"):
+        for name in ("kl_warmup", "save_every", "seed", "ae_pretrain_epochs"):
             self._check(name, int, low=0)
-        for name in ("clip", "beta_max", "free_bits"):
+        self._check("aggressive_steps", int, low=1)
+        for name in ("clip", "beta_max", "free_bits", "weight_decay"):
             self._check(name, float, low=0)
+        self._check("dropout", float, low=0, high=0.95)
         self._check("lr", float, low=0, strict=True)
         self._check("word_dropout", float, low=0, high=1)
         self._check("valid_fraction", float, low=0, high=1, strict=True)

@@ -22,13 +22,36 @@ def clip_by_global_norm(grads: dict, max_norm: float) -> float:
     return norm
 
 
-class SGD:
-    """p <- p - lr * (g + momentum buffer), with optional momentum."""
+class Optimizer:
+    """What the optimizers share: per-parameter state arrays named ``<param>.<slot>``."""
 
-    def __init__(self, lr: float = 0.1, momentum: float = 0.0):
-        self.lr, self.momentum = lr, momentum
+    SLOTS: tuple = ()
+
+    def __init__(self):
         self.step_count = 0
         self.state: dict = {}
+
+    def init_state(self, params: dict) -> None:
+        """Zero state for every parameter, so a checkpoint holds all of it from the start."""
+        for name, p in params.items():
+            for slot in self.SLOTS:
+                self.state.setdefault(f"{name}.{slot}", get_array_module(p).zeros_like(p))
+
+    def state_dict(self) -> dict:
+        return dict(self.state)
+
+    def load_state_dict(self, arrays: dict, step_count: int) -> None:
+        self.state, self.step_count = dict(arrays), step_count
+
+
+class SGD(Optimizer):
+    """p <- p - lr * v,  v <- momentum * v + g."""
+
+    SLOTS = ("v",)
+
+    def __init__(self, lr: float = 0.1, momentum: float = 0.0):
+        super().__init__()
+        self.lr, self.momentum = lr, momentum
 
     def step(self, params: dict, grads: dict) -> None:
         self.step_count += 1
@@ -40,19 +63,15 @@ class SGD:
                 g = v
             params[name] -= self.lr * g
 
-    def state_dict(self) -> dict:
-        return dict(self.state)
 
-    def load_state_dict(self, arrays: dict, step_count: int) -> None:
-        self.state, self.step_count = dict(arrays), step_count
-
-
-class Adam:
+class Adam(Optimizer):
     """Adam (Kingma & Ba 2015) with bias correction.
 
     m <- b1 m + (1 - b1) g,  v <- b2 v + (1 - b2) g^2,
     p <- p - lr * m_hat / (sqrt(v_hat) + eps),  m_hat = m / (1 - b1^t),  v_hat = v / (1 - b2^t)
     """
+
+    SLOTS = ("m", "v")
 
     def __init__(
         self,
@@ -62,13 +81,12 @@ class Adam:
         eps: float = 1e-8,
         fused: bool = True,
     ):
+        super().__init__()
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
         # fused: the one-pass Numba update (kernels/adam_cpu.py) for contiguous NumPy arrays,
         # 2.3x faster than the array update below, which runs otherwise (and on CuPy, and
         # with fused=False: the trainer's kernel="array").
         self.fused = fused
-        self.step_count = 0
-        self.state: dict = {}
 
     def step(self, params: dict, grads: dict) -> None:
         self.step_count += 1
@@ -122,12 +140,6 @@ class Adam:
             xp.divide(m, tmp, out=tmp)
             tmp *= lr_t
             params[name] -= tmp
-
-    def state_dict(self) -> dict:
-        return dict(self.state)
-
-    def load_state_dict(self, arrays: dict, step_count: int) -> None:
-        self.state, self.step_count = dict(arrays), step_count
 
 
 def make_optimizer(name: str, lr: float, fused: bool = True):

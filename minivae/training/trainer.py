@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from minivae import ops
 from minivae.backend import make_rng, resolve_device, xp_for
 from minivae.data import iterate_batches
 from minivae.evaluation import evaluate
@@ -46,6 +47,8 @@ class Progress:
     batch_in_epoch: int = 0  # batches of ``epoch`` already done
     best_valid: float = math.inf
     history: list = field(default_factory=list)  # validation rows, for the report
+    aggressive: bool = False  # still in He et al.'s aggressive phase
+    best_mi: float = -math.inf  # the highest validation MI so far (ends the phase)
 
 
 def epoch_batches(encoded, cfg: RunConfig, epoch: int) -> list:
@@ -92,9 +95,9 @@ class Trainer:
             self.model = cfg.build_model(self.data)
             dtype = np.dtype(cfg.dtype)
             self.params = self.model.init_params(seed=cfg.seed, dtype=dtype, xp=self.xp)
-            self.optimizer = make_optimizer(cfg.optimizer, cfg.lr, fused=cfg.kernel != "array")
+            self._make_optimizers()
             self.noise_rng = make_rng(cfg.seed, self.device)
-            self.progress = Progress()
+            self.progress = Progress(aggressive=cfg.aggressive)
         self.steps_per_epoch = max(1, math.ceil(len(self.data.train.ids) / self.cfg.batch_size))
 
     # -- checkpoints ---------------------------------------------------------------------
@@ -113,7 +116,12 @@ class Trainer:
             "batch_in_epoch": p.batch_in_epoch,
             "best_valid": p.best_valid if math.isfinite(p.best_valid) else None,
             "history": p.history,
-            "optimizer": {"name": self.cfg.optimizer, "step_count": self.optimizer.step_count},
+            "optimizer": {
+                "name": self.cfg.optimizer,
+                "step_counts": {g: opt.step_count for g, opt in self.optimizers.items()},
+            },
+            "aggressive": p.aggressive,
+            "best_mi": p.best_mi if math.isfinite(p.best_mi) else None,
             "noise_rng_state": rng_state,
         }
 
@@ -125,9 +133,29 @@ class Trainer:
                 f"parameters {bad[:3]} are not finite at step {self.progress.step}; "
                 f"{name} not written. {self._last_good()}"
             )
-        return save_checkpoint(
-            self.out / name, self.params, self._meta(), self.optimizer.state_dict()
-        )
+        state = {
+            f"{group}.{key}": value
+            for group, opt in self.optimizers.items()
+            for key, value in opt.state_dict().items()
+        }
+        return save_checkpoint(self.out / name, self.params, self._meta(), state)
+
+    def _make_optimizers(self) -> None:
+        """One optimizer for the encoder's own parameters and one for the rest: they step
+        together, except in aggressive training, where the encoder's steps alone in between."""
+        c = self.cfg
+        encoder = self.model.encoder_param_names()
+        self.groups = {"encoder": encoder, "rest": set(self.params) - encoder}
+        self.optimizers = {}
+        for group, names in self.groups.items():
+            opt = make_optimizer(c.optimizer, c.lr, fused=c.kernel != "array")
+            opt.init_state({n: self.params[n] for n in names})
+            self.optimizers[group] = opt
+
+    def _step(self, grads: dict, groups=("encoder", "rest")) -> None:
+        for group in groups:
+            part = {k: g for k, g in grads.items() if k in self.groups[group]}
+            self.optimizers[group].step(self.params, part)
 
     def _last_good(self) -> str:
         last = self.out / "last.npz"
@@ -154,12 +182,18 @@ class Trainer:
         if len(self.data.vocab) != self.model.vocab_size:
             raise CheckpointError(f"{path}: the data's vocabulary does not fit the model")
         self.params = {k: self.xp.asarray(v) for k, v in params.items()}
-        self.optimizer = make_optimizer(saved.optimizer, saved.lr, fused=saved.kernel != "array")
-        step_count = ckpt.field(field_of(meta, "optimizer", path), "step_count", int, path, 0)
-        check_optimizer_state(optim, params, saved.optimizer, step_count, path)
-        self.optimizer.load_state_dict(
-            {k: self.xp.asarray(v) for k, v in optim.items()}, step_count
-        )
+        self._make_optimizers()
+        counts = ckpt.field(field_of(meta, "optimizer", path), "step_counts", dict, path)
+        groups = tuple(self.groups)
+        stray = sorted(k for k in optim if not k.startswith(tuple(f"{g}." for g in groups)))
+        if stray:
+            raise CheckpointError(f"checkpoint {path}: unexpected optimizer state {stray[:5]}")
+        for group, opt in self.optimizers.items():
+            count = ckpt.field(counts, group, int, path, 0)
+            state = {k[len(group) + 1 :]: v for k, v in optim.items() if k.startswith(group + ".")}
+            owned = {n: params[n] for n in self.groups[group]}
+            check_optimizer_state(state, owned, opt, path)
+            opt.load_state_dict({k: self.xp.asarray(v) for k, v in state.items()}, count)
         self.noise_rng = make_rng(saved.seed, self.device)
         state = meta.get("noise_rng_state")
         if state is not None and isinstance(self.noise_rng, np.random.Generator):
@@ -177,26 +211,41 @@ class Trainer:
         history = ckpt.field(meta, "history", list, path)
         if not all(isinstance(row, dict) for row in history):
             raise CheckpointError(f"checkpoint {path}: history must be a list of objects")
+        aggressive = ckpt.field(meta, "aggressive", bool, path)
+        best_mi = meta.get("best_mi")
+        best_mi = -math.inf if best_mi is None else ckpt.field(meta, "best_mi", float, path)
         self.progress = Progress(
-            step, epoch, batch_in_epoch, math.inf if best is None else best, history
+            step,
+            epoch,
+            batch_in_epoch,
+            math.inf if best is None else best,
+            history,
+            aggressive,
+            best_mi,
         )
         drop_rows_after(self.out / "metrics.jsonl", step)
         self.log(f"resumed from {path} at step {step} (epoch {epoch + 1})")
 
     # -- training ------------------------------------------------------------------------
     def beta(self, step: int) -> float:
+        """The KL weight at ``step``: 0 while pre-training an autoencoder, then the schedule,
+        counted from the end of pre-training."""
         c = self.cfg
+        pretrain_steps = c.ae_pretrain_epochs * self.steps_per_epoch
+        if step < pretrain_steps:
+            return 0.0
         return kl_weight(
-            step,
+            step - pretrain_steps,
             c.kl_schedule,
             warmup=c.kl_warmup,
             beta_max=c.beta_max,
             cycles=c.kl_cycles,
-            total_steps=c.epochs * self.steps_per_epoch,
+            total_steps=(c.epochs - c.ae_pretrain_epochs) * self.steps_per_epoch,
         )
 
-    def train_step(self, batch) -> tuple:
-        """One update; -> (LossTerms, gradient norm before clipping)."""
+    def loss_and_grads(self, batch):
+        """The model's loss and gradients at this step, with weight decay's L2 term added to
+        the gradients (its value goes to ``extra``)."""
         c, p = self.cfg, self.progress
         terms, grads = self.model.loss_and_grads(
             self.params,
@@ -206,7 +255,26 @@ class Trainer:
             word_dropout=c.word_dropout,
             free_bits=c.free_bits,
             kernel=c.kernel,
+            dropout=c.dropout,
         )
+        if c.weight_decay:
+            penalty, cache = ops.l2_penalty_forward(self.params, c.weight_decay)
+            ops.l2_penalty_backward(1.0, cache, grads=grads)
+            terms = terms._replace(extra={**terms.extra, "l2": float(penalty)})
+        return terms, grads
+
+    def train_step(self, batch) -> tuple:
+        """One update; -> (LossTerms, gradient norm before clipping).
+
+        While aggressive (He et al. 2019), the encoder is first trained on other batches until
+        its loss stops falling, and this step then updates the rest of the model only.
+        """
+        c, p = self.cfg, self.progress
+        if p.aggressive:
+            self._train_encoder()
+        terms, grads = self.loss_and_grads(batch)
+        if p.aggressive:
+            grads = {k: g for k, g in grads.items() if k in self.groups["rest"]}
         norm = clip_by_global_norm(grads, c.clip)
         if not (math.isfinite(terms.loss) and math.isfinite(norm)):
             raise TrainingDiverged(
@@ -214,8 +282,38 @@ class Trainer:
                 f"(epoch {p.epoch + 1}, batch {p.batch_in_epoch + 1}); stopped. "
                 f"{self._last_good()} Try a lower --lr or a smaller --clip."
             )
-        self.optimizer.step(self.params, grads)
+        self._step(grads, ("rest",) if p.aggressive else ("encoder", "rest"))
         return terms, norm
+
+    def _train_encoder(self) -> None:
+        """He et al.'s inner loop: encoder-only updates on random training batches, at most
+        ``aggressive_steps``, until the mean loss of the last 5 is no lower than of the 5
+        before. The batches are drawn by (seed, step), so a resumed run draws the same."""
+        c, p = self.cfg, self.progress
+        batches = epoch_batches(self.data.train, c, p.epoch)
+        pick = np.random.default_rng([c.seed, p.step, 1])
+        losses = []
+        for i in range(c.aggressive_steps):
+            terms, grads = self.loss_and_grads(batches[pick.integers(len(batches))])
+            grads = {k: g for k, g in grads.items() if k in self.groups["encoder"]}
+            norm = clip_by_global_norm(grads, c.clip)
+            if not (math.isfinite(terms.loss) and math.isfinite(norm)):
+                break  # the outer step reports it
+            self._step(grads, ("encoder",))
+            losses.append(terms.loss)
+            if (i + 1) % 5 == 0 and len(losses) >= 10:
+                if np.mean(losses[-5:]) >= np.mean(losses[-10:-5]):
+                    break
+
+    def _reset_decoder(self) -> None:
+        """The end of autoencoder pre-training (Li et al. 2019): the decoder starts afresh
+        (the encoder keeps what it learned), and so does the optimizer."""
+        c = self.cfg
+        fresh = self.model.init_params(seed=c.seed + 1, dtype=np.dtype(c.dtype), xp=self.xp)
+        for name in self.model.decoder_param_names():
+            self.params[name][...] = fresh[name]
+        self._make_optimizers()
+        self.log(f"epoch {self.progress.epoch + 1}: autoencoder pre-training done; decoder reset")
 
     def evaluate(self, split: str = "valid", iw_samples: int = 0, progress: bool = False) -> dict:
         return evaluate(
@@ -240,6 +338,8 @@ class Trainer:
 
     def _run_epoch(self, metrics) -> None:
         c, p = self.cfg, self.progress
+        if c.ae_pretrain_epochs and p.epoch == c.ae_pretrain_epochs and p.batch_in_epoch == 0:
+            self._reset_decoder()
         batches = epoch_batches(self.data.train, c, p.epoch)
         bar = tqdm(
             total=len(batches),
@@ -295,6 +395,13 @@ class Trainer:
                 f"the validation loss became {row['nelbo']} after epoch {p.epoch} "
                 f"(step {p.step}); stopped. {self._last_good()} Try a lower --lr."
             )
+        row["aggressive"] = p.aggressive
+        if p.aggressive:  # the phase ends once the validation MI stops rising
+            if row["mi"] > p.best_mi:
+                p.best_mi = row["mi"]
+            else:
+                p.aggressive = False
+                self.log(f"epoch {p.epoch}: MI stopped rising; aggressive training ends")
         p.history.append(row)
         metrics.write(json.dumps(row) + "\n")
         metrics.flush()
@@ -322,20 +429,16 @@ def field_of(meta: dict, key: str, path) -> dict:
     return ckpt.field(meta, key, dict, path)
 
 
-def check_optimizer_state(optim: dict, params: dict, name: str, step_count: int, path) -> None:
-    """The optimizer's arrays must be exactly those of the parameters: same names, shapes and
-    dtypes (a fused kernel must never be handed arrays it could write past). After a step,
-    a checkpoint without them is refused: an optimizer restarted from zeros would not
-    continue the run exactly."""
-    if not optim and step_count == 0:
-        return  # saved before the first step: there is no state yet
-    if not optim:
+def check_optimizer_state(optim: dict, params: dict, optimizer, path) -> None:
+    """The optimizer's arrays must be exactly those of its parameters: every slot of every
+    one, same shapes and dtypes (a fused kernel must never be handed arrays it could write
+    past, and a missing one would restart from zeros: the run would not continue exactly)."""
+    expected = {f"{p}.{s}": params[p] for p in params for s in optimizer.SLOTS}
+    if not optim and expected:
         raise CheckpointError(
-            f"checkpoint {path} has no optimizer state after {step_count} steps: resuming would "
-            f"restart {name} from zeros and not continue the run exactly"
+            f"checkpoint {path} has no optimizer state: resuming would restart the optimizer "
+            "from zeros and not continue the run exactly"
         )
-    slots = {"adam": ("m", "v"), "sgd": ("v",)}[name]
-    expected = {f"{p}.{s}": params[p] for p in params for s in slots}
     missing, extra = sorted(set(expected) - set(optim)), sorted(set(optim) - set(expected))
     if missing or extra:
         raise CheckpointError(

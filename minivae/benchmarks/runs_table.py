@@ -1,0 +1,69 @@
+"""A markdown table of finished runs, from their run folders (report.json, metrics.jsonl):
+the rows of docs/results.md.
+
+    python -m minivae.benchmarks.runs_table runs/ptb-* [--split test] [--names a,b,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def run_row(folder: Path, split: str = "test") -> dict:
+    """The figures of one run: NLL, perplexity, KL, MI, active units (each layer's too),
+    seconds of training and per epoch, tokens per second."""
+    report = json.loads((folder / "report.json").read_text())
+    metrics = report["test"] if split == "test" else report
+    rows = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+    valid = [r for r in rows if r.get("split") == "valid"]
+    seconds = sum(r.get("seconds", 0.0) for r in valid)
+    row = {
+        "nll": metrics["nll"],
+        "ppl": metrics["ppl"],
+        "kl": metrics["kl"],
+        "mi": metrics["mi"],
+        "au": metrics["active_units"],
+        "epochs": len(valid),
+        "seconds": seconds,
+        "epoch_s": seconds / max(len(valid), 1),
+        "tokens_s": sum(r.get("tokens_per_second", 0.0) for r in valid) / max(len(valid), 1),
+    }
+    for key, value in metrics.items():  # kl_z1, active_units_z2, ... of multi-layer models
+        if key.startswith(("kl_", "mi_", "active_units_")):
+            row[key] = value
+    return row
+
+
+def markdown(rows: dict[str, dict]) -> str:
+    """rows: name -> run_row  ->  a markdown table."""
+    layered = sorted({k for r in rows.values() for k in r if k.startswith(("kl_", "active_"))})
+    head = ["run", "NLL", "PPL", "KL", "MI", "AU", *layered, "s/epoch", "train s"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, r in rows.items():
+        cells = [name, f"{r['nll']:.1f}", f"{r['ppl']:.1f}", f"{r['kl']:.2f}", f"{r['mi']:.2f}"]
+        cells += [str(r["au"])]
+        cells += [
+            f"{r[k]:.2f}" if isinstance(r.get(k), float) else str(r.get(k, "")) for k in layered
+        ]
+        cells += [f"{r['epoch_s']:.0f}", f"{r['seconds']:.0f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("runs", nargs="+", help="run folders")
+    p.add_argument("--split", default="test", choices=["test", "valid"])
+    p.add_argument("--names", help="comma-separated row names (default: the folders' names)")
+    args = p.parse_args(argv)
+    names = args.names.split(",") if args.names else [Path(r).name for r in args.runs]
+    if len(names) != len(args.runs):
+        p.error("give one name per run")
+    print(markdown({n: run_row(Path(r), args.split) for n, r in zip(names, args.runs)}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
