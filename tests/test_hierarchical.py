@@ -238,3 +238,40 @@ def test_train_resume_eval_and_generate_through_the_shared_commands(tmp_path, ca
         assert len(capsys.readouterr().out.splitlines()) == 3
     assert main(["interpolate", out, "the chef", "the band", "--layer", "z"]) == 2
     assert "--layer must be one of the hvae model's layers: z1, z2" in capsys.readouterr().err
+
+
+def test_runs_table_puts_each_layer_beside_the_flat_model(tmp_path, capsys):
+    from minivae.benchmarks import runs_table
+
+    runs = {"hier": ["--model", "hierarchical"], "flat": ["--model", "vae"]}
+    for name, model in runs.items():
+        assert main(["train", *model, *SMALL, "--epochs", "1", "--out", str(tmp_path / name)]) == 0
+    capsys.readouterr()
+    folders = [str(tmp_path / name) for name in runs]
+    assert runs_table.main(["--split", "valid", *folders]) == 0
+    head, _, hier, flat = capsys.readouterr().out.strip().splitlines()
+    columns = [c.strip() for c in head.strip("|").split("|")]
+    for key in ("kl_z1", "kl_z2", "active_units_z1", "active_units_z2", "s/epoch"):
+        assert key in columns
+    hier_cells = [c.strip() for c in hier.strip("|").split("|")]
+    flat_cells = [c.strip() for c in flat.strip("|").split("|")]
+    assert hier_cells[0] == "hier" and hier_cells[columns.index("kl_z2")] != ""
+    assert flat_cells[0] == "flat" and flat_cells[columns.index("kl_z2")] == ""
+
+
+def test_the_comparison_script_parses_and_uses_only_real_options():
+    """benchmarks/hvae_compare.sh is run by hand (hours): here, its syntax, and every option
+    it gives ``minivae train`` is one the command knows."""
+    import re
+    import subprocess
+    from pathlib import Path
+
+    from minivae.cli import build_parser
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "hvae_compare.sh"
+    subprocess.run(["bash", "-n", str(script)], check=True)
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    known = set(train._option_string_actions)
+    used = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]+", script.read_text()))
+    used -= {"--split", "--names"}  # runs_table's own
+    assert used and used <= known, sorted(used - known)
