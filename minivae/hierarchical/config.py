@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from minivae.config_dict import DictConfig
 from minivae.model.config import ModelConfig
@@ -39,12 +39,4 @@ class HVAEConfig(DictConfig):
     def decoder_config(self) -> ModelConfig:
         """The plain VAE whose encoder RNN, q(z1 | x) heads and decoder this model reuses:
         its latent is z1 (the decoder reads z1 alone, see ``minivae.hierarchical.model``)."""
-        return ModelConfig(
-            vocab_size=self.vocab_size,
-            embed_dim=self.embed_dim,
-            hidden_dim=self.hidden_dim,
-            latent_dim=self.latent_dim,
-            cell=self.cell,
-            z_mode=self.z_mode,
-            share_embeddings=self.share_embeddings,
-        )
+        return ModelConfig(**{f.name: getattr(self, f.name) for f in fields(ModelConfig)})
