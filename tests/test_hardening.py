@@ -383,8 +383,9 @@ def test_bleu_and_rouge_are_core_dependencies():
 
 def test_eval_scores_a_test_file_whole_and_reports_what_it_holds(tmp_path, capsys, monkeypatch):
     out = tmp_path / "run"
-    assert main(["train", *CLI_SMALL, "--epochs", "1", "--max-len", "8", "--out", str(out)]) == 0
+    assert main(["train", *CLI_SMALL, "--epochs", "3", "--max-len", "8", "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
+    assert report["epoch"] == load_model(out / "best.npz").meta["epoch"]  # the best, as eval
     capsys.readouterr()
     # The defaults give the training report's numbers: same draws, seed and batches ...
     monkeypatch.chdir(tmp_path.parent)  # ... from any folder
@@ -443,3 +444,15 @@ def test_every_option_has_help_and_its_default_shown_once(command, capsys):
         assert flat.count("(default") <= 1, flat
         name, _, rest = flat.partition("  ") if "  " in entry else (flat, "", "")
         assert len(flat.split()) > 2, f"no help for {flat!r}"
+
+
+def test_assignment_make_force_replaces_only_its_own_folders(tmp_path, capsys):
+    precious = tmp_path / "thesis"
+    precious.mkdir()
+    (precious / "chapter1.tex").write_text("months of work")
+    assert main(["assignment", "make", "lstm", "--out", str(precious), "--force"]) == 2
+    assert "not made by 'minivae assignment make'" in capsys.readouterr().err
+    assert (precious / "chapter1.tex").read_text() == "months of work"
+    copy = tmp_path / "hw"
+    assert main(["assignment", "make", "lstm", "--out", str(copy)]) == 0
+    assert main(["assignment", "make", "lstm", "--out", str(copy), "--force"]) == 0

@@ -1,7 +1,8 @@
 """Assignments: student copies with functions to write, and a grader for them.
 
-``spec``: the assignments as data; ``make``: the student copy; ``grade``: the grader,
-which runs each item of ``checks`` in its own process (``child.py``).
-
-This file imports nothing: the grader mounts this package into its child processes.
+``spec``: the assignments as data; ``items``: what each graded item runs; ``make``: the
+student copy; ``grade``: the grader, which runs each item's functions from the student's
+copy in a child process (``sandbox``, ``supervise.py``, ``child.py``) and judges the arrays
+that come back itself (``judge``); ``selfcheck``: the check cells of the notebooks
+(``notebooks/``).
 """

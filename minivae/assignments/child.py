@@ -1,124 +1,85 @@
-"""The child process that runs one graded item against a student's copy.
+"""The process that runs one item's functions from a student's copy. It judges nothing.
 
-Run by the grader as ``python child.py ITEM CHECK REFERENCE.npz RESULT.json STUDENT_DIR
-MEMORY_MB`` with ``PYTHONPATH=STUDENT_DIR``, and a one-time token on stdin. It
+The grader copies this file, and the ``items`` package as ``_minivae_items``, into a folder of
+its own, and its supervisor runs
 
-1. caps its own address space (RLIMIT_AS), so a runaway allocation is a MemoryError;
-2. imports ``minivae`` and refuses to go on unless it is the student's copy;
-3. mounts the grader's own ``minivae.gradcheck`` and ``minivae.assignments`` over the
-   student's copies, so edits there change nothing: only the blanked functions are
-   the student's;
-4. runs the check and writes ``{"token", "item", "passed", "message"}`` to RESULT.json.
+    python -I -S child.py STUDENT_DIR [SITE_DIR ...]     (or --probe [SITE_DIR ...])
 
-The verdict goes to a file, never to stdout, and carries the token, so whatever the
-student's code prints, or writes before it exits early, cannot pass for a verdict.
-This file imports only the standard library at the top: it runs as a script.
+with the item's request on stdin (an .npz: the task's name, its inputs, the points of a
+gradient check) and an empty working folder as the current one. The child puts this folder,
+the student's copy and the site folders (NumPy, nothing of the grader's minivae) on sys.path,
+evaluates the task with the student's minivae (``items.evaluate``) and writes the arrays to
+``out.npz``, or the error that stopped it as ``error``. The grader compares those arrays with
+reference values the child never sees: nothing written here can pass for a verdict, so
+nothing here has to be trusted.
+
+With ``--probe`` it checks its surroundings instead, with no student code on its path: that
+NumPy imports, and which of the paths named on stdin it can read.
 """
 
-import json
+import io
 import os
 import sys
-import traceback
+
+OUT = os.path.join(os.getcwd(), "out.npz")  # here, wherever the student's code moves to
 
 
-def _limit_memory(megabytes: int) -> None:
-    try:
-        import resource
-    except ImportError:  # not Linux/Unix: no limit
-        return
-    limit = megabytes * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-
-def _mount(name: str, path: str, package: bool) -> None:
-    """Load the grader's file ``path`` as module ``name``, in place of the student's."""
-    import importlib.util
-
-    locations = [os.path.dirname(path)] if package else None
-    spec = importlib.util.spec_from_file_location(name, path, submodule_search_locations=locations)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-
-
-def _short(error: BaseException) -> str:
-    text = f"{type(error).__name__}: {error}".strip()
-    return text if len(text) <= 300 else text[:297] + "..."
-
-
-def _where(error: BaseException, student_dir: str) -> str:
-    """' (at minivae/ops/lstm.py:42)': the innermost frame in the student's code."""
-    frames = [
-        f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith(student_dir)
-    ]
-    if not frames:
-        return ""
-    return f" (at {os.path.relpath(frames[-1].filename, student_dir)}:{frames[-1].lineno})"
-
-
-def run_item(check_ref: str, reference: str, student_dir: str) -> tuple[bool, str]:
+def _save(arrays: dict) -> None:
+    """Write the arrays and end at once: no thread or exit handler of the student's runs on."""
     import numpy as np
 
-    from minivae.assignments.checks import CheckFailed, load_check
-    from minivae.gradcheck import rel_error
+    with open(OUT + ".part", "wb") as f:
+        np.savez(f, **arrays)
+    os.replace(OUT + ".part", OUT)
+    os._exit(0)
 
-    check = load_check(check_ref)
-    with np.load(reference, allow_pickle=False) as data:
-        inputs = {k[3:]: np.array(data[k]) for k in data.files if k.startswith("in.")}
-        expected = {k[4:]: np.array(data[k]) for k in data.files if k.startswith("out.")}
+
+def _request() -> dict:
+    import numpy as np
+
+    with np.load(io.BytesIO(sys.stdin.buffer.read()), allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
+
+def probe() -> None:
+    import numpy as np
+
+    paths = [str(p) for p in _request()["paths"]]
+    readable = [os.access(p, os.R_OK) for p in paths]
+    _save({"numpy": np.array(np.__version__), "readable": np.array(readable, dtype=bool)})
+
+
+def run(student_dir: str) -> None:
+    import numpy as np
+    from _minivae_items import describe_error, evaluate, load_task, parse_request
+
     try:
-        if check.verify is not None:
-            check.verify({k: v.copy() for k, v in inputs.items()})
-        got = check.compute({k: v.copy() for k, v in inputs.items()})
-        for name, want in expected.items():
-            value = got.get(name)
-            if value is None:
-                raise CheckFailed(f"{name} is None: is the function finished?")
-            value = np.asarray(value)
-            if value.shape != want.shape:
-                raise CheckFailed(f"{name} has shape {value.shape}, expected {want.shape}")
-            if not np.all(np.isfinite(value)):
-                raise CheckFailed(f"{name} has non-finite values")
-            error = rel_error(value, want)
-            if not error <= check.tol:
-                raise CheckFailed(
-                    f"{name} differs from the reference values (max rel error {error:.1e})"
-                )
-    except CheckFailed as e:
-        return False, str(e)
-    except NotImplementedError as e:
-        return False, f"not implemented yet ({e})"
-    except MemoryError as e:
-        return False, f"ran out of memory{_where(e, student_dir)}"
+        task_ref, inputs, points = parse_request(_request())
+        import minivae
+
+        where = os.path.realpath(minivae.__file__)
+        if not where.startswith(os.path.realpath(student_dir) + os.sep):
+            raise ImportError(f"import minivae found {where}, not the student's copy")
+        arrays = evaluate(load_task(task_ref), inputs, points)
     except BaseException as e:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
-        return False, f"raised {_short(e)}{_where(e, student_dir)}"
-    return True, "ok"
+        arrays = {"error": np.array(describe_error(e, student_dir))}
+    _save(arrays)
 
 
-def main() -> int:
-    item, check_ref, reference, result_path, student_dir, memory_mb = sys.argv[1:7]
-    token = sys.stdin.readline().strip()
+def main() -> None:
+    args = sys.argv[1:]
     sys.argv = sys.argv[:1]  # nothing for the student's code to read back
-    del sys.path[0]  # this script's folder: the grader's minivae/assignments
-    grader_pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    student_dir = os.path.realpath(student_dir) + os.sep
-    _limit_memory(int(memory_mb))
-
-    import minivae
-
-    where = os.path.realpath(minivae.__file__)
-    if not where.startswith(student_dir):
-        passed, message = False, f"import minivae found {where}, not the student's copy"
-    else:
-        _mount("minivae.gradcheck", os.path.join(grader_pkg, "gradcheck", "core.py"), package=False)
-        assignments = os.path.join(grader_pkg, "assignments", "__init__.py")
-        _mount("minivae.assignments", assignments, package=True)
-        passed, message = run_item(check_ref, reference, student_dir)
-    verdict = {"token": token, "item": item, "passed": passed, "message": message}
-    with open(result_path, "w") as f:
-        json.dump(verdict, f)
-    return 0
+    here = os.path.dirname(os.path.abspath(__file__))
+    if args[:1] == ["--probe"]:  # no student code on the path
+        sys.path[:0] = [here]
+        sys.path.extend(args[1:])
+        probe()
+        return
+    student_dir, *site_dirs = args
+    sys.path[:0] = [here, student_dir]
+    sys.path.extend(site_dirs)
+    run(student_dir)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -1,39 +1,41 @@
-"""``minivae assignment grade``: run an assignment's checks against a student's copy.
+"""``minivae assignment grade``: grade a student's copy, item by item.
 
-The grader (this process) never runs student code. For each item, in the order of the
-spec, it
+The grader (this process) never runs the student's code, and the student's code never
+judges. For each item, in the order of the spec, the grader
 
-1. computes the reference values with its own minivae, the solution, from the item's
-   fixed seed, and saves inputs and outputs to an ``.npz``;
-2. runs ``child.py`` in a fresh Python with ``PYTHONPATH=DIR`` (so ``import minivae``
-   is the student's copy), a time limit and a memory limit;
-3. reads the child's verdict from a JSON file and validates it strictly: anything
-   else (a crash, a hang, an early exit, a wrong token) scores 0 for that item.
+1. makes the item's inputs from its fixed seed and computes the reference values with its
+   own minivae, the solution, which it keeps to itself;
+2. sends the inputs, and for a gradient check the points at which to evaluate the forward,
+   to a child process (``sandbox``, ``child.py``) that runs the student's functions on them
+   and returns plain arrays;
+3. judges those arrays with its own code (``judge``): names, shapes, finite values, the
+   reference values, and the student's gradients against finite differences it takes
+   itself of the student's forward.
 
-It prints a table and writes Gradescope's ``results.json``.
+It prints a table and writes Gradescope's ``results.json``: atomically, and never through
+a symlink. The assignment is named by the instructor, never read from the student's folder.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
-import subprocess
-import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 import minivae
-from minivae.assignments.checks import load_check
-from minivae.assignments.make import MARKER
+from minivae.assignments import judge, sandbox
+from minivae.assignments.items import load_task, make_request
+from minivae.assignments.make import MARKER, module_file, package_root
 from minivae.assignments.spec import Assignment, Item, get_assignment
 
-CHILD = Path(__file__).with_name("child.py")
 DEFAULT_TIMEOUT = 60.0  # seconds per item
-DEFAULT_MEMORY_MB = 2048  # address-space limit of each child
+DEFAULT_MEMORY_MB = 2048  # address space of each child
+TIMEOUT_RANGE = (1.0, 3600.0)
+MEMORY_RANGE = (256, 1_048_576)  # Python and NumPy alone take ~150 MB of address space
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class ItemResult:
 class Report:
     assignment: Assignment
     results: list[ItemResult]
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -89,138 +92,151 @@ class Report:
         }
 
 
-def read_marker(student_dir: Path) -> Assignment:
-    path = student_dir / MARKER
+def check_limits(timeout: float, memory_mb: int) -> None:
+    """A time or memory limit outside sane bounds is the instructor's mistake: refuse it, rather
+    than give every student 0."""
+    low, high = TIMEOUT_RANGE
+    if not (isinstance(timeout, int | float) and low <= timeout <= high):
+        raise ValueError(f"--timeout must be between {low:g} and {high:g} seconds, got {timeout}")
+    low, high = MEMORY_RANGE
+    if not (isinstance(memory_mb, int) and low <= memory_mb <= high):
+        raise ValueError(f"--memory-mb must be between {low} and {high}, got {memory_mb}")
+
+
+def marker_warning(student_dir: Path, assignment: Assignment) -> str | None:
+    """The copy's ``.assignment.json`` is the student's to edit: read only to warn."""
     try:
-        name = json.loads(path.read_text())["assignment"]
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ValueError(
-            f"{path} is missing or unreadable ({e}): is {student_dir} a copy made by "
-            "'minivae assignment make'?"
-        ) from None
-    return get_assignment(name)
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    return folder == path or folder in path.parents
-
-
-def write_reference(item: Item, path: Path) -> None:
-    """The item's inputs (fixed seed) and the solution's outputs, as ``in.*`` / ``out.*``."""
-    check = load_check(item.check)
-    inputs = check.inputs(np.random.default_rng(item.seed))
-    outputs = check.compute({k: np.array(v) for k, v in inputs.items()})
-    arrays = {f"in.{k}": np.asarray(v) for k, v in inputs.items()}
-    arrays.update({f"out.{k}": np.asarray(v) for k, v in outputs.items()})
-    np.savez(path, **arrays)
-
-
-def parse_verdict(path: Path, item: Item, token: str) -> tuple[bool, str]:
-    """The child's verdict, validated strictly; any doubt is a failure with a reason."""
-    try:
-        text = path.read_text()
-    except OSError:
-        return False, None
-    try:
-        verdict = json.loads(text)
-    except ValueError:
-        return False, "the result file is not valid JSON"
-    expected_keys = {"token", "item", "passed", "message"}
-    if not isinstance(verdict, dict) or set(verdict) != expected_keys:
-        return False, "the result file has the wrong fields"
-    if verdict["token"] != token or verdict["item"] != item.name:
-        return False, "the result file was not written by the grader's check"
-    if not isinstance(verdict["passed"], bool) or not isinstance(verdict["message"], str):
-        return False, "the result file has fields of the wrong type"
-    return verdict["passed"], verdict["message"][:500]
-
-
-def run_item(
-    item: Item,
-    student_dir: Path,
-    workdir: Path,
-    timeout: float = DEFAULT_TIMEOUT,
-    memory_mb: int = DEFAULT_MEMORY_MB,
-) -> tuple[bool, str]:
-    """Run one item in a child process; -> (passed, message)."""
-    reference = workdir / "reference.npz"
-    result = workdir / "result.json"
-    write_reference(item, reference)
-    token = secrets.token_hex(16)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    env.update(
-        PYTHONPATH=str(student_dir),
-        PYTHONDONTWRITEBYTECODE="1",
-        OMP_NUM_THREADS="1",
-        OPENBLAS_NUM_THREADS="1",
-        MKL_NUM_THREADS="1",
-    )
-    args = [sys.executable, str(CHILD), item.name, item.check, str(reference), str(result)]
-    args += [str(student_dir), str(memory_mb)]
-    try:
-        proc = subprocess.run(
-            args,
-            input=token + "\n",
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=timeout,
-            env=env,
-            cwd=workdir,
+        named = json.loads((student_dir / MARKER).read_text())["assignment"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # nothing to compare with
+    if named != assignment.name:
+        return (
+            f"{student_dir / MARKER} names assignment {str(named)[:50]!r}; graded as "
+            f"{assignment.name!r}, the assignment named on the command line"
         )
-    except subprocess.TimeoutExpired:
-        return False, f"timed out after {timeout:g} s (an endless loop?)"
-    passed, message = parse_verdict(result, item, token)
-    if message is None:  # no result file at all
-        tail = (proc.stderr.strip().splitlines() or [""])[-1][:200]
-        why = f"exited with code {proc.returncode} before the check finished"
-        if proc.returncode < 0:
-            why = f"was killed (signal {-proc.returncode})"
-        return False, f"{why}{': ' + tail if tail else ''}"
-    return passed, message
+    return None
+
+
+def _student_copy(student_dir) -> Path:
+    student_dir = Path(student_dir).resolve()
+    if not (student_dir / "minivae" / "__init__.py").is_file():
+        raise ValueError(
+            f"{student_dir} holds no minivae/: is it a copy made by 'minivae assignment make'?"
+        )
+    solution = Path(minivae.__file__).resolve()
+    if student_dir == solution.parent.parent or student_dir in solution.parents:
+        raise ValueError(
+            f"the grader imported minivae from {solution}, inside the student's copy: run it "
+            "from another folder, with the full minivae installed"
+        )
+    return student_dir
 
 
 def grade(
     student_dir,
+    assignment,
     timeout: float = DEFAULT_TIMEOUT,
     memory_mb: int = DEFAULT_MEMORY_MB,
     only=None,
+    python: str | None = None,
+    user: str | None = None,
 ) -> Report:
-    """Grade the copy in ``student_dir`` (whose ``.assignment.json`` names the assignment).
+    """Grade the copy in ``student_dir`` as ``assignment`` (a name or an ``Assignment``).
 
-    ``only``: names of the items to grade (default all), e.g. to regrade one quickly.
+    ``only``: names of the items to grade (default all). ``python``: the interpreter of the
+    children (default this one's base). ``user``: who the children run as when the grader is
+    root (default nobody). Raises ValueError (``sandbox.SetupError`` included) for a mistake
+    of the instructor's: an unknown assignment or item, bad limits, children that cannot run.
     """
-    student_dir = Path(student_dir).resolve()
-    assignment = read_marker(student_dir)
+    if isinstance(assignment, str):
+        assignment = get_assignment(assignment)
+    check_limits(timeout, memory_mb)
+    student_dir = _student_copy(student_dir)
     items = list(assignment.items)
     if only is not None:
         unknown = set(only) - {item.name for item in items}
         if unknown:
             raise ValueError(f"{assignment.name} has no item(s) {', '.join(sorted(unknown))}")
         items = [item for item in items if item.name in set(only)]
-    solution = Path(minivae.__file__).resolve()
-    if _inside(solution, student_dir):
-        raise RuntimeError(
-            f"the grader imported minivae from {solution}, inside the student's copy: run it "
-            "from another folder, with the full minivae installed"
-        )
+    warnings = [w for w in [marker_warning(student_dir, assignment)] if w]
+    child_user = sandbox.child_user(user)
     results: list[ItemResult] = []
     with tempfile.TemporaryDirectory(prefix="minivae-grade-") as tmp:
-        for index, item in enumerate(items):
-            workdir = Path(tmp) / str(index)
-            workdir.mkdir()
-            passed, message = run_item(item, student_dir, workdir, timeout, memory_mb)
-            if not passed:
-                failed = {r.item.name for r in results if not r.passed}
-                before = [p for p in assignment.prerequisites(item) if p.name in failed]
-                # Name only the latest: drop those that are prerequisites of another one.
-                implied = {q.name for p in before for q in assignment.prerequisites(p)}
-                latest = [p.name for p in before if p.name not in implied]
-                if latest:
-                    message += f" [builds on {' and '.join(latest)}, which failed: fix that first]"
-            results.append(ItemResult(item, item.points if passed else 0.0, message))
-    return Report(assignment, results)
+        box = sandbox.Sandbox(
+            Path(tmp), python or sandbox.default_python(), child_user, timeout, memory_mb
+        )
+        warnings += _probe(box, student_dir, assignment)
+        for item in items:
+            problem = grade_item(box, item, student_dir)
+            if problem is None:
+                results.append(ItemResult(item, item.points, "ok"))
+            else:
+                message = (problem or "failed") + _builds_on(assignment, item, results)
+                results.append(ItemResult(item, 0.0, message))
+    return Report(assignment, results, warnings)
+
+
+def _probe(box: sandbox.Sandbox, student_dir: Path, assignment: Assignment) -> list[str]:
+    """Check that children can run and read the student's copy; warn if they can read the
+    solution too (when they run as another user: as the grader's own user, they always can)."""
+    student = [student_dir / "minivae" / "__init__.py"]
+    student += [
+        p for p in (module_file(student_dir, b.module) for b in assignment.blanks) if p.exists()
+    ]
+    solution = [module_file(package_root(), b.module) for b in assignment.blanks]
+    readable = list(box.probe(student + solution)["readable"])
+    if not all(readable[: len(student)]):
+        raise sandbox.SetupError(
+            f"the students' code runs as another user, who cannot read {student_dir}: make the "
+            "copy readable to every user (it holds no solution)"
+        )
+    if box.user and any(readable[len(student) :]):
+        return [
+            f"the students' code can read the solution in {package_root()}: install the "
+            "grader's minivae where only root can read it (see docs/assignments.md)"
+        ]
+    return []
+
+
+def grade_item(box: sandbox.Sandbox, item: Item, student_dir: Path) -> str | None:
+    """Run one item in a child and judge what it returned: None if it passed, else why not."""
+    task = load_task(item.task)
+    inputs = task.inputs(np.random.default_rng(item.seed))
+    ref = judge.reference(task, inputs)
+    points = judge.gradient_points(task, inputs)
+    run = box.run(make_request(item.task, inputs, points), student_dir)
+    if run.arrays is None:
+        return run.failure
+    error = run.arrays.pop("error", None)
+    if error is not None:
+        if error.dtype.kind != "U" or error.ndim != 0:
+            return "the child returned a malformed error"
+        return sandbox.printable(str(error), 500)
+    return judge.judge(task, inputs, ref, run.arrays).problem
+
+
+def _builds_on(assignment: Assignment, item: Item, results: list[ItemResult]) -> str:
+    """' [builds on X, which failed: fix that first]', naming the latest failed prerequisites."""
+    failed = {r.item.name for r in results if not r.passed}
+    before = [p for p in assignment.prerequisites(item) if p.name in failed]
+    implied = {q.name for p in before for q in assignment.prerequisites(p)}
+    latest = [p.name for p in before if p.name not in implied]
+    return f" [builds on {' and '.join(latest)}, which failed: fix that first]" if latest else ""
 
 
 def write_results(report: Report, path) -> None:
-    Path(path).write_text(json.dumps(report.gradescope(), indent=2) + "\n")
+    """Write ``results.json`` atomically: a new file renamed over ``path``, so a symlink at
+    ``path`` is replaced, never written through, and no reader sees half a file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(report.gradescope(), f, indent=2)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

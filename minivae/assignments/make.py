@@ -1,25 +1,36 @@
 """``minivae assignment make``: the student copy of the package, with functions blanked.
 
-The library's source is the solution. A copy of the package is made and, in it,
+The library's source is the solution. A copy of the ``minivae`` package is made and, in it,
 the body of every function the assignment lists is replaced by
 ``raise NotImplementedError(...)``; the ``def`` line(s), decorators and docstring
 (the hints) stay. Functions are found with ``ast`` and the body is cut out of the
 source *text* by line numbers, so every comment outside the blanked bodies survives.
+
+The fused Numba kernels are not copied: the LSTM cell's kernel computes what
+``lstm_pointwise_*`` do. Without them every op runs its array code (``kernel="auto"``).
+
+Beside the package: the README (instructions, graded items), the assignment's notebook, and
+the values its check cells compare with (``selfcheck_NAME.npz``: the solution's outputs on
+inputs from other seeds than the grader's).
 """
 
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import shutil
 from pathlib import Path
 
+import numpy as np
+
 import minivae
 from minivae.assignments.spec import Assignment, Blank, get_assignment
 
-MARKER = ".assignment.json"  # in the copy: which assignment it is
-INSTRUCTIONS = Path(__file__).parent / "instructions"
+MARKER = ".assignment.json"  # in the copy: which assignment it is (the grader only warns)
+HERE = Path(__file__).parent
+INSTRUCTIONS = HERE / "instructions"
+NOTEBOOKS = HERE / "notebooks"
+SELF_CHECK_SEED = 1000  # added to each item's seed: the notebook's inputs are not the grader's
 
 
 def package_root() -> Path:
@@ -64,13 +75,34 @@ def module_file(root: Path, module: str) -> Path:
     return root.joinpath(*module.split(".")).with_suffix(".py")
 
 
-def _copy_packages(out: Path) -> None:
+def _copy_package(out: Path) -> None:
+    """minivae/ alone: not the fused kernels beside it (see the module's docstring)."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(Path(minivae.__file__).resolve().parent, out / "minivae", ignore=ignore)
-    # kernels/ (Numba kernels) is imported by the library, so it travels with it.
-    spec = importlib.util.find_spec("kernels")
-    if spec is not None and spec.submodule_search_locations:
-        shutil.copytree(list(spec.submodule_search_locations)[0], out / "kernels", ignore=ignore)
+
+
+def notebook_name(assignment: Assignment) -> str:
+    return f"notebook_{assignment.name}.py"
+
+
+def self_check_name(assignment: Assignment) -> str:
+    return f"selfcheck_{assignment.name}.npz"
+
+
+def self_check_values(assignment: Assignment) -> dict:
+    """Inputs and the solution's values for every item, from seeds the grader does not use:
+    ``I.in.NAME``, ``I.out.NAME``, ``I.fwd.NAME`` for the item at index I."""
+    from minivae.assignments.items import load_task
+    from minivae.assignments.judge import reference
+
+    arrays = {}
+    for index, item in enumerate(assignment.items):
+        task = load_task(item.task)
+        inputs = task.inputs(np.random.default_rng(item.seed + SELF_CHECK_SEED))
+        ref = reference(task, inputs)
+        for prefix, values in (("in", inputs), ("out", ref.outputs), ("fwd", ref.forward)):
+            arrays.update({f"{index}.{prefix}.{k}": np.asarray(v) for k, v in values.items()})
+    return arrays
 
 
 def _blank_all(out: Path, assignment: Assignment) -> None:
@@ -99,15 +131,29 @@ def readme(assignment: Assignment) -> str:
         "earlier one that failed says so.\n\n"
         f"| item | points |\n|---|---|\n" + "\n".join(rows) + f"\n| **total** | "
         f"**{assignment.max_score:g}** |\n\n"
-        "The grader runs your code against the original minivae: reference values from "
-        "fixed seeds, gradients against finite differences, shapes and masking. Each item has "
-        "a time limit (60 s), so an endless loop costs only that item. Your instructor grades "
-        "with\n\n"
-        "    minivae assignment grade THIS_FOLDER\n\n"
-        "run from a full installation of minivae (not from inside this folder). To check "
-        "one function as you go, use `minivae.gradcheck.check_op` from Python in this "
-        "folder.\n"
+        "The grader runs your functions on its own inputs and compares what they return "
+        "with the original minivae's values; gradients also against finite differences of "
+        "your forward. Each item has a time limit (60 s), so an endless loop costs only that "
+        "item. Your code may use NumPy and the standard library.\n\n"
+        "## Check your work as you go\n\n"
+        f"`{notebook_name(assignment)}` walks through the functions, with a check cell after "
+        "each that compares your function with stored reference values (other inputs than "
+        "the grader's) and gives the error. Open it in Jupyter (with jupytext) or run it "
+        f"with `python {notebook_name(assignment)}` from this folder. "
+        "`python -m minivae gradcheck --ops-only` checks every op's gradients; the functions "
+        'you have not written yet show as "not implemented".\n'
     )
+
+
+def made_by_make(folder: Path) -> bool:
+    """Whether ``folder`` is a copy this command wrote: a real folder with its marker file."""
+    marker = folder / MARKER
+    if folder.is_symlink() or not marker.is_file():
+        return False
+    try:
+        return "assignment" in json.loads(marker.read_text())
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 def make_assignment(name: str, out, solution: bool = False, force: bool = False) -> Path:
@@ -120,12 +166,19 @@ def make_assignment(name: str, out, solution: bool = False, force: bool = False)
     if out.exists() and any(out.iterdir()):
         if not force:
             raise FileExistsError(f"{out} exists and is not empty (use --force to replace it)")
+        if not made_by_make(out):
+            raise FileExistsError(
+                f"{out} was not made by 'minivae assignment make' (no {MARKER} in it): --force "
+                "replaces only such a folder; choose another --out"
+            )
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
-    _copy_packages(out)
+    _copy_package(out)
     if not solution:
         _blank_all(out, assignment)
     (out / "README.md").write_text(readme(assignment))
+    shutil.copyfile(NOTEBOOKS / assignment.notebook, out / notebook_name(assignment))
+    np.savez(out / self_check_name(assignment), **self_check_values(assignment))
     marker = {
         "assignment": assignment.name,
         "minivae_version": minivae.__version__,

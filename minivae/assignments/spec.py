@@ -2,15 +2,15 @@
 
 An assignment names the library functions a student writes (they are blanked in the
 student copy; the library's own source is the solution) and the graded items. Each
-item names the check it runs (``"module:name"`` in ``minivae.assignments.checks``)
+item names the task it runs (``"module:name"`` in ``minivae.assignments.items``)
 and the functions it exercises, so that:
 
 * items are graded in the order listed, which is dependency order: an item comes
   after every item whose functions are a subset of its own, its *prerequisites*;
 * a blank or wrong function costs only the items that use it.
 
-Adding an assignment (say a whole training step) is one more ``Assignment`` here,
-one checks module and one instructions file: no grading code changes.
+Adding an assignment (say a whole training step) is one more ``Assignment`` here, one
+items module, one instructions file and one notebook: no grading code changes.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ class Blank:
 
 @dataclass(frozen=True)
 class Item:
-    """One graded item: run ``check`` (``"checks_module:name"``), worth ``points``."""
+    """One graded item: run ``task`` (``"items_module:name"``), worth ``points``."""
 
     name: str
     points: float
-    check: str
+    task: str
     uses: tuple[str, ...]  # the blanked functions this item exercises
     seed: int = 0  # seed of the item's random inputs
 
@@ -44,6 +44,7 @@ class Assignment:
     blanks: tuple[Blank, ...]
     items: tuple[Item, ...]
     instructions: str  # a file in minivae/assignments/instructions/
+    notebook: str  # a file in minivae/assignments/notebooks/: check cells after each function
 
     @property
     def max_score(self) -> float:
@@ -101,6 +102,7 @@ LSTM = Assignment(
         ),
     ),
     instructions="lstm.md",
+    notebook="lstm.py",
 )
 
 _RF, _RB = "reparameterize_forward", "reparameterize_backward"
@@ -126,6 +128,7 @@ VAE_PIECES = Assignment(
         Item("cross-entropy masking", 1, "vae_pieces:ce_masked", (_CF, _CB)),
     ),
     instructions="vae_pieces.md",
+    notebook="vae_pieces.py",
 )
 
 # gru_step_forward and gru_forward both call _gru_pointwise_forward;
@@ -155,9 +158,47 @@ GRU = Assignment(
         ),
     ),
     instructions="gru.md",
+    notebook="gru.py",
 )
 
-ASSIGNMENTS: dict[str, Assignment] = {a.name: a for a in (LSTM, VAE_PIECES, GRU)}
+# additive_attention_forward -> attention_keys_forward, additive_attention_step_forward
+#   -> attend_forward (and the same for the backwards); bilinear attention is not blanked.
+_AF, _AB = "attend_forward", "attend_backward"
+_KPF, _KPB = "attention_keys_forward", "attention_keys_backward"
+_SF, _SB = "additive_attention_step_forward", "additive_attention_step_backward"
+_FF, _FB = "additive_attention_forward", "additive_attention_backward"
+ATTENTION = Assignment(
+    name="attention",
+    title="Additive attention over a masked set of encoder states",
+    blanks=_blanks("minivae.ops.attention", _AF, _AB, _KPF, _KPB, _SF, _SB, _FF, _FB),
+    items=(
+        Item("attend forward values and masking", 1, "attention:attend_forward", (_AF,)),
+        Item("attend backward gradcheck", 2, "attention:attend_backward", (_AF, _AB)),
+        Item(
+            "additive attention forward values",
+            2,
+            "attention:additive_forward",
+            (_FF, _KPF, _SF, _AF),
+        ),
+        Item("additive attention masking", 2, "attention:additive_masked", (_FF, _KPF, _SF, _AF)),
+        Item(
+            "split form over two decoder steps gradcheck",
+            3,
+            "attention:steps_backward",
+            (_KPF, _KPB, _SF, _SB, _AF, _AB),
+        ),
+        Item(
+            "additive attention backward gradcheck",
+            2,
+            "attention:additive_backward",
+            (_FF, _FB, _KPF, _KPB, _SF, _SB, _AF, _AB),
+        ),
+    ),
+    instructions="attention.md",
+    notebook="attention.py",
+)
+
+ASSIGNMENTS: dict[str, Assignment] = {a.name: a for a in (LSTM, VAE_PIECES, GRU, ATTENTION)}
 
 
 def get_assignment(name: str) -> Assignment:

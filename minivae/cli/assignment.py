@@ -8,7 +8,7 @@ def add_parser(sub) -> None:
         "assignment",
         help="make and grade student assignments",
         description="Teaching assignments: 'make' writes a student copy of minivae with "
-        "some functions blanked, 'grade' runs the checks against a student's copy.",
+        "some functions blanked, 'grade' grades a student's copy.",
     )
     actions = p.add_subparsers(dest="action", metavar="ACTION")
 
@@ -25,14 +25,27 @@ def add_parser(sub) -> None:
     make.add_argument("--force", action="store_true", help="replace a non-empty --out folder")
     make.set_defaults(func=run_make)
 
-    grade = actions.add_parser("grade", help="grade a student's copy")
+    grade = actions.add_parser(
+        "grade",
+        help="grade a student's copy",
+        description="Grade a student's copy as the assignment named here (never the one the "
+        "copy's .assignment.json names). The student's code runs in child processes, as user "
+        "nobody when this runs as root; only their arrays come back, judged here.",
+    )
     grade.add_argument("dir", help="the student's copy (made by 'make')")
+    grade.add_argument(
+        "--assignment", required=True, help="the assignment to grade it as (see 'list')"
+    )
     grade.add_argument("--results", help="Gradescope results.json path (default DIR/results.json)")
     grade.add_argument("--timeout", type=float, default=None, help="seconds per item (60)")
     grade.add_argument(
         "--item", action="append", metavar="NAME", help="grade only this item (repeatable)"
     )
     grade.add_argument("--memory-mb", type=int, default=None, help="memory limit per item (2048)")
+    grade.add_argument(
+        "--python", help="the interpreter of the child processes (default: this one's base)"
+    )
+    grade.add_argument("--user", help="who the child processes run as, as root (nobody)")
     grade.set_defaults(func=run_grade)
     p.set_defaults(func=lambda args: p.print_help() or 2)
 
@@ -43,6 +56,8 @@ def run_list(args) -> int:
     for a in ASSIGNMENTS.values():
         print(f"{a.name}: {a.title} ({a.max_score:g} points)")
         print("  write: " + ", ".join(b.function for b in a.blanks))
+        files = dict.fromkeys(b.module.replace(".", "/") + ".py" for b in a.blanks)
+        print("  in: " + " ".join(files))
         for item in a.items:
             print(f"  {item.points:>3g}  {item.name}")
         print()
@@ -62,23 +77,35 @@ def run_make(args) -> int:
 
 
 def run_grade(args) -> int:
+    import sys
     from pathlib import Path
 
     from minivae.assignments import grade as g
     from minivae.cli.common import fail
 
+    results = Path(args.results) if args.results else Path(args.dir) / "results.json"
+    if not results.parent.is_dir() or results.is_dir():
+        why = f"{results} is a folder" if results.is_dir() else f"no folder {results.parent}"
+        return fail("assignment grade", ValueError(f"--results: {why}"))
     try:
         report = g.grade(
             args.dir,
-            timeout=args.timeout or g.DEFAULT_TIMEOUT,
-            memory_mb=args.memory_mb or g.DEFAULT_MEMORY_MB,
+            args.assignment,
+            timeout=g.DEFAULT_TIMEOUT if args.timeout is None else args.timeout,
+            memory_mb=g.DEFAULT_MEMORY_MB if args.memory_mb is None else args.memory_mb,
             only=args.item,
+            python=args.python,
+            user=args.user,
         )
-    except (ValueError, RuntimeError) as e:
+    except ValueError as e:
         return fail("assignment grade", e)
+    for warning in report.warnings:
+        print(f"minivae assignment grade: warning: {warning}", file=sys.stderr)
     print(f"{report.assignment.name}: {report.assignment.title}\n")
     print(report.table())
-    results = Path(args.results) if args.results else Path(args.dir) / "results.json"
-    g.write_results(report, results)
+    try:
+        g.write_results(report, results)
+    except OSError as e:
+        return fail("assignment grade", e)
     print(f"\nwrote {results}")
     return 0

@@ -40,21 +40,6 @@ def load_for_use(args):
     return trained._replace(params={k: xp.asarray(v) for k, v in trained.params.items()})
 
 
-def encode_text(vocab, text: str, lowercase: bool):
-    """One sentence typed by a person -> (tokens (1, T), lengths (1,)); all-unknown is an error."""
-    import numpy as np
-
-    from minivae.data import UNK, tokenize
-
-    words = tokenize(text, lowercase=lowercase)
-    if not words:
-        raise ValueError(f"the sentence {text!r} is empty")
-    ids = vocab.encode(words)
-    if all(i == UNK for i in ids):
-        raise ValueError(f"every word of {text!r} is unknown to the model's vocabulary")
-    return np.array([ids], dtype=np.int64), np.array([len(ids)])
-
-
 def fail(command: str, error: Exception) -> int:
     print(f"minivae {command}: error: {error}", file=sys.stderr)
     return 2

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from minivae.cli.common import USE_ERRORS, add_checkpoint_args, encode_text, fail, load_for_use
+from minivae.cli.common import USE_ERRORS, add_checkpoint_args, fail, load_for_use
 
 
 def add_decoding_args(p) -> None:
@@ -117,7 +117,7 @@ def _posterior(args, trained, sentences):
     from minivae.data import pad_batch
 
     lowercase = trained.train_config.lowercase
-    ids = [encode_text(trained.vocab, text, lowercase)[0][0] for text in sentences]
+    ids = [trained.vocab.encode_text(text, lowercase) for text in sentences]
     batch = pad_batch(ids, range(len(ids)))
     conditions = _conditions(args, trained, len(sentences))
     if conditions is not None:

@@ -50,6 +50,20 @@ class Vocab:
     def encode(self, tokens) -> list[int]:
         return [self.index.get(w, UNK) for w in tokens]
 
+    def encode_text(self, text, lowercase: bool = False):
+        """A sentence typed by a person (a string, split on whitespace, or a token list)
+        -> an int64 id array; an empty sentence, or one of unknown words only, is an error."""
+        import numpy as np
+
+        words = text.split() if isinstance(text, str) else list(text)
+        words = [w.lower() for w in words] if lowercase else words
+        if not words:
+            raise ValueError(f"the sentence {text!r} is empty")
+        ids = self.encode(words)
+        if all(i == UNK for i in ids):
+            raise ValueError(f"every word of {text!r} is unknown to the model's vocabulary")
+        return np.array(ids, dtype=np.int64)
+
     def decode(self, ids) -> list[str]:
         """Words of ``ids`` up to the first <eos>, without <pad> and <bos>."""
         out = []

@@ -28,6 +28,13 @@ def check_kernel(kernel: str) -> None:
     array code, the readable reference) or "auto" (fused where one runs)."""
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+    from minivae.ops.fused import kernels_installed
+
+    if kernel == "fused" and not kernels_installed():
+        raise RuntimeError(
+            "kernel='fused': the fused kernels are not installed here (a student copy of an "
+            "assignment ships without them); use kernel='array' or 'auto'"
+        )
 
 
 def check_float(name: str, x) -> None:
@@ -42,11 +49,11 @@ def check_int(name: str, x) -> None:
         raise ValueError(f"{name} must be an integer array, got dtype {x.dtype}")
 
 
-def check_mask(name: str, mask, shape: tuple):
-    """Validate a (N, T) mask of real tokens and return it as a bool array (or None)."""
+def check_mask(name: str, mask, shape: tuple, layout: str = "(N, T)"):
+    """Validate a mask of real tokens and return it as a bool array (or None)."""
     if mask is None:
         return None
-    check_shape(name, mask, shape, "(N, T)")
+    check_shape(name, mask, shape, layout)
     xp = get_array_module(mask)
     if mask.dtype != xp.bool_:
         if not (xp.issubdtype(mask.dtype, xp.integer) or xp.issubdtype(mask.dtype, xp.floating)):

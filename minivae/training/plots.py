@@ -51,21 +51,45 @@ def pca_2d(x: np.ndarray) -> np.ndarray:
     return centred @ vt[:2].T
 
 
+def lda_2d(x: np.ndarray, labels) -> np.ndarray:
+    """Project rows of x onto the two directions that best separate the labelled groups
+    (Fisher's linear discriminants): the top eigenvectors of S_w^-1 S_b, S_w the spread
+    within groups and S_b between their means. PCA shows where the variance is; this shows
+    whether the groups can be told apart linearly."""
+    labels = np.asarray(labels)
+    centred = x - x.mean(axis=0)
+    within = np.zeros((x.shape[1], x.shape[1]))
+    between = np.zeros_like(within)
+    for value in np.unique(labels):
+        group = centred[labels == value]
+        mean = group.mean(axis=0)
+        within += (group - mean).T @ (group - mean)
+        between += len(group) * np.outer(mean, mean)
+    within += 1e-6 * np.trace(within) / len(within) * np.eye(len(within))  # keep it invertible
+    values, vectors = np.linalg.eig(np.linalg.solve(within, between))
+    top = np.argsort(values.real)[::-1][:2]
+    return centred @ vectors[:, top].real
+
+
 def plot_latent(mu: np.ndarray, labels: list | None, out_path, title: str = "") -> Path:
-    """Posterior means in 2-D (PCA), coloured by a known attribute when there is one."""
-    xy = pca_2d(mu) if mu.shape[1] > 2 else mu
-    fig = Figure(figsize=(6.5, 5.5))
-    ax = fig.subplots()
-    if labels is None:
-        ax.scatter(xy[:, 0], xy[:, 1], s=6, alpha=0.6)
-    else:
-        for value in sorted(set(labels)):
-            pick = np.array([label == value for label in labels])
-            ax.scatter(xy[pick, 0], xy[pick, 1], s=6, alpha=0.6, label=str(value))
-        ax.legend(markerscale=3, title=title or None)
-    ax.set_xlabel("PC 1")
-    ax.set_ylabel("PC 2")
-    ax.set_title("posterior means q(z|x), PCA" + (f", coloured by {title}" if title else ""))
+    """Posterior means in 2-D: PCA, and (with labels of at least 3 values) the linear
+    discriminant projection by those labels beside it, coloured by them."""
+    groups = sorted(set(labels)) if labels is not None else []
+    panels = [("PCA", "PC", pca_2d(mu) if mu.shape[1] > 2 else mu)]
+    if len(groups) >= 3 and mu.shape[1] >= 2:
+        panels.append((f"linear discriminants of {title}", "LD", lda_2d(mu, labels)))
+    fig = Figure(figsize=(6.0 * len(panels), 5.2))
+    for ax, (name, axis, xy) in zip(np.atleast_1d(fig.subplots(1, len(panels))), panels):
+        if labels is None:
+            ax.scatter(xy[:, 0], xy[:, 1], s=6, alpha=0.6)
+        else:
+            for value in groups:
+                pick = np.array([label == value for label in labels])
+                ax.scatter(xy[pick, 0], xy[pick, 1], s=6, alpha=0.6, label=str(value))
+            ax.legend(markerscale=3, title=title or None)
+        ax.set_xlabel(f"{axis} 1")
+        ax.set_ylabel(f"{axis} 2")
+        ax.set_title(f"posterior means q(z|x): {name}")
     fig.tight_layout()
     fig.savefig(out_path, dpi=110)
     return Path(out_path)

@@ -14,13 +14,14 @@ from minivae.training.plots import plot_curves, plot_latent
 from minivae.training.trainer import Trainer, eval_batches
 
 
-def latent_means(trainer: Trainer, encoded, layer: str | None = None) -> np.ndarray:
+def latent_means(trainer: Trainer, encoded, layer: str | None = None, params=None) -> np.ndarray:
     """Posterior means of one latent layer (default: the first) for every sentence of an
-    encoded set, in its original order."""
+    encoded set, in its original order; of the current parameters or of ``params``."""
     layer = layer or next(iter(trainer.model.latent_sizes))
+    params = trainer.params if params is None else params
     mus, order = [], []
     for batch in eval_batches(encoded, trainer.cfg.batch_size):
-        post = trainer.model.posterior(trainer.params, batch, trainer.cfg.kernel)
+        post = trainer.model.posterior(params, batch, trainer.cfg.kernel)
         mus.append(to_numpy(post.layers[layer].mu))
         order.append(np.asarray(batch.index))
     out = np.empty((len(encoded.ids), trainer.model.latent_sizes[layer]))
@@ -29,11 +30,17 @@ def latent_means(trainer: Trainer, encoded, layer: str | None = None) -> np.ndar
 
 
 def final_report(trainer: Trainer, log=print, num_samples: int = 5) -> dict:
-    """Evaluate on the validation (and test) set, print samples etc., save plots and
-    report.json."""
-    cfg, model, params, vocab = trainer.cfg, trainer.model, trainer.params, trainer.data.vocab
+    """Evaluate the best checkpoint (lowest validation -ELBO, what ``minivae eval`` and the
+    other commands load) on the validation (and test) set, print samples etc., save plots
+    and report.json."""
+    cfg, model, vocab = trainer.cfg, trainer.model, trainer.data.vocab
+    params, best_epoch = trainer.best_params()
     kernel = cfg.kernel
-    metrics = trainer.evaluate("valid", iw_samples=cfg.iw_samples, progress=trainer.progress_bar)
+    metrics = trainer.evaluate(
+        "valid", iw_samples=cfg.iw_samples, progress=trainer.progress_bar, params=params
+    )
+    metrics["epoch"] = best_epoch
+    log(f"\n== The best checkpoint: epoch {best_epoch} (lowest validation -ELBO), best.npz")
     words = metrics["num_tokens"]
     baseline = unigram_nll(trainer.data.train.ids, trainer.data.valid.ids, len(vocab))
     metrics["unigram_nll"] = baseline
@@ -88,14 +95,16 @@ def final_report(trainer: Trainer, log=print, num_samples: int = 5) -> dict:
     log_metrics(metrics, model, cfg.iw_samples, log)
     log(f"    unigram baseline NLL {baseline:.2f}, perplexity {metrics['unigram_ppl']:.2f}")
     if trainer.data.test is not None:
-        test = trainer.evaluate("test", iw_samples=cfg.iw_samples, progress=trainer.progress_bar)
+        test = trainer.evaluate(
+            "test", iw_samples=cfg.iw_samples, progress=trainer.progress_bar, params=params
+        )
         log(f"\n== Test metrics ({test['num_sentences']} sentences, {test['num_tokens']} tokens)")
         log_metrics(test, model, cfg.iw_samples, log)
         metrics["test"] = test
     metrics.update(cfg.task_metrics(model, params, trainer.data, log))
 
     plots = [plot_curves(trainer.out / "metrics.jsonl", trainer.out / "curves.png")]
-    mu_all = latent_means(trainer, trainer.data.valid)
+    mu_all = latent_means(trainer, trainer.data.valid, params=params)
     attrs = trainer.data.attrs("valid")
     if attrs:
         key = "topic" if "topic" in attrs[0] else sorted(attrs[0])[0]

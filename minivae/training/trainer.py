@@ -157,6 +157,15 @@ class Trainer:
             part = {k: g for k, g in grads.items() if k in self.groups[group]}
             self.optimizers[group].step(self.params, part)
 
+    def best_params(self) -> tuple[dict, int]:
+        """The parameters of best.npz (lowest validation -ELBO) and their epoch, or the
+        current ones where there is none yet."""
+        path = self.out / "best.npz"
+        if not path.exists():
+            return self.params, self.progress.epoch
+        params, meta, _ = load_checkpoint(path)
+        return {k: self.xp.asarray(v) for k, v in params.items()}, int(meta["epoch"])
+
     def _last_good(self) -> str:
         last = self.out / "last.npz"
         if last.exists():
@@ -315,10 +324,13 @@ class Trainer:
         self._make_optimizers()
         self.log(f"epoch {self.progress.epoch + 1}: autoencoder pre-training done; decoder reset")
 
-    def evaluate(self, split: str = "valid", iw_samples: int = 0, progress: bool = False) -> dict:
+    def evaluate(
+        self, split: str = "valid", iw_samples: int = 0, progress: bool = False, params=None
+    ) -> dict:
+        """Every metric on a split, of the current parameters (or of ``params``)."""
         return evaluate(
             self.model,
-            self.params,
+            self.params if params is None else params,
             eval_batches(self.data.split(split), self.cfg.batch_size),
             iw_samples=iw_samples,
             seed=self.cfg.seed,

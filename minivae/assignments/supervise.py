@@ -1,0 +1,139 @@
+"""Runs one child process for the grader, and makes sure that nothing it started outlives it.
+
+The grader starts this as ``python -I -S -c SOURCE`` (so no path of the grader's install is
+in its command line, which every process can read), with a job as JSON on stdin. It
+
+1. becomes a *subreaper* (Linux): every process the child starts, however it detaches
+   (double fork, setsid), stays a descendant of this one;
+2. starts the child in a new session, with the job's stdin, a log file for stdout and
+   stderr, limits (address space, file size, core files; processes when it runs as another
+   user), no new privileges, death with this process, and, when the job names one, that
+   user's uid and gid with no supplementary groups;
+3. waits up to the timeout, then kills the child's process group and every descendant
+   left, until none is left;
+4. prints one JSON line: the child's exit code, whether it timed out, how many other
+   processes were killed, or why the child could not start.
+
+Standard library only: the job says everything.
+"""
+
+import ctypes
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+FILE_SIZE = 64 * 2**20  # the largest file the child may write
+PROCESSES = 256  # processes of the child's user, when it runs as another user
+
+try:
+    _libc = ctypes.CDLL(None, use_errno=True)
+except OSError:  # not Linux: no subreaper, no prctl
+    _libc = None
+
+
+def _prctl(option: int, value: int) -> bool:
+    prctl = getattr(_libc, "prctl", None)
+    return prctl is not None and prctl(option, value, 0, 0, 0) == 0
+
+
+def _limits(memory_mb: int, other_user: bool):
+    def apply():  # runs in the child, after it took the user's uid, before exec
+        memory = memory_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE, FILE_SIZE))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if other_user:
+            resource.setrlimit(resource.RLIMIT_NPROC, (PROCESSES, PROCESSES))
+        _prctl(PR_SET_NO_NEW_PRIVS, 1)
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+    return apply
+
+
+def _descendants() -> list[int]:
+    """Every process below this one, from the parent ids in /proc."""
+    children: dict[int, list[int]] = {}
+    if not os.path.isdir("/proc"):  # not Linux: the process group is all there is to kill
+        return []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [os.getpid()]
+    while todo:
+        for pid in children.get(todo.pop(), []):
+            found.append(pid)
+            todo.append(pid)
+    return found
+
+
+def _kill_everything(pgid: int, patience: float = 10.0) -> int:
+    """Kill the process group and every descendant until none is left; -> how many were
+    still running, the group's leader (the child) aside."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except OSError:
+        pass
+    killed: set[int] = set()
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        for pid in _descendants():
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
+            except OSError:
+                pass
+        try:  # reap: orphans were reparented to this subreaper
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        except ChildProcessError:  # no child left, so no descendant either
+            break
+        time.sleep(0.005)
+    return len(killed - {pgid})
+
+
+def main() -> None:
+    job = json.loads(sys.stdin.read())
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    user = job.get("user")  # [uid, gid] or None
+    report = {"returncode": None, "timed_out": False, "strays": 0, "error": None}
+    with open(job["stdin"], "rb") as stdin, open(job["log"], "wb") as log:
+        try:
+            child = subprocess.Popen(
+                job["argv"],
+                stdin=stdin,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=job["cwd"],
+                env=job["env"],
+                start_new_session=True,
+                user=user[0] if user else None,
+                group=user[1] if user else None,
+                extra_groups=[] if user else None,
+                preexec_fn=_limits(job["memory_mb"], user is not None),
+            )
+        except OSError as e:
+            report["error"] = f"{type(e).__name__}: {e}"
+        else:
+            try:
+                report["returncode"] = child.wait(timeout=job["timeout"])
+            except subprocess.TimeoutExpired:
+                report["timed_out"] = True
+            report["strays"] = _kill_everything(child.pid)
+    print(json.dumps(report), flush=True)
+
+
+if __name__ == "__main__":
+    main()
