@@ -238,6 +238,13 @@ def test_train_resume_eval_and_generate_through_the_shared_commands(tmp_path, ca
         assert len(capsys.readouterr().out.splitlines()) == 3
     assert main(["interpolate", out, "the chef", "the band", "--layer", "z"]) == 2
     assert "--layer must be one of the hvae model's layers: z1, z2" in capsys.readouterr().err
+    # The Python API: the same model, either layer.
+    import minivae
+
+    vae = minivae.load(out)
+    assert vae.encode(["the chef cooked"], layer="z2").mu.shape == (1, 2)
+    assert len(vae.interpolate("the chef cooked", "the band played", steps=3, layer="z2")) == 3
+    assert len(vae.sample(2)) == 2
 
 
 def test_runs_table_puts_each_layer_beside_the_flat_model(tmp_path, capsys):
