@@ -21,7 +21,7 @@ import numpy as np
 from minivae.backend import resolve_device, xp_for
 from minivae.data import Examples, encode_examples, pad_batch, pad_conditions, read_sentences
 from minivae.evaluation import evaluate
-from minivae.generation import decode, interpolate
+from minivae.generation import decode, posterior_path
 from minivae.training.loading import TrainedModel, load_model
 from minivae.training.trainer import eval_batches
 
@@ -94,10 +94,14 @@ class Model:
     def reconstruct(self, sentences, condition=None, **options) -> list[str]:
         return self.decode(self.codes(sentences, condition), **options)
 
-    def interpolate(self, start: str, end: str, steps: int = 5, mode="slerp", **options):
-        """Sentences decoded along a path between two sentences' posterior-mean codes."""
-        codes = self.codes([start, end])
-        return self.decode(interpolate(codes[0], codes[1], steps, mode), **options)
+    def interpolate(
+        self, start: str, end: str, steps: int = 5, mode="slerp", layer=None, **options
+    ):
+        """Sentences decoded along a path between two sentences' posterior-mean codes, or
+        (``layer``, e.g. the hierarchical VAE's "z2") between their means in one layer."""
+        post = self.model.posterior(self.params, self._batch([start, end]), self.kernel)
+        path = posterior_path(self.model, self.params, post, layer, steps, mode)
+        return self.decode(path, **options)
 
     def evaluate(self, path=None, iw_samples: int | None = None, seed: int | None = None):
         """Every metric of ``minivae eval`` on a file (one sentence per line; scored whole)

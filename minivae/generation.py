@@ -127,6 +127,23 @@ def beam_search(
     return max(finished, key=lambda f: f[1])[0]
 
 
+def posterior_path(
+    model: TextModel, params, posterior, layer: str | None = None, steps: int = 5, mode="linear"
+):
+    """Codes on a path between the first two sentences of a ``Posterior``  ->  ``steps`` codes.
+
+    layer None: between their codes (``model.mean_code``). A layer's name: between their
+    posterior means in that latent layer, each point made a code by ``model.layer_code``
+    (the hierarchical VAE's z2 moves z1 through the prior network).
+    """
+    if layer is None:
+        mean = model.mean_code(params, posterior)
+        return interpolate(mean[0], mean[1], steps=steps, mode=mode)
+    model.check_layer(layer)
+    mu = posterior.layers[layer].mu
+    return model.layer_code(params, layer, interpolate(mu[0], mu[1], steps=steps, mode=mode))
+
+
 def interpolate(z1, z2, steps: int = 5, mode: str = "linear"):
     """Points from z1 to z2 (both (Z,)), ends included  ->  (steps, Z)
 

@@ -13,6 +13,8 @@ object only binds the config and says how the pieces fit:
     log_likelihood                   log p(x | z[, c]) of each sentence
     prior_code                       z ~ p(z[|c]), for sampling
     mean_code                        the posterior mean, for reconstruction
+    layer_code                       the code of a point in one latent layer, for
+                                     interpolating in that layer
     decoder_start, decoder_step      one decoder step at a time, for greedy, sampling, beam
 
 A *code* is whatever the decoder reads (the plain VAE's z; the conditional VAE's [z; c]):
@@ -167,6 +169,25 @@ class TextModel(ABC):
     def prior_code(self, params, num: int, rng, context=None, use_mean: bool = False):
         """``num`` codes from the prior (per condition row of ``context`` for conditional
         models: ``num * M`` rows, condition-major). use_mean: the prior's mean instead."""
+
+    def layer_code(self, params, layer: str, points):
+        """The codes that decode points of one latent layer: points (M, Z_layer) -> M codes.
+
+        What interpolating in a layer decodes. A one-layer unconditional model's point is its
+        code (this default); a model with several layers says how a point in each becomes a
+        code (the hierarchical VAE: z2 through the prior network's mean of z1)."""
+        self.check_layer(layer)
+        if self.conditional or len(self.latent_sizes) > 1:
+            raise NotImplementedError(f"the {self.kind} model does not decode points of a layer")
+        return points
+
+    def check_layer(self, layer: str) -> None:
+        """A ValueError naming the layers, for a layer this model does not have."""
+        if layer not in self.latent_sizes:
+            raise ValueError(
+                f"the {self.kind} model has no latent layer {layer!r}; its layers are: "
+                + ", ".join(self.latent_sizes)
+            )
 
     def condition_context(self, params, src, src_lengths=None, kernel: str = "auto"):
         """The condition vectors c of encoded conditions (conditional models only): class ids

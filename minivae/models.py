@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from minivae.conditional.cvae import ConditionalVAE
+from minivae.hierarchical.hvae import HierarchicalVAE
 from minivae.interface import TextModel
 from minivae.model.text_vae import TextVAE
 
-MODELS: dict[str, type[TextModel]] = {cls.kind: cls for cls in (TextVAE, ConditionalVAE)}
+MODELS: dict[str, type[TextModel]] = {
+    cls.kind: cls for cls in (TextVAE, ConditionalVAE, HierarchicalVAE)
+}
 
 
 def model_class(kind) -> type[TextModel]:

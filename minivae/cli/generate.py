@@ -65,6 +65,11 @@ def add_parser(sub) -> None:
     p.add_argument("end", help="second sentence")
     p.add_argument("--steps", type=int, default=7, help="points on the path, ends included")
     p.add_argument("--mode", default="linear", choices=["linear", "slerp"], help="the path")
+    p.add_argument(
+        "--layer",
+        help="interpolate in this latent layer (a model with several: the hierarchical VAE's "
+        "z1 or z2); default: between the decoder's codes",
+    )
     add_decoding_args(p)
     p.set_defaults(func=run_interpolate)
 
@@ -107,8 +112,8 @@ def _conditions(args, trained, count: int | None = None):
     return pad_conditions(trained.condition.encode_texts(texts, cfg.max_len, cfg.lowercase))
 
 
-def _mean_codes(args, trained, sentences):
-    """The posterior-mean codes of sentences typed by a person."""
+def _posterior(args, trained, sentences):
+    """The posterior of sentences typed by a person."""
     from minivae.data import pad_batch
 
     lowercase = trained.train_config.lowercase
@@ -117,8 +122,12 @@ def _mean_codes(args, trained, sentences):
     conditions = _conditions(args, trained, len(sentences))
     if conditions is not None:
         batch = batch._replace(src=conditions[0], src_lengths=conditions[1])
-    post = trained.model.posterior(trained.params, batch, args.kernel)
-    return trained.model.mean_code(trained.params, post)
+    return trained.model.posterior(trained.params, batch, args.kernel)
+
+
+def _mean_codes(args, trained, sentences):
+    """The posterior-mean codes of sentences typed by a person."""
+    return trained.model.mean_code(trained.params, _posterior(args, trained, sentences))
 
 
 def run_sample(args, command: str = "sample") -> int:
@@ -162,7 +171,7 @@ def run_reconstruct(args) -> int:
 
 
 def run_interpolate(args) -> int:
-    from minivae.generation import interpolate
+    from minivae.generation import posterior_path
 
     try:
         if args.steps < 2:
@@ -170,8 +179,12 @@ def run_interpolate(args) -> int:
         trained = load_for_use(args)
         if trained.model.conditional:
             raise ValueError("interpolate is for unconditional models")
-        codes = _mean_codes(args, trained, [args.start, args.end])
-        path = interpolate(codes[0], codes[1], steps=args.steps, mode=args.mode)
+        model = trained.model
+        if args.layer is not None and args.layer not in model.latent_sizes:
+            layers = ", ".join(model.latent_sizes)
+            raise ValueError(f"--layer must be one of the {model.kind} model's layers: {layers}")
+        post = _posterior(args, trained, [args.start, args.end])
+        path = posterior_path(model, trained.params, post, args.layer, args.steps, args.mode)
         outs = _decode(args, trained, path)
     except USE_ERRORS as e:
         return fail("interpolate", e)

@@ -38,12 +38,23 @@ def cvae_param_shapes(config: CVAEConfig) -> dict[str, tuple]:
             continue
         shapes[name] = shape
     shapes.update({"mu_W": (H + C, Z), "mu_b": (Z,), "logvar_W": (H + C, Z), "logvar_b": (Z,)})
-    shapes.update({"prior_W": (C, P), "prior_b": (P,)})
-    shapes.update({"prior_mu_W": (P, Z), "prior_mu_b": (Z,)})
-    shapes.update({"prior_logvar_W": (P, Z), "prior_logvar_b": (Z,)})
+    shapes.update(prior_net_shapes(C, P, Z))
     if config.bow:
         shapes.update({"bow_W": (Z + C, config.vocab_size), "bow_b": (config.vocab_size,)})
     return shapes
+
+
+def prior_net_shapes(C: int, P: int, Z: int) -> dict[str, tuple]:
+    """The prior network's weights (``minivae.conditional.model.PRIOR_NAMES``): its input
+    (C,) -> tanh layer (P,) -> mean and log-variance (Z,) each."""
+    return {
+        "prior_W": (C, P),
+        "prior_b": (P,),
+        "prior_mu_W": (P, Z),
+        "prior_mu_b": (Z,),
+        "prior_logvar_W": (P, Z),
+        "prior_logvar_b": (Z,),
+    }
 
 
 def init_cvae_params(config: CVAEConfig, seed: int = 0, dtype=np.float32, xp=np) -> dict:

@@ -84,6 +84,8 @@ def model_cases():
     checks; options go to ``check_model``."""
     from minivae.conditional.config import CVAEConfig
     from minivae.conditional.cvae import ConditionalVAE
+    from minivae.hierarchical.config import HVAEConfig
+    from minivae.hierarchical.hvae import HierarchicalVAE
     from minivae.model import ModelConfig, TextVAE
 
     tiny = dict(vocab_size=11, embed_dim=4, hidden_dim=5, latent_dim=3)
@@ -99,6 +101,16 @@ def model_cases():
     yield "cvae (sequence, lstm)", ConditionalVAE(sequence), "auto", {}
     label = CVAEConfig(**cvae, condition="label", num_classes=4, cell="gru")
     yield "cvae (label, gru)", ConditionalVAE(label), "auto", {}
+    hvae = dict(tiny, latent_dim2=2, prior_hidden=4)
+    yield "hvae (lstm)", HierarchicalVAE(HVAEConfig(**hvae)), "auto", {}
+    hvae_gru = HVAEConfig(**hvae, cell="gru", z_mode="concat", share_embeddings=False)
+    # free bits 0.1 floor some dimensions of each layer and leave others free
+    yield (
+        "hvae (gru, dropout 0.3, free bits)",
+        HierarchicalVAE(hvae_gru),
+        "auto",
+        dict(dropout=0.3, free_bits=0.1),
+    )
 
 
 def check_all_models(seed: int = 0, tol: float = DEFAULT_TOL) -> list[CheckRow]:

@@ -177,7 +177,7 @@ class RunConfig(DictConfig):
         return {}
 
 
-MODEL_NAMES = ["vae"]
+MODEL_NAMES = ["vae", "hierarchical"]  # TrainConfig.model -> the model built
 
 
 def absolute(path: str | None) -> str | None:
@@ -188,7 +188,12 @@ def absolute(path: str | None) -> str | None:
 class TrainConfig(RunConfig):
     """A text VAE on one sentence per line: the built-in corpus or a file."""
 
-    model: str = option("vae", "the model: vae", MODEL_NAMES)
+    model: str = option(
+        "vae",
+        "the model: vae (the plain text VAE) or hierarchical (two latent layers z2 -> z1 -> x; "
+        "--latent-dim is z1's size)",
+        MODEL_NAMES,
+    )
     corpus: str | None = option(
         None, "text file, one sentence per line (default: the built-in corpus)"
     )
@@ -197,10 +202,17 @@ class TrainConfig(RunConfig):
     )
     test: str | None = option(None, "test file, one sentence per line: scored in the final report")
     builtin_size: int = option(10000, "number of sentences of the built-in corpus")
+    # the hierarchical model's own sizes
+    latent_dim2: int = option(16, "--model hierarchical: size of the top latent z2")
+    prior_hidden: int = option(
+        64, "--model hierarchical: hidden size of the prior network p(z1|z2)"
+    )
 
     def __post_init__(self):
         super().__post_init__()
         self._check("builtin_size", int, low=2, high=1_000_000)
+        for name in ("latent_dim2", "prior_hidden"):
+            self._check(name, int, low=1)
         for name in ("corpus", "valid", "test"):  # saved whole: a run must not depend on
             setattr(self, name, absolute(getattr(self, name)))  # the folder it was started in
 
@@ -221,16 +233,21 @@ class TrainConfig(RunConfig):
         )
 
     def build_model(self, data):
+        from minivae.hierarchical.config import HVAEConfig
+        from minivae.hierarchical.hvae import HierarchicalVAE
         from minivae.model import ModelConfig, TextVAE
 
-        return TextVAE(
-            ModelConfig(
-                vocab_size=len(data.vocab),
-                embed_dim=self.embed_dim,
-                hidden_dim=self.hidden_dim,
-                latent_dim=self.latent_dim,
-                cell=self.cell,
-                z_mode=self.z_mode,
-                share_embeddings=self.share_embeddings,
-            )
+        sizes = dict(
+            vocab_size=len(data.vocab),
+            embed_dim=self.embed_dim,
+            hidden_dim=self.hidden_dim,
+            latent_dim=self.latent_dim,
+            cell=self.cell,
+            z_mode=self.z_mode,
+            share_embeddings=self.share_embeddings,
         )
+        if self.model == "hierarchical":
+            return HierarchicalVAE(
+                HVAEConfig(**sizes, latent_dim2=self.latent_dim2, prior_hidden=self.prior_hidden)
+            )
+        return TextVAE(ModelConfig(**sizes))

@@ -8,7 +8,7 @@ import numpy as np
 from minivae.backend import to_numpy
 from minivae.data import batch_of
 from minivae.evaluation import perplexity, unigram_nll
-from minivae.generation import decode, interpolate
+from minivae.generation import decode, posterior_path
 from minivae.training.checkpoint import write_json_atomic
 from minivae.training.plots import plot_curves, plot_latent
 from minivae.training.trainer import Trainer, eval_batches
@@ -74,17 +74,22 @@ def final_report(trainer: Trainer, log=print, num_samples: int = 5) -> dict:
             log(f"    {given}{vocab.text(ids)}")
 
     log("\n== Reconstructions of held-out sentences (posterior mean, greedy)")
-    mean = model.mean_code(params, model.posterior(params, valid, kernel))
+    post = model.posterior(params, valid, kernel)
+    mean = model.mean_code(params, post)
     for ids, rec in zip(
         valid.tokens, decode(model, params, mean, max_len=cfg.max_len, kernel=kernel)
     ):
         log(f"    in:  {vocab.text(ids[ids > 0])}\n    out: {vocab.text(rec)}")
 
     if not model.conditional and len(mean) > 1:
-        log("\n== Interpolation between two held-out sentences (slerp between posterior means)")
-        path = interpolate(mean[0], mean[1], steps=5, mode="slerp")
-        for ids in decode(model, params, path, max_len=cfg.max_len, kernel=kernel):
-            log(f"    {vocab.text(ids)}")
+        # With several latent layers, a path in each (the others follow from it).
+        layers = list(model.latent_sizes) if len(model.latent_sizes) > 1 else [None]
+        for layer in layers:
+            where = "posterior means" if layer is None else f"posterior means of {layer}"
+            log(f"\n== Interpolation between two held-out sentences (slerp between {where})")
+            path = posterior_path(model, params, post, layer, steps=5, mode="slerp")
+            for ids in decode(model, params, path, max_len=cfg.max_len, kernel=kernel):
+                log(f"    {vocab.text(ids)}")
 
     log("\n== Validation metrics (per sentence; perplexity per word incl. <eos>)")
     log_metrics(metrics, model, cfg.iw_samples, log)

@@ -425,10 +425,14 @@ class Trainer:
 
 
 def format_epoch(row: dict, latent_sizes: dict, beta: float) -> str:
-    units = "/".join(str(z) for z in latent_sizes.values())
+    units = f"{row['active_units']}/{sum(latent_sizes.values())}"
+    if len(latent_sizes) > 1:  # each layer's KL and active units too
+        kl = " + ".join(f"{name} {row[f'kl_{name}']:.2f}" for name in latent_sizes)
+        layers = ", ".join(f"{row[f'active_units_{n}']}/{z} {n}" for n, z in latent_sizes.items())
+        units += f" ({layers}), KL {kl}"
     return (
         f"epoch {row['epoch']}: valid -ELBO {row['nelbo']:.2f} (rec {row['rec']:.2f}, "
-        f"KL {row['kl']:.2f}), MI {row['mi']:.2f}, active units {row['active_units']}/{units}, "
+        f"KL {row['kl']:.2f}), MI {row['mi']:.2f}, active units {units}, "
         f"beta {beta:.2f}; {row['seconds']:.0f} s, {row['tokens_per_second']:.0f} tokens/s"
     )
 

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Every run behind docs/results.md, by name. From the repository root (next to ../shared):
+#
+#   bash experiments/run.sh TABLE            # the runs of one table, then the table
+#   bash experiments/run.sh --list           # the tables and their runs
+#
+# Tables: ptb (the remedies on PTB), multi30k (the remedies on Multi30k English), hvae (the
+# hierarchical VAE beside the flat one on both corpora), latent (the latent size on PTB).
+# Each run writes runs/<corpus>/<name>/ (report.json: validation and test metrics of the best
+# checkpoint; metrics.jsonl: each epoch's seconds and tokens per second) and <name>.log. Two
+# runs at a time (a 2-core machine: one BLAS thread each). A run whose report.json exists is
+# not run again. Environment: DATA (../shared/data), RUNS (runs), JOBS (2), QUICK=1 (the first
+# 300 lines of each file, 1 epoch: a check of the commands).
+set -euo pipefail
+
+DATA=${DATA:-../shared/data}
+RUNS=${RUNS:-runs}
+JOBS=${JOBS:-2}
+EPOCHS_PTB=15
+EPOCHS_M30K=5
+if [[ -n "${QUICK:-}" ]]; then
+    small=$(mktemp -d)
+    trap 'rm -rf "$small"' EXIT
+    mkdir -p "$small/ptb" "$small/multi30k"
+    for f in ptb/ptb.valid.txt ptb/ptb.test.txt multi30k/train.en multi30k/val.en multi30k/test.en; do
+        head -n 300 "$DATA/$f" > "$small/$f"
+    done
+    DATA=$small RUNS="$RUNS-quick" EPOCHS_PTB=1 EPOCHS_M30K=1
+fi
+
+# The PTB setting of the real-text issue: PTB's validation split for training (its training
+# split is not in ../shared), 5% of it held out, tested on all of PTB's test split.
+PTB=(--corpus "$DATA/ptb/ptb.valid.txt" --valid-fraction 0.05 --test "$DATA/ptb/ptb.test.txt"
+     --epochs "$EPOCHS_PTB")
+# Multi30k English with its own splits, lower-cased, words seen twice (about 5,900 words).
+M30K=(--corpus "$DATA/multi30k/train.en" --valid "$DATA/multi30k/val.en"
+      --test "$DATA/multi30k/test.en" --lowercase --min-count 2 --epochs "$EPOCHS_M30K")
+MODEL=(--embed-dim 256 --hidden-dim 256 --latent-dim 32 --lr 1e-3 --iw-samples 20)
+HVAE=(--model hierarchical --latent-dim2 16 --prior-hidden 128)
+
+# The remedies: every run starts from "none" and changes what its name says.
+NONE=(--kl-schedule constant --word-dropout 0 --free-bits 0)
+declare -A REMEDY=(
+  [none]=""
+  [annealing]="--kl-schedule linear --kl-warmup 500"
+  [word-dropout]="--kl-schedule linear --kl-warmup 500 --word-dropout 0.25"
+  [free-bits]="--kl-schedule linear --kl-warmup 500 --free-bits 0.5"
+  [all-three]="--kl-schedule linear --kl-warmup 500 --word-dropout 0.5 --free-bits 0.5"
+  [cyclical]="--kl-schedule cyclical --kl-cycles 4"
+  [aggressive]="--kl-schedule linear --kl-warmup 500 --aggressive --aggressive-steps 10"
+  [pretrain-fb]="--ae-pretrain-epochs 5 --kl-schedule linear --kl-warmup 500 --free-bits 0.15"
+)
+REMEDIES=(none annealing word-dropout free-bits all-three cyclical aggressive pretrain-fb)
+
+declare -A TABLE=(
+  [ptb]="${REMEDIES[*]/#/ptb/}"
+  [multi30k]="${REMEDIES[*]/#/multi30k/}"
+  [hvae]="ptb/all-three ptb/hvae-all-three ptb/word-dropout ptb/hvae-word-dropout
+          multi30k/all-three multi30k/hvae-all-three multi30k/word-dropout
+          multi30k/hvae-word-dropout"
+  [latent]="ptb/pretrain-fb-z2 ptb/pretrain-fb-z4 ptb/pretrain-fb-z8 ptb/pretrain-fb-z16
+            ptb/pretrain-fb ptb/pretrain-fb-z64"
+)
+
+options() {  # corpus/name -> the options of minivae train
+    local corpus=${1%%/*} name=${1#*/} extra=()
+    if [[ $name == hvae-* ]]; then extra+=("${HVAE[@]}"); name=${name#hvae-}; fi
+    if [[ $name =~ ^(.*)-z([0-9]+)$ ]]; then
+        name=${BASH_REMATCH[1]}; extra+=(--latent-dim "${BASH_REMATCH[2]}")
+    fi
+    [[ -n "${REMEDY[$name]+x}" ]] || { echo "no run named $1" >&2; exit 2; }
+    local data=("${PTB[@]}")
+    [[ $corpus == multi30k ]] && data=("${M30K[@]}")
+    # shellcheck disable=SC2206
+    echo "${data[@]}" "${MODEL[@]}" "${NONE[@]}" ${REMEDY[$name]} "${extra[@]}"
+}
+
+run() {  # corpus/name
+    local out="$RUNS/$1"
+    [[ -f $out/report.json ]] && return 0
+    mkdir -p "$(dirname "$out")"
+    read -ra args <<< "$(options "$1")"
+    echo "== $1: minivae train ${args[*]}"
+    minivae train "${args[@]}" --out "$out" --overwrite --no-progress > "$out.log" 2>&1 \
+        || echo "$1 failed: see $out.log" >&2
+}
+
+if [[ ${1:-} == --list ]]; then
+    for t in "${!TABLE[@]}"; do echo "$t:" ${TABLE[$t]}; done
+    exit 0
+fi
+[[ -n "${TABLE[${1:-}]+x}" ]] || { echo "usage: $0 TABLE|--list (tables: ${!TABLE[*]})" >&2; exit 2; }
+export OPENBLAS_NUM_THREADS=1
+read -ra runs <<< "$(echo ${TABLE[$1]})"
+for r in "${runs[@]}"; do
+    run "$r" &
+    while [[ $(jobs -rp | wc -l) -ge $JOBS ]]; do sleep 5; done
+done
+wait
+python -m minivae.benchmarks.runs_table --split test "${runs[@]/#/$RUNS/}"
