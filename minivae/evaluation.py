@@ -32,6 +32,7 @@ from minivae import ops
 from minivae.backend import get_array_module, to_numpy
 from minivae.data.vocab import EOS
 from minivae.interface import TextModel
+from minivae.threads import parallel_map
 
 LOGITS_BUDGET = 32_000_000  # logits entries (128 MB in float32) per batch of importance draws
 
@@ -57,6 +58,39 @@ def mutual_information(mu, logvar, rng, chunk: int = 128) -> float:
     return max(total / M, 0.0)
 
 
+def score_batch(model: TextModel, params, batch, iw_samples: int, rng, kernel="auto") -> dict:
+    """One batch's sums: rec, kl_<layer> (of one draw per sentence), nll (importance-
+    weighted over ``iw_samples`` draws), and each layer's posterior means, log-variances and
+    offsets from the prior mean (on the host).
+
+    The draws are scored several at a time (the batch repeated): as many as keep the logits
+    under LOGITS_BUDGET entries, so the matrix products are large and memory stays bounded.
+    """
+    post = model.posterior(params, batch, kernel)
+    N, T = batch.tokens.shape
+    draws = max(iw_samples, 1)
+    per_chunk = max(1, min(draws, LOGITS_BUDGET // (N * (T + 1) * model.vocab_size)))
+    sums, log_w = {"rec": 0.0, "nll": 0.0}, []
+    for start in range(0, draws, per_chunk):
+        k = min(per_chunk, draws - start)
+        sample = model.sample_latent(params, post, rng, samples=k)
+        log_px = model.log_likelihood(params, batch, sample.code, kernel)
+        if start == 0:  # the first draw of each sentence gives the ELBO's terms
+            sums["rec"] = -float(log_px[:N].sum())
+            sums.update({f"kl_{name}": float(kl[:N].sum()) for name, kl in sample.kl.items()})
+        log_w.append((log_px + sample.log_prior - sample.log_q).reshape(k, N))
+    if iw_samples > 0:
+        xp = get_array_module(log_w[0])
+        log_px_iw = ops.logsumexp(xp.concatenate(log_w), axis=0) - math.log(iw_samples)
+        sums["nll"] = -float(log_px_iw.sum())
+    sums["means"] = {}
+    for name, (mu, logvar) in post.layers.items():
+        prior_mean = post.prior_means.get(name)
+        offset = mu if prior_mean is None else mu - prior_mean
+        sums["means"][name] = (to_numpy(mu), to_numpy(logvar), to_numpy(offset))
+    return sums
+
+
 def evaluate(
     model: TextModel,
     params,
@@ -67,7 +101,9 @@ def evaluate(
     au_threshold: float = 0.01,
     progress: bool = False,
 ) -> dict:
-    """Every metric above over an iterable of batches.
+    """Every metric above over a sequence of batches, scored on the thread policy's threads
+    (``minivae.threads``), each batch with draws of its own seed ([seed, its index]), so the
+    numbers do not depend on the number of threads.
 
     Returns floats: nelbo, rec, kl (nats per sentence), nll (importance-weighted, per
     sentence; the ELBO when iw_samples is 0), ppl, elbo_ppl (perplexity from the ELBO
@@ -77,41 +113,32 @@ def evaluate(
     """
     if iw_samples < 0:
         raise ValueError(f"iw_samples must be >= 0, got {iw_samples}")
-    rng = np.random.default_rng(seed)
-    layers = list(model.latent_sizes)
-    sums = {"rec": 0.0, "nll": 0.0, **{f"kl_{name}": 0.0 for name in layers}}
-    n_sent = n_tok = 0
-    means = {name: [] for name in layers}  # (mu, logvar, prior mean) per batch, on the host
-    batches = tqdm(
-        batches, desc="evaluating", disable=not progress, file=sys.stderr, dynamic_ncols=True
-    )
-    for batch in batches:
-        post = model.posterior(params, batch, kernel)
-        N, T = batch.tokens.shape
-        draws = max(iw_samples, 1)
-        per_chunk = max(1, min(draws, LOGITS_BUDGET // (N * (T + 1) * model.vocab_size)))
-        log_w = []
-        for start in range(0, draws, per_chunk):
-            k = min(per_chunk, draws - start)
-            sample = model.sample_latent(params, post, rng, samples=k)
-            log_px = model.log_likelihood(params, batch, sample.code, kernel)
-            if start == 0:  # the first draw of each sentence gives the ELBO's terms
-                sums["rec"] -= float(log_px[:N].sum())
-                for name, kl in sample.kl.items():
-                    sums[f"kl_{name}"] += float(kl[:N].sum())
-            log_w.append((log_px + sample.log_prior - sample.log_q).reshape(k, N))
-        if iw_samples > 0:
-            xp = get_array_module(log_w[0])
-            log_px_iw = ops.logsumexp(xp.concatenate(log_w), axis=0) - math.log(iw_samples)
-            sums["nll"] -= float(log_px_iw.sum())
-        for name, (mu, logvar) in post.layers.items():
-            prior_mean = post.prior_means.get(name)
-            offset = mu if prior_mean is None else mu - prior_mean
-            means[name].append((to_numpy(mu), to_numpy(logvar), to_numpy(offset)))
-        n_sent += N
-        n_tok += int(np.sum(batch.lengths)) + N  # words + <eos>
-    if n_sent == 0:
+    batches = list(batches)
+    if not batches:
         raise ValueError("evaluate: no sentences to evaluate")
+    layers = list(model.latent_sizes)
+
+    def score(i):
+        rng = np.random.default_rng([seed, i])
+        return score_batch(model, params, batches[i], iw_samples, rng, kernel)
+
+    scores = tqdm(
+        parallel_map(score, range(len(batches))),
+        total=len(batches),
+        desc="evaluating",
+        disable=not progress,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
+    sums = {"rec": 0.0, "nll": 0.0, **{f"kl_{name}": 0.0 for name in layers}}
+    means = {name: [] for name in layers}  # (mu, logvar, offset) per batch, on the host
+    for s in scores:
+        for key in sums:
+            sums[key] += s[key]
+        for name in layers:
+            means[name].append(s["means"][name])
+    n_sent = sum(len(b.lengths) for b in batches)
+    n_tok = sum(int(np.sum(b.lengths)) + len(b.lengths) for b in batches)  # words + <eos>
     kl_total = sum(sums[f"kl_{name}"] for name in layers)
     nelbo_total = sums["rec"] + kl_total
     nll_total = sums["nll"] if iw_samples > 0 else nelbo_total

@@ -169,3 +169,14 @@ def test_mutual_information_does_not_depend_on_the_batch_size(params):
         for s in (slice(0, 6), slice(6, 12))
     ]
     assert evaluate(MODEL, params, halves, iw_samples=0, seed=0)["mi"] == pytest.approx(whole)
+
+
+def test_evaluation_numbers_do_not_depend_on_the_number_of_threads(params):
+    from minivae.threads import thread_policy
+
+    batches = [tiny_batch(CONFIG.vocab_size, seed=s, N=5, T=6) for s in range(4)]
+    results = []
+    for threads in (1, 2):
+        with thread_policy(threads):
+            results.append(evaluate(MODEL, params, batches, iw_samples=7, seed=3))
+    assert results[0] == results[1]

@@ -23,6 +23,13 @@ def add_parser(sub) -> None:
         "--dtype", nargs="+", default=["float32", "float64"], choices=["float32", "float64"]
     )
     kernels.set_defaults(func=run_kernels)
+    ev = bench_sub.add_parser(
+        "eval", help="the importance-weighted NLL of minivae eval vs the plain loop it replaced"
+    )
+    ev.add_argument("--corpus", help="sentences to score (default: random ones, PTB's lengths)")
+    ev.add_argument("--sentences", type=int, default=400, help="how many")
+    ev.add_argument("--iw-samples", type=int, default=10, help="importance samples K")
+    ev.set_defaults(func=run_eval)
 
 
 def _step_args(p) -> None:
@@ -58,4 +65,17 @@ def run_step(args) -> int:
     run_step_bench(
         N=args.batch_size, T=args.seq_len, repeats=args.repeats, rounds=args.rounds, device=device
     )
+    return 0
+
+
+def run_eval(args) -> int:
+    from minivae.benchmarks.evaluation import run_eval_bench
+    from minivae.cli.common import USE_ERRORS, fail
+
+    try:
+        if args.sentences < 1 or args.iw_samples < 1:
+            raise ValueError("--sentences and --iw-samples must be at least 1")
+        run_eval_bench(args.corpus, args.sentences, args.iw_samples)
+    except USE_ERRORS as e:
+        return fail("bench eval", e)
     return 0
