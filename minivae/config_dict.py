@@ -12,6 +12,15 @@ class DictConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def require_positive(self, *names) -> None:
+        """Each of the fields ``names`` must be an integer >= 1 (a size)."""
+        for name in names:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(
+                    f"{type(self).__name__}.{name} must be a positive integer, got {value!r}"
+                )
+
     @classmethod
     def from_dict(cls, d):
         if not isinstance(d, dict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from minivae.config_dict import DictConfig
-from minivae.model.config import CELLS, Z_MODES, ModelConfig
+from minivae.model.config import ModelConfig
 from minivae.training.config import RunConfig, absolute, option
 
 CONDITIONS = ("label", "sequence")
@@ -43,10 +43,7 @@ class CVAEConfig(DictConfig):
     def __post_init__(self):
         if self.condition not in CONDITIONS:
             raise ValueError(f"condition must be one of {CONDITIONS}, got {self.condition!r}")
-        for name in ("embed_dim", "hidden_dim", "latent_dim", "prior_dim", "cond_dim"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"CVAEConfig.{name} must be a positive integer, got {value!r}")
+        self.require_positive("embed_dim", "hidden_dim", "latent_dim", "prior_dim", "cond_dim")
         if self.condition == "label" and self.num_classes < 1:
             raise ValueError(f"a label condition needs num_classes >= 1, got {self.num_classes}")
         if self.condition == "sequence" and self.src_vocab_size < 5:
@@ -54,11 +51,7 @@ class CVAEConfig(DictConfig):
                 "a sequence condition needs src_vocab_size covering the 4 special tokens and a "
                 f"word, got {self.src_vocab_size}"
             )
-        if self.cell not in CELLS:
-            raise ValueError(f"cell must be one of {CELLS}, got {self.cell!r}")
-        if self.z_mode not in Z_MODES:
-            raise ValueError(f"z_mode must be one of {Z_MODES}, got {self.z_mode!r}")
-        _ = self.decoder_config  # checks vocab_size
+        _ = self.decoder_config  # checks vocab_size, the cell and z_mode
 
     @property
     def c_dim(self) -> int:

@@ -29,10 +29,7 @@ class HVAEConfig(DictConfig):
     share_embeddings: bool = True
 
     def __post_init__(self):
-        for name in ("latent_dim2", "prior_hidden"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"HVAEConfig.{name} must be a positive integer, got {value!r}")
+        self.require_positive("latent_dim2", "prior_hidden")
         _ = self.decoder_config  # checks the sizes, the cell and z_mode
 
     @property

@@ -27,10 +27,7 @@ class ModelConfig(DictConfig):
     share_embeddings: bool = True
 
     def __post_init__(self):
-        for name in ("vocab_size", "embed_dim", "hidden_dim", "latent_dim"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"ModelConfig.{name} must be a positive integer, got {value!r}")
+        self.require_positive("vocab_size", "embed_dim", "hidden_dim", "latent_dim")
         if self.vocab_size < 5:
             raise ValueError(
                 f"vocab_size must cover the 4 special tokens and a word, got {self.vocab_size}"
