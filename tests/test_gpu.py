@@ -37,6 +37,35 @@ def test_ops_agree_with_numpy(cp):
             np.testing.assert_allclose(to_numpy(b), a, rtol=1e-10, atol=1e-12, err_msg=name)
 
 
+@pytest.mark.parametrize("index", range(6))
+def test_every_model_through_the_interface_matches_numpy_on_the_gpu(cp, index):
+    """Each model of ``minivae gradcheck`` (plain, conditional, hierarchical, ...): loss and
+    gradients, evaluation and decoding on CuPy arrays, against NumPy."""
+    from minivae.backend import to_numpy
+    from minivae.evaluation import evaluate
+    from minivae.generation import decode
+    from minivae.gradcheck.models import model_cases, tiny_model_batch
+
+    cases = list(model_cases())
+    if index >= len(cases):
+        pytest.skip(f"there are {len(cases)} model cases")
+    label, model, kernel, options = cases[index]
+    params = model.init_params(seed=0, dtype=np.float64)
+    gpu_params = {k: cp.asarray(v) for k, v in params.items()}
+    batch = tiny_model_batch(model, seed=1)
+    eps = np.random.default_rng(0).standard_normal((3, sum(model.latent_sizes.values())))
+    kw = dict(eps=eps, kernel=kernel)
+    t_cpu, g_cpu = model.loss_and_grads(params, batch, **kw)
+    t_gpu, g_gpu = model.loss_and_grads(gpu_params, batch, **{**kw, "eps": cp.asarray(eps)})
+    assert t_gpu.loss == pytest.approx(t_cpu.loss, rel=1e-10), label
+    for name in g_cpu:
+        np.testing.assert_allclose(to_numpy(g_gpu[name]), g_cpu[name], rtol=1e-7, atol=1e-12)
+    m = evaluate(model, gpu_params, [batch], iw_samples=3, kernel=kernel)
+    assert np.isfinite(m["nll"]) and m["num_sentences"] == 3
+    post = model.posterior(gpu_params, batch, kernel)
+    assert len(decode(model, gpu_params, model.mean_code(gpu_params, post), "beam", 5)) == 3
+
+
 def test_whole_model_on_the_gpu_matches_numpy(cp):
     from minivae.backend import to_numpy
     from minivae.gradcheck.models import tiny_batch
