@@ -212,12 +212,18 @@ def test_step_benchmark_prints_rounds_and_a_summary():
     from minivae.benchmarks.training_step import run_step_bench
 
     lines = []
-    result = run_step_bench(N=2, T=3, repeats=1, rounds=2, pause=0.0, log=lines.append)
-    assert result["minivae_s"] > 0 and result["rounds"] == 2
+    result = run_step_bench(
+        N=2, T=3, repeats=1, rounds=2, pause=0.0, log=lines.append, threads=(1,), memory=False
+    )
+    at1 = result[1]
+    assert at1["minivae_s"] > 0 and result["rounds"] == 2
     assert sum(line.startswith("  round ") for line in lines) == 2
-    if "torch_s" in result:  # PyTorch installed (the bench extra): the ratio is reported
-        assert result["ratio"] == pytest.approx(result["minivae_s"] / result["torch_s"])
-        lo, hi = result["ratio_range"]
+    split = at1["cost_split"]
+    assert split["softmax cross-entropy"] > 0 and split["optimizer (Adam)"] > 0
+    assert any("where minivae's step goes" in line for line in lines)
+    if "torch_s" in at1:  # PyTorch installed (the bench extra): the ratio is reported
+        assert at1["ratio"] == pytest.approx(at1["minivae_s"] / at1["torch_s"])
+        lo, hi = at1["ratio_range"]
         assert lo <= hi and any("ratio" in line for line in lines)
     else:
         assert any("PyTorch  not installed" in line for line in lines)

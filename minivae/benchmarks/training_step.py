@@ -34,12 +34,12 @@ def minivae_step_fn(config: ModelConfig, batch, xp=np, seed: int = 0):
     optimizer = Adam(lr=1e-3)
     rng = np.random.default_rng(seed) if xp is np else xp.random.default_rng(seed)
 
-    def step():
+    def one_step():  # not "step": the cost split counts optimizer.step by that name
         _, grads = loss_and_grads(params, batch, config, rng=rng)
         clip_by_global_norm(grads, 5.0)
         optimizer.step(params, grads)
 
-    return step
+    return one_step
 
 
 def torch_step_fn(config: ModelConfig, batch, device: str = "cpu", fused_adam: bool = False):
@@ -103,6 +103,63 @@ def torch_step_fn(config: ModelConfig, batch, device: str = "cpu", fused_adam: b
     return step
 
 
+COST_PARTS = {  # what the cost split names each op's time (cumulative, they do not nest)
+    "affine_forward": "output layer and heads (matrix products)",
+    "affine_backward": "output layer and heads (matrix products)",
+    "lstm_forward": "LSTMs (input projections, recurrences, cell)",
+    "lstm_backward": "LSTMs (input projections, recurrences, cell)",
+    "softmax_cross_entropy_forward": "softmax cross-entropy",
+    "softmax_cross_entropy_backward": "softmax cross-entropy",
+    "embedding_forward": "embeddings",
+    "embedding_backward": "embeddings",
+    "step": "optimizer (Adam)",
+    "clip_by_global_norm": "gradient clipping",
+}
+
+
+def cost_split(step, repeats: int = 5) -> dict:
+    """Where a step's time goes: seconds per step of each part of ``COST_PARTS`` (from the
+    profiler's cumulative times of those functions), and the rest."""
+    import cProfile
+    import pstats
+
+    step()
+    profiler = cProfile.Profile()
+    start = time.perf_counter()
+    profiler.enable()
+    for _ in range(repeats):
+        step()
+    profiler.disable()
+    total = (time.perf_counter() - start) / repeats
+    parts: dict = {}
+    for (_, _, name), (_, _, _, cumulative, _) in pstats.Stats(profiler).stats.items():
+        if name in COST_PARTS:
+            parts[COST_PARTS[name]] = parts.get(COST_PARTS[name], 0.0) + cumulative / repeats
+    parts["everything else (Python, sampling, the KL)"] = total - sum(parts.values())
+    return parts
+
+
+def peak_memory_mb(contender: str, N: int, T: int) -> float | None:
+    """Peak resident memory (MB) of a fresh process that runs three steps of one contender:
+    ``minivae``, ``torch`` or ``torch_fused``; None where it cannot run."""
+    import subprocess
+    import sys
+
+    code = (
+        "import resource\n"
+        "from minivae.benchmarks.training_step import PTB_SIZES, make_batch, minivae_step_fn, "
+        "torch_step_fn\n"
+        "from minivae.model import ModelConfig\n"
+        f"config, batch = ModelConfig(**PTB_SIZES), make_batch(10000, {N}, {T})\n"
+        f"step = minivae_step_fn(config, batch) if {contender!r} == 'minivae' else "
+        f"torch_step_fn(config, batch, fused_adam={contender == 'torch_fused'})\n"
+        "for _ in range(3): step()\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    return float(proc.stdout.split()[-1]) if proc.returncode == 0 and proc.stdout else None
+
+
 def run_step_bench(
     N: int = 32,
     T: int = 22,
@@ -111,16 +168,36 @@ def run_step_bench(
     device: str = "cpu",
     log=print,
     pause: float = 0.5,
+    threads: tuple | None = None,
+    memory: bool = True,
 ) -> dict:
-    """Time the steps and print them with the ratios; -> the figures as a dict.
+    """Time the steps at each thread count and print them with the ratios, the cost split
+    and the peak memory; -> the figures as a dict ({threads: {...}}, plus "memory_mb").
 
     Against PyTorch twice: with its default Adam, and with ``Adam(fused=True)``, the one-pass
-    update that matches minivae's own. The contenders take turns for ``rounds`` rounds
-    (``repeats`` timed steps each, the median kept), with a pause between turns so that no
-    one's idle thread pools (BLAS and OpenMP threads spin for a while after their work) slow
-    the next one down. A machine's speed drifts over seconds; turns see the same drift. The
-    summary is the median over rounds, and the spread of the per-round ratios.
+    update that matches minivae's own. At each thread count (default: 1 and every core) the
+    contenders take turns for ``rounds`` rounds (``repeats`` timed steps each, the median
+    kept), minivae's BLAS and PyTorch's intra-op pool both set to that many threads, with a
+    pause between turns so that no one's idle thread pools (BLAS and OpenMP threads spin for
+    a while after their work) slow the next one down. A machine's speed drifts over seconds;
+    turns see the same drift. The summary is the median over rounds, and the spread of the
+    per-round ratios.
     """
+    from threadpoolctl import threadpool_limits
+
+    threads = threads or tuple(sorted({1, os.cpu_count() or 1}))
+    result: dict = {"device": device, "rounds": rounds}
+    for n in threads:
+        with threadpool_limits(limits=n):
+            result[n] = _bench_at(N, T, repeats, rounds, device, log, pause, n)
+    if memory and device == "cpu":
+        result["memory_mb"] = {c: peak_memory_mb(c, N, T) for c in ("minivae", "torch")}
+        mem = ", ".join(f"{c} {mb:.0f} MB" for c, mb in result["memory_mb"].items() if mb)
+        log(f"peak memory of a process running three steps: {mem}")
+    return result
+
+
+def _bench_at(N, T, repeats, rounds, device, log, pause, threads) -> dict:
     config = ModelConfig(**PTB_SIZES)
     batch = make_batch(config.vocab_size, N, T)
     xp, sync, torch_device = np, None, "cpu"
@@ -132,7 +209,8 @@ def run_step_bench(
     log(
         f"PTB-sized training step: V={config.vocab_size} E={config.embed_dim} "
         f"H={config.hidden_dim} Z={config.latent_dim} N={N} T={T} float32, device {device} "
-        f"({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs)"
+        f"({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs), "
+        f"{threads} thread{'s' if threads > 1 else ''}"
     )
     contenders = {"minivae": (minivae_step_fn(config, batch, xp), sync)}
     for key, fused in (("torch", False), ("torch_fused", True)):
@@ -140,6 +218,7 @@ def run_step_bench(
         if fn is not None:
             import torch
 
+            torch.set_num_threads(threads)
             contenders[key] = (fn, torch.cuda.synchronize if torch_device == "cuda" else None)
     if "torch" not in contenders:
         log("  PyTorch  not installed (pip install 'minivae[bench]' to compare)")
@@ -152,7 +231,7 @@ def run_step_bench(
             parts.append(f"{labels[key]} {times[key][-1] * 1e3:6.1f} ms")
             time.sleep(pause)
         log(f"  round {r + 1}: " + "   ".join(parts))
-    result = {"device": device, "rounds": rounds}
+    result = {"rounds": rounds}
     for key in contenders:
         result[f"{key}_s"] = statistics.median(times[key])
     log(f"  {'minivae':20s} {result['minivae_s'] * 1e3:7.1f} ms/step (median of {rounds} rounds)")
@@ -172,7 +251,13 @@ def run_step_bench(
 
         result["torch_version"] = torch.__version__
         log(
-            f"  (ratio = minivae time / PyTorch time, target <= 1.0; torch {torch.__version__}, "
-            f"{torch.get_num_threads()} threads)"
+            f"  (ratio = minivae time / PyTorch time, targets <= 0.85 and, against the fused "
+            f"Adam, <= 1.0; torch {torch.__version__}, {torch.get_num_threads()} threads)"
         )
+    if device == "cpu":
+        split = cost_split(contenders["minivae"][0])
+        result["cost_split"] = split
+        log("  where minivae's step goes:")
+        for part, seconds in sorted(split.items(), key=lambda kv: -kv[1]):
+            log(f"    {part:48s} {seconds * 1e3:6.1f} ms")
     return result

@@ -33,11 +33,19 @@ def add_parser(sub) -> None:
 
 
 def _step_args(p) -> None:
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--seq-len", type=int, default=22)
+    p.add_argument("--batch-size", type=int, default=32, help="sentences per step")
+    p.add_argument("--seq-len", type=int, default=22, help="words per sentence")
     p.add_argument("--repeats", type=int, default=10, help="timed steps per turn (median)")
     p.add_argument("--rounds", type=int, default=7, help="turns taken by each contender")
-    p.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
+    p.add_argument("--device", default="cpu", choices=["cpu", "gpu"], help="where to run")
+    p.add_argument(
+        "--thread-counts",
+        type=int,
+        nargs="+",
+        default=None,
+        help="BLAS / intra-op threads to measure at (default: 1 and every core)",
+    )
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory processes")
 
 
 def run_kernels(args) -> int:
@@ -59,11 +67,19 @@ def run_step(args) -> int:
         for name in ("batch_size", "seq_len", "repeats", "rounds"):
             if getattr(args, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+        if args.thread_counts and min(args.thread_counts) < 1:
+            raise ValueError("--thread-counts must be at least 1")
         device = resolve_device(args.device)
     except USE_ERRORS as e:
         return fail("bench", e)
     run_step_bench(
-        N=args.batch_size, T=args.seq_len, repeats=args.repeats, rounds=args.rounds, device=device
+        N=args.batch_size,
+        T=args.seq_len,
+        repeats=args.repeats,
+        rounds=args.rounds,
+        device=device,
+        threads=tuple(args.thread_counts) if args.thread_counts else None,
+        memory=not args.no_memory,
     )
     return 0
 

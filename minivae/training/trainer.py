@@ -402,6 +402,7 @@ class Trainer:
         p.batch_in_epoch = 0
         row = {"split": "valid", "step": p.step, "epoch": p.epoch, **self.validate()}
         row["seconds"], row["tokens_per_second"] = seconds, tokens / max(seconds, 1e-9)
+        row["peak_mb"] = peak_memory_mb()
         if not math.isfinite(row["nelbo"]):
             raise TrainingDiverged(
                 f"the validation loss became {row['nelbo']} after epoch {p.epoch} "
@@ -433,8 +434,19 @@ def format_epoch(row: dict, latent_sizes: dict, beta: float) -> str:
     return (
         f"epoch {row['epoch']}: valid -ELBO {row['nelbo']:.2f} (rec {row['rec']:.2f}, "
         f"KL {row['kl']:.2f}), MI {row['mi']:.2f}, active units {units}, "
-        f"beta {beta:.2f}; {row['seconds']:.0f} s, {row['tokens_per_second']:.0f} tokens/s"
+        f"beta {beta:.2f}; {row['seconds']:.0f} s, {row['tokens_per_second']:.0f} tokens/s, "
+        f"peak memory {row['peak_mb']:.0f} MB"
     )
+
+
+def peak_memory_mb() -> float:
+    """The process's peak resident memory so far, in MB (0 where it cannot be read)."""
+    try:
+        import resource
+    except ImportError:  # not on Unix
+        return 0.0
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+    return kb / 1024 if sys.platform != "darwin" else kb / 2**20
 
 
 def field_of(meta: dict, key: str, path) -> dict:
