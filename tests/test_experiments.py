@@ -1,0 +1,27 @@
+"""The tools behind docs/results.md: tables and the latent-size plot from run folders."""
+
+from minivae.benchmarks.latent_size import plot
+from minivae.benchmarks.runs_table import markdown, run_row
+from minivae.cli import main
+
+SMALL = ["--builtin-size", "200", "--epochs", "1", "--embed-dim", "8", "--hidden-dim", "8"]
+SMALL += ["--iw-samples", "2", "--device", "cpu", "--no-progress"]
+
+
+def test_tables_and_the_latent_size_plot_from_run_folders(tmp_path):
+    test = tmp_path / "test.txt"
+    test.write_text("the chef cooked a tasty soup\nthe band played a noisy song\n")
+    runs = []
+    for z in (2, 4):
+        out = tmp_path / f"z{z}"
+        assert (
+            main(["train", *SMALL, "--latent-dim", str(z), "--test", str(test), "--out", str(out)])
+            == 0
+        )
+        runs.append(out)
+    rows = {r.name: run_row(r) for r in runs}
+    assert all(row["epochs"] == 1 and row["nll"] > 0 for row in rows.values())
+    table = markdown(rows)
+    assert table.count("\n") == 3 and "| z2 |" in table and "| z4 |" in table
+    png = plot(runs, tmp_path / "latent.png")
+    assert png.stat().st_size > 10_000
