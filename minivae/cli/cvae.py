@@ -56,6 +56,7 @@ def run_eval(args) -> int:
     from dataclasses import replace
 
     from minivae.evaluation import evaluate
+    from minivae.training.report import reconstruction_scores
     from minivae.training.trainer import eval_batches
 
     args.kernel = "auto"
@@ -75,6 +76,9 @@ def run_eval(args) -> int:
             seed=cfg.seed,
         )
         log = (lambda *_: None) if args.json else print
+        metrics.update(
+            reconstruction_scores(trained.model, trained.params, data, "valid", cfg.max_len + 5)
+        )
         metrics.update(cfg.task_metrics(trained.model, trained.params, data, log))
     except USE_ERRORS as e:
         return fail("cvae eval", e)

@@ -29,6 +29,30 @@ def latent_means(trainer: Trainer, encoded, layer: str | None = None, params=Non
     return out
 
 
+def reconstruction_scores(model, params, data, split="valid", max_len=40, kernel="auto"):
+    """BLEU and ROUGE of greedy reconstructions (from the posterior means) of a split's
+    sentences against the sentences themselves (as read, before <unk> and truncation), at
+    most the first RECONSTRUCTION_LIMIT of them.  -> {recon_bleu, recon_rouge1, ...}"""
+    from minivae.conditional.metrics import corpus_bleu
+    from minivae.text_metrics import rouge
+
+    encoded = data.split(split)
+    rows = np.arange(min(len(encoded.ids), RECONSTRUCTION_LIMIT))
+    references = [" ".join(data.references(split)[i]) for i in rows]
+    hypotheses = []
+    for start in range(0, len(rows), 64):
+        batch = batch_of(encoded, rows[start : start + 64])
+        mean = model.mean_code(params, model.posterior(params, batch, kernel))
+        out = decode(model, params, mean, max_len=max_len, kernel=kernel)
+        hypotheses += [" ".join(data.vocab.decode(ids)) for ids in out]
+    scores = {"recon_bleu": corpus_bleu(hypotheses, [[r] for r in references])}
+    scores.update({f"recon_{k}": v for k, v in rouge(hypotheses, references).items()})
+    return scores
+
+
+RECONSTRUCTION_LIMIT = 1000
+
+
 def final_report(trainer: Trainer, log=print, num_samples: int = 5) -> dict:
     """Evaluate the best checkpoint (lowest validation -ELBO, what ``minivae eval`` and the
     other commands load) on the validation (and test) set, print samples etc., save plots
@@ -91,8 +115,15 @@ def final_report(trainer: Trainer, log=print, num_samples: int = 5) -> dict:
             for ids in decode(model, params, path, max_len=cfg.max_len, kernel=kernel):
                 log(f"    {vocab.text(ids)}")
 
+    metrics.update(
+        reconstruction_scores(model, params, trainer.data, "valid", cfg.max_len + 5, kernel)
+    )
     log("\n== Validation metrics (per sentence; perplexity per word incl. <eos>)")
     log_metrics(metrics, model, cfg.iw_samples, log)
+    log(
+        f"    reconstructions: BLEU {metrics['recon_bleu']:.1f}, ROUGE-1/2/L "
+        f"{metrics['recon_rouge1']:.1f}/{metrics['recon_rouge2']:.1f}/{metrics['recon_rougeL']:.1f}"
+    )
     log(f"    unigram baseline NLL {baseline:.2f}, perplexity {metrics['unigram_ppl']:.2f}")
     if trainer.data.test is not None:
         test = trainer.evaluate(
