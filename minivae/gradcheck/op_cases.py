@@ -93,6 +93,7 @@ def op_cases(seed: int = 0, xp=np):
             ce_inputs,
             None,
         )
+    yield from attention_cases(randn, mask, N, H)
     yield (
         "reparameterize",
         ops.reparameterize_forward,
@@ -204,6 +205,55 @@ def l2_penalty_on_arrays(names: list, lam: float, decay=None):
         return tuple(grads.get(n, 0 * params[n]) for n in names)
 
     return forward, backward
+
+
+def attention_cases(randn, mask, N: int, H: int):
+    """The attention ops, over S = 5 keys of size K = 4 with padding (some rows have one key)."""
+    S, K, A = 5, 4, 3
+    query, keys, keys_mask = randn(N, H), randn(N, S, K), mask(N, S)
+    additive = {"Wq": randn(H, A, scale=0.5), "Wk": randn(K, A, scale=0.5), "v": randn(A)}
+    yield (
+        "attend (masked)",
+        ops.attend_forward,
+        ops.attend_backward,
+        {"scores": randn(N, S, scale=2.0), "keys": keys, "mask": keys_mask},
+        None,
+    )
+    yield (
+        "attention_keys",
+        ops.attention_keys_forward,
+        ops.attention_keys_backward,
+        {"keys": keys, "Wk": additive["Wk"]},
+        None,
+    )
+    yield (
+        "additive_attention (masked)",
+        ops.additive_attention_forward,
+        ops.additive_attention_backward,
+        {"query": query, "keys": keys, "mask": keys_mask, **additive},
+        None,
+    )
+    yield (
+        "additive_attention_step (masked)",
+        ops.additive_attention_step_forward,
+        ops.additive_attention_step_backward,
+        {
+            "query": query,
+            "keys": keys,
+            "keys_proj": randn(N, S, A),
+            "mask": keys_mask,
+            "Wq": additive["Wq"],
+            "v": additive["v"],
+        },
+        None,
+    )
+    yield (
+        "bilinear_attention (masked)",
+        ops.bilinear_attention_forward,
+        ops.bilinear_attention_backward,
+        {"query": query, "keys": keys, "mask": keys_mask, "W": randn(H, K, scale=0.5)},
+        None,
+    )
 
 
 def check_all_ops(seed: int = 0, xp=np, tol: float | None = None):

@@ -2,6 +2,18 @@
 
 from minivae.ops.activations import sigmoid, tanh_backward, tanh_forward
 from minivae.ops.affine import affine_backward, affine_forward
+from minivae.ops.attention import (
+    additive_attention_backward,
+    additive_attention_forward,
+    additive_attention_step_backward,
+    additive_attention_step_forward,
+    attend_backward,
+    attend_forward,
+    attention_keys_backward,
+    attention_keys_forward,
+    bilinear_attention_backward,
+    bilinear_attention_forward,
+)
 from minivae.ops.dropout import dropout_backward, dropout_forward
 from minivae.ops.embedding import embedding_backward, embedding_forward
 from minivae.ops.free_bits import free_bits_backward, free_bits_forward
@@ -28,10 +40,20 @@ from minivae.ops.weight_decay import l2_penalty_backward, l2_penalty_forward
 from minivae.ops.word_dropout import word_dropout
 
 __all__ = [
+    "additive_attention_backward",
+    "additive_attention_forward",
+    "additive_attention_step_backward",
+    "additive_attention_step_forward",
     "affine_backward",
     "affine_forward",
     "dropout_backward",
     "dropout_forward",
+    "attend_backward",
+    "attend_forward",
+    "attention_keys_backward",
+    "attention_keys_forward",
+    "bilinear_attention_backward",
+    "bilinear_attention_forward",
     "embedding_backward",
     "embedding_forward",
     "free_bits_backward",

@@ -42,11 +42,11 @@ def check_int(name: str, x) -> None:
         raise ValueError(f"{name} must be an integer array, got dtype {x.dtype}")
 
 
-def check_mask(name: str, mask, shape: tuple):
+def check_mask(name: str, mask, shape: tuple, layout: str = "(N, T)"):
     """Validate a (N, T) mask of real tokens and return it as a bool array (or None)."""
     if mask is None:
         return None
-    check_shape(name, mask, shape, "(N, T)")
+    check_shape(name, mask, shape, layout)
     xp = get_array_module(mask)
     if mask.dtype != xp.bool_:
         if not (xp.issubdtype(mask.dtype, xp.integer) or xp.issubdtype(mask.dtype, xp.floating)):
