@@ -5,8 +5,11 @@ from __future__ import annotations
 from minivae.conditional.cvae import ConditionalVAE
 from minivae.interface import TextModel
 from minivae.model.text_vae import TextVAE
+from minivae.translation.nmt import TranslationVAE
 
-MODELS: dict[str, type[TextModel]] = {cls.kind: cls for cls in (TextVAE, ConditionalVAE)}
+MODELS: dict[str, type[TextModel]] = {
+    cls.kind: cls for cls in (TextVAE, ConditionalVAE, TranslationVAE)
+}
 
 
 def model_class(kind) -> type[TextModel]:
@@ -19,5 +22,7 @@ def train_config_class(kind):
     """The config dataclass of a model's training runs (its data and knobs)."""
     from minivae.conditional.config import CVAETrainConfig
     from minivae.training.config import TrainConfig
+    from minivae.translation.config import NMTTrainConfig
 
-    return CVAETrainConfig if model_class(kind).conditional else TrainConfig
+    model_class(kind)  # an unknown kind is an error naming the models
+    return {"vae": TrainConfig, "cvae": CVAETrainConfig, "nmt": NMTTrainConfig}[kind]

@@ -106,9 +106,18 @@ def prior_backward(dprior_mu, dprior_logvar, cache, grads: dict):
 
 def recognition_forward(params, config: CVAEConfig, tokens, mask, c, kernel: str = "auto"):
     """tokens, mask: (N, T), c: (N, C)  ->  mu (N, Z), logvar (N, Z), cache"""
-    xp = get_array_module(c)
     enc_name = embedding_names(config.decoder_config)[0]
-    h_x, c_enc = rnn_encoder_forward(params, config.cell, enc_name, "enc", tokens, mask, kernel)
+    return recognition_net_forward(params, config.cell, enc_name, tokens, mask, c, kernel)
+
+
+def recognition_net_forward(params, cell: str, embed_name: str, tokens, mask, c, kernel="auto"):
+    """q(z|x,c) = N(mu, e^logvar), [mu; logvar] = [h_x; c] W + b, h_x the last state of an
+    RNN (weights ``enc_*``) over x embedded by ``params[embed_name]``.
+
+    tokens, mask: (N, T), c: (N, C)  ->  mu (N, Z), logvar (N, Z), cache
+    """
+    xp = get_array_module(c)
+    h_x, c_enc = rnn_encoder_forward(params, cell, embed_name, "enc", tokens, mask, kernel)
     hc = xp.concatenate([h_x, c], axis=1)
     mu, c_mu = ops.affine_forward(hc, params["mu_W"], params["mu_b"])
     logvar, c_lv = ops.affine_forward(hc, params["logvar_W"], params["logvar_b"])

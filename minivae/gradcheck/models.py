@@ -47,7 +47,8 @@ def check_model(
 ) -> list[CheckRow]:
     """Check d loss / d param for every parameter with the five-point stencil.
 
-    Noise eps is fixed and word dropout is off, so the loss is a deterministic function of
+    Noise eps is fixed, word dropout is off, and every evaluation gets a fresh generator
+    with the same seed (the same dropout masks), so the loss is a deterministic function of
     the parameters. Parameters larger than ``max_entries`` are checked along random
     directions instead of entry by entry.
     """
@@ -60,7 +61,13 @@ def check_model(
 
     def run():
         return model.loss_and_grads(
-            params, batch, beta=beta, eps=eps, free_bits=free_bits, kernel=kernel
+            params,
+            batch,
+            beta=beta,
+            eps=eps,
+            rng=np.random.default_rng(seed + 2),
+            free_bits=free_bits,
+            kernel=kernel,
         )
 
     try:
@@ -74,6 +81,8 @@ def model_cases():
     from minivae.conditional.config import CVAEConfig
     from minivae.conditional.cvae import ConditionalVAE
     from minivae.model import ModelConfig, TextVAE
+    from minivae.translation.config import NMTConfig
+    from minivae.translation.nmt import TranslationVAE
 
     tiny = dict(vocab_size=11, embed_dim=4, hidden_dim=5, latent_dim=3)
     # kernel "auto" runs the fused Numba kernels on the CPU, "array" the array code.
@@ -85,6 +94,13 @@ def model_cases():
     yield "cvae (sequence, lstm)", ConditionalVAE(sequence), "auto"
     label = CVAEConfig(**cvae, condition="label", num_classes=4, cell="gru")
     yield "cvae (label, gru)", ConditionalVAE(label), "auto"
+    nmt = dict(vocab_size=7, src_vocab_size=9, embed_dim=6, enc_hidden_dim=3, hidden_dim=5)
+    nmt.update(attention_dim=6, out_dim=6, latent_dim=3, prior_dim=4, dropout=0.25)
+    yield "nmt (additive attention, z)", TranslationVAE(NMTConfig(**nmt, bow=True)), "auto"
+    yield "nmt (additive, array code)", TranslationVAE(NMTConfig(**nmt)), "array"
+    bilinear = NMTConfig(**{**nmt, "latent_dim": 0}, attention="bilinear")
+    yield "nmt (bilinear attention, no z)", TranslationVAE(bilinear), "auto"
+    yield "nmt (no attention)", TranslationVAE(NMTConfig(**nmt, attention="none")), "auto"
 
 
 def check_all_models(seed: int = 0, tol: float = DEFAULT_TOL) -> list[CheckRow]:
