@@ -109,6 +109,12 @@ class TextModel(ABC):
     def latent_sizes(self) -> dict:
         """Layer name -> size, in the order the layers are reported."""
 
+    def describe(self) -> str:
+        """The model's sizes in a few words, for the banner of a run."""
+        c = self.config
+        sizes = ", ".join(f"{k}={v}" for k, v in self.latent_sizes.items())
+        return f"E={c.embed_dim} H={c.hidden_dim} {sizes}, z via {c.z_mode}"
+
     # -- parameters ---------------------------------------------------------------------
     @abstractmethod
     def param_shapes(self) -> dict:

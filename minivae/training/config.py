@@ -59,6 +59,11 @@ class RunConfig(DictConfig):
     share_embeddings: bool = option(True, "one embedding table for encoder and decoder")
     # optimization
     epochs: int = option(20, "passes over the training set")
+    max_minutes: float = option(
+        0.0,
+        "time budget: no epoch starts that would end past this many minutes of training and "
+        "validation, judging by the last epoch (0: no limit)",
+    )
     batch_size: int = option(32, "sentences per batch")
     optimizer: str = option("adam", "adam, or sgd with momentum 0.9", ["adam", "sgd"])
     lr: float = option(2e-3, "learning rate")
@@ -98,7 +103,7 @@ class RunConfig(DictConfig):
             self._check(name, int, low=1)
         for name in ("kl_warmup", "save_every", "seed"):
             self._check(name, int, low=0)
-        for name in ("clip", "beta_max", "free_bits"):
+        for name in ("clip", "beta_max", "free_bits", "max_minutes"):
             self._check(name, float, low=0)
         self._check("lr", float, low=0, strict=True)
         self._check("word_dropout", float, low=0, high=1)

@@ -53,6 +53,8 @@ def pca_2d(x: np.ndarray) -> np.ndarray:
 
 def plot_latent(mu: np.ndarray, labels: list | None, out_path, title: str = "") -> Path:
     """Posterior means in 2-D (PCA), coloured by a known attribute when there is one."""
+    if mu.shape[1] < 2:  # one dimension: drawn against zero
+        mu = np.concatenate([mu, np.zeros((len(mu), 2 - mu.shape[1]))], axis=1)
     xy = pca_2d(mu) if mu.shape[1] > 2 else mu
     fig = Figure(figsize=(6.5, 5.5))
     ax = fig.subplots()

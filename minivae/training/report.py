@@ -87,22 +87,24 @@ def final_report(trainer: Trainer, log=print, num_samples: int = 5) -> dict:
         log(f"\n== Test metrics ({test['num_sentences']} sentences, {test['num_tokens']} tokens)")
         log_metrics(test, model, cfg.iw_samples, log)
         metrics["test"] = test
-    metrics.update(cfg.task_metrics(model, params, trainer.data, log))
+    metrics.update(cfg.task_metrics(model, params, trainer.data, log, out=trainer.out))
 
     plots = [plot_curves(trainer.out / "metrics.jsonl", trainer.out / "curves.png")]
-    mu_all = latent_means(trainer, trainer.data.valid)
-    attrs = trainer.data.attrs("valid")
-    if attrs:
-        key = "topic" if "topic" in attrs[0] else sorted(attrs[0])[0]
-        labels = [a[key] for a in attrs]
-    else:
-        key = "length"
-        labels = [
-            "1-9 words" if len(ids) < 10 else "10-19 words" if len(ids) < 20 else "20+ words"
-            for ids in trainer.data.valid.ids
-        ]
-    plots.append(plot_latent(mu_all, labels, trainer.out / "latent.png", key))
+    if sum(model.latent_sizes.values()) > 0:  # a model without a latent variable has no map
+        mu_all = latent_means(trainer, trainer.data.valid)
+        attrs = trainer.data.attrs("valid")
+        if attrs:
+            key = "topic" if "topic" in attrs[0] else sorted(attrs[0])[0]
+            labels = [a[key] for a in attrs]
+        else:
+            key = "length"
+            labels = [
+                "1-9 words" if len(ids) < 10 else "10-19 words" if len(ids) < 20 else "20+ words"
+                for ids in trainer.data.valid.ids
+            ]
+        plots.append(plot_latent(mu_all, labels, trainer.out / "latent.png", key))
     write_json_atomic(trainer.out / "report.json", metrics)
+    plots += [p for p in sorted(trainer.out.glob("*.png")) if p not in plots]  # the task's
     files = [*plots, trainer.out / "metrics.jsonl", trainer.out / "best.npz"]
     files += [trainer.out / "last.npz", trainer.out / "report.json"]
     log(f"\n== Files in {trainer.out}: " + ", ".join(p.name for p in files))

@@ -122,6 +122,15 @@ class NMTTrainConfig(CVAETrainConfig):
     heatmaps: int = option(4, "attention heat maps drawn (attention.png; 0: none)")
 
     latent_low: ClassVar[int] = 0  # latent_dim 0 is the model without a latent variable
+    # The conditional VAE's knobs this model does not read: not options, left at their defaults.
+    NOT_OPTIONS: ClassVar[tuple] = (
+        "cell",
+        "z_mode",
+        "share_embeddings",
+        "task",
+        "label_attrs",
+        "cond_dim",
+    )
     PRESETS: ClassVar[dict] = {
         "quick": (
             "a small model on a subset for a first translation in minutes (the values given "
