@@ -62,6 +62,39 @@ def torch_step_fn(config: NMTConfig, batch, device: str = "cpu"):
     except ImportError:
         return None
     from torch import nn
+
+    model = torch_model(config).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    args = torch_batch(batch)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        sum(model(*args)).backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        optimizer.step()
+
+    return step
+
+
+def torch_batch(batch) -> tuple:
+    """A minivae batch as the PyTorch model's arguments (teacher forcing, as minivae's)."""
+    import torch
+
+    N, T = batch.tokens.shape
+    tokens, lengths = torch.as_tensor(batch.tokens), torch.as_tensor(batch.lengths)
+    inputs = torch.cat([torch.full((N, 1), 2), tokens], dim=1)
+    targets = torch.cat([tokens, torch.zeros((N, 1), dtype=tokens.dtype)], dim=1)
+    targets[torch.arange(N), lengths] = 3
+    mask = torch.arange(T + 1)[None, :] <= lengths[:, None]
+    args = (torch.as_tensor(batch.src), torch.as_tensor(batch.src_lengths), tokens, lengths)
+    return (*args, inputs, targets, mask)
+
+
+def torch_model(config: NMTConfig):
+    """The translation model in PyTorch (its default initialization): forward(*torch_batch)
+    -> (reconstruction, KL), nats per sentence."""
+    import torch
+    from torch import nn
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
     c = config
@@ -124,26 +157,9 @@ def torch_step_fn(config: NMTConfig, batch, device: str = "cpu"):
             kl = 0.5 * (
                 plogvar - logvar + (logvar.exp() + (mu - pmu) ** 2) / plogvar.exp() - 1
             ).sum(1)
-            return rec + kl.mean()
+            return rec, kl.mean()
 
-    model = TorchNMT().to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    N, T = batch.tokens.shape
-    tokens, lengths = torch.as_tensor(batch.tokens), torch.as_tensor(batch.lengths)
-    inputs = torch.cat([torch.full((N, 1), 2), tokens], dim=1)
-    targets = torch.cat([tokens, torch.zeros((N, 1), dtype=tokens.dtype)], dim=1)
-    targets[torch.arange(N), lengths] = 3
-    mask = torch.arange(T + 1)[None, :] <= lengths[:, None]
-    args = (torch.as_tensor(batch.src), torch.as_tensor(batch.src_lengths), tokens, lengths)
-    args = (*args, inputs, targets, mask)
-
-    def step():
-        optimizer.zero_grad(set_to_none=True)
-        model(*args).backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        optimizer.step()
-
-    return step
+    return TorchNMT()
 
 
 def run_nmt_step_bench(

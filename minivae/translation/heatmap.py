@@ -21,7 +21,7 @@ def plot_attention(items, out_path=None, columns: int = 2) -> Figure:
     rows = -(-len(items) // columns)
     widths = [max(len(src) for src, _, _ in items) * 0.42 + 1.8] * columns
     heights = [max(len(out) for _, out, _ in items) * 0.32 + 1.6] * rows
-    fig = Figure(figsize=(sum(widths), sum(heights)))
+    fig = Figure(figsize=(sum(widths), sum(heights)), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False)).ravel()
     for ax, (src, out, weights) in zip(axes, items):
         ylabels = [*out, "<eos>"]
