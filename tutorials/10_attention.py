@@ -140,8 +140,8 @@ assert np.array_equal(gather_positions(gather_positions(x, rev), rev), x)
 
 # %%
 tiny = NMTConfig(
-    vocab_size=7, src_vocab_size=9, embed_dim=6, enc_hidden_dim=3, hidden_dim=5,
-    attention_dim=6, out_dim=6, latent_dim=3, prior_dim=4, dropout=0.25,
+    vocab_size=7, src_vocab_size=9, embed_dim=6, enc_hidden_dim=3, hidden_dim=3,
+    attention_dim=3, out_dim=6, latent_dim=3, prior_dim=4, dropout=0.25,
 )  # fmt: skip
 rows = check_model(TranslationVAE(tiny), label="nmt")
 print(format_table(rows))
