@@ -170,10 +170,13 @@ def run_nmt_step_bench(
     rounds: int = 5,
     log=print,
     pause: float = 0.5,
+    threads: int | None = None,
     **sizes,
 ) -> dict:
     """Time the steps in turns (``rounds`` turns of ``repeats`` steps each, the median kept)
-    and print them with the ratio; -> the figures as a dict. ``sizes``: NMTConfig fields."""
+    and print them with the ratio; -> the figures as a dict. ``sizes``: NMTConfig fields;
+    ``threads``: PyTorch's intra-op threads, as many as minivae's BLAS threads (None: as
+    PyTorch is set)."""
     config = NMTConfig(**{**MULTI30K_SIZES, **sizes})
     batch = make_batch(config, N, S, T)
     tokens = int(batch.lengths.sum()) + N
@@ -185,6 +188,10 @@ def run_nmt_step_bench(
     )
     contenders = {"minivae": minivae_step_fn(config, batch)}
     fn = torch_step_fn(config, batch)
+    if fn is not None and threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
     if fn is None:
         log("  PyTorch  not installed (pip install 'minivae[bench]' to compare)")
     else:

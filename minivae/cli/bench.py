@@ -61,6 +61,7 @@ def run_kernels(args) -> int:
 def run_nmt(args) -> int:
     from minivae.benchmarks.nmt_step import run_nmt_step_bench
     from minivae.cli.common import USE_ERRORS, fail
+    from minivae.threads import default_threads
 
     sizes = ("hidden_dim", "enc_hidden_dim", "embed_dim", "out_dim", "attention_dim")
     try:
@@ -74,6 +75,7 @@ def run_nmt(args) -> int:
             repeats=args.repeats,
             rounds=args.rounds,
             latent_dim=args.latent_dim,
+            threads=args.threads or default_threads(),
             **{name: getattr(args, name) for name in sizes},
         )
     except USE_ERRORS as e:
