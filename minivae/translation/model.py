@@ -55,16 +55,14 @@ def source_forward(
         keys_proj, c_keys = ops.attention_keys_forward(keys, params["att_Wk"])
     else:
         keys_proj = xp.zeros((*keys.shape[:2], 0), dtype=keys.dtype)
-    return (summary, keys, keys_proj, mask), (c_enc, c_keys)
+    return (summary, keys, keys_proj, mask), (c_enc, c_keys, keys.shape)
 
 
 def source_backward(dsummary, dkeys, dkeys_proj, cache, grads: dict) -> None:
     """dsummary: (N, K), dkeys: (N, S, K) or None, dkeys_proj: (N, S, A) or None."""
-    c_enc, c_keys = cache
-    xp = get_array_module(dsummary)
-    N, S = c_enc[4].shape  # the reversal permutation's shape
+    c_enc, c_keys, keys_shape = cache
     if dkeys is None:  # attention none: the keys reached the loss only through the summary
-        dkeys = xp.zeros((N, S, dsummary.shape[1]), dtype=dsummary.dtype)
+        dkeys = get_array_module(dsummary).zeros(keys_shape, dtype=dsummary.dtype)
     if c_keys is not None:
         dkeys_from_proj, grads["att_Wk"] = ops.attention_keys_backward(dkeys_proj, c_keys)
         dkeys = dkeys + dkeys_from_proj

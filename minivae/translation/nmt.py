@@ -59,17 +59,18 @@ class TranslationVAE(TextModel):
         """(summary, keys, keys_proj, mask) of source ids (M, S) with their lengths (M,)."""
         return source_forward(params, self.config, src, src_lengths, None, False, kernel)[0]
 
-    def _zeros(self, params, rows: int):
-        xp = get_array_module(params["out_W"])
-        return xp.zeros((rows, 0), dtype=params["out_W"].dtype), xp.zeros(
-            rows, dtype=params["out_W"].dtype
-        )
+    @staticmethod
+    def _no_z(params, rows: int):
+        """Without a latent variable: z, an empty (rows, 0), and zeros (rows,) for its
+        log-densities and KL."""
+        xp, dtype = get_array_module(params["out_W"]), params["out_W"].dtype
+        return xp.zeros((rows, 0), dtype=dtype), xp.zeros(rows, dtype=dtype)
 
     def posterior(self, params, batch, kernel: str = "auto") -> Posterior:
         context = self.condition_context(params, batch.src, batch.src_lengths, kernel)
         summary = context[0]
         if not self.config.latent:
-            empty, _ = self._zeros(params, summary.shape[0])
+            empty, _ = self._no_z(params, summary.shape[0])
             prior = Gaussian(empty, empty)
             return Posterior({"z": prior}, {"z": empty}, (context, prior))
         _, tokens, _, mask = on_device(params, batch.tokens, batch.lengths)
@@ -87,7 +88,7 @@ class TranslationVAE(TextModel):
         rows = samples * context[0].shape[0]
         repeated = tuple(xp.concatenate([a] * samples) for a in context)  # row k*N + n
         if not self.config.latent:
-            empty, zeros = self._zeros(params, rows)
+            empty, zeros = self._no_z(params, rows)
             return LatentSample((empty, *repeated), zeros, zeros, {"z": zeros})
         z, mu, logvar = gaussian_sample(*posterior.layers["z"], rng, samples)
         prior_mu, prior_logvar = (xp.tile(a, (samples, 1)) for a in prior)
@@ -135,7 +136,7 @@ class TranslationVAE(TextModel):
         rows = xp.repeat(xp.arange(context[0].shape[0]), num)
         context = tuple(a[rows] for a in context)
         if not self.config.latent:
-            return (self._zeros(params, rows.shape[0])[0], *context)
+            return (self._no_z(params, rows.shape[0])[0], *context)
         prior_mu, prior_logvar, _ = prior_forward(params, context[0])
         z = prior_mu if use_mean else gaussian_sample(prior_mu, prior_logvar, rng)[0]
         return (z, *context)

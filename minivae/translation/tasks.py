@@ -45,12 +45,13 @@ def translate(model, params, sources, num: int = 1, rng=None, use_mean=True, **d
 
 def validation_bleu(model, params, cfg, data) -> dict:
     """Greedy BLEU on the validation pairs (z at the prior mean), for each epoch's row."""
-    hyps = _texts(data.vocab, translate(model, params, data.valid.src, **_decoding(cfg, data)))
+    hyps = _texts(data.vocab, translate(model, params, data.valid.src, **_decoding(cfg)))
     refs = [[" ".join(t)] for t in data.references("valid")]
     return {"bleu": corpus_bleu([h[0] for h in hyps], refs, lowercase=True)}
 
 
-def _decoding(cfg, data) -> dict:
+def _decoding(cfg) -> dict:
+    """Decoding settings of a run: translations up to --max-len words."""
     return {"max_len": cfg.max_len, "kernel": cfg.kernel}
 
 
@@ -67,7 +68,7 @@ def translation_metrics(model, params, cfg, data, log=print, out=None) -> dict:
     src_words = data.kept_conditions(split)
     n = len(sources)
     limit = min(cfg.eval_limit or n, n)
-    decoding = _decoding(cfg, data)
+    decoding = _decoding(cfg)
     rng = np.random.default_rng(cfg.seed)
     metrics: dict = {}
     log(f"\n== Translation of the {split} pairs ({n} sentences; z at the prior mean)")
