@@ -19,14 +19,12 @@ from minivae.backend import get_array_module
 from minivae.conditional.model import (
     bow_backward,
     bow_forward,
-    prior_backward,
-    prior_forward,
-    recognition_backward,
+    latent_backward,
+    latent_forward,
+    loss_terms,
     recognition_net_forward,
 )
-from minivae.interface import LossTerms
-from minivae.model.latent import kl_term_backward, kl_term_forward
-from minivae.model.vae import decoder_inputs, draw_eps, on_device
+from minivae.model.vae import decoder_inputs, on_device
 from minivae.translation.config import NMTConfig
 from minivae.translation.decoder import decoder_backward, decoder_forward
 from minivae.translation.encoder import (
@@ -117,30 +115,23 @@ def loss_and_grads(
     # Forward: the source, q(z|x,y), p(z|x), a sample of z, p(y|z,x).
     context, c_src = source_forward(params, config, batch.src, batch.src_lengths, rng, True, kernel)
     summary = context[0]
-    if config.latent:
-        mu, logvar, c_rec = recognition_forward(params, tokens, tgt_mask, summary, kernel)
-        prior_mu, prior_logvar, c_prior = prior_forward(params, summary)
-        eps = xp.asarray(draw_eps(rng, (N, Z), eps), dtype=dtype)
-        z, c_rep = ops.reparameterize_forward(mu, logvar, eps)
-    else:
-        z = xp.zeros((N, 0), dtype=dtype)
+    kl_objective, kl, kl_per_dim = 0.0, xp.zeros(N, dtype=dtype), xp.zeros(0, dtype=dtype)
+    z = xp.zeros((N, 0), dtype=dtype)
+    if config.latent:  # the target's LSTM reads the decoder's word embeddings
+        z, kl_objective, kl, kl_per_dim, c_latent = latent_forward(
+            params, "lstm", "embed", tokens, tgt_mask, summary, eps, rng, free_bits, kernel
+        )
     inputs, targets, dec_mask = decoder_inputs(tokens, lengths, word_dropout, rng)
     emb, c_emb = embed_forward(params, inputs, p, rng, True, kernel)
     logits, _, c_dec = decoder_forward(
         params, config.attention, emb, z, context, p, rng, True, kernel
     )
     rec, c_ce = ops.softmax_cross_entropy_forward(logits, targets, dec_mask, cpu_kernel)
-    bow, c_bow = (0.0, None)
+    bow, c_bow = (None, None)
     if config.bow:
-        bow, c_bow = bow_forward(
-            params, xp.concatenate([z, summary], axis=1), tokens, tgt_mask, cpu_kernel
-        )
-    kl_objective, kl, kl_per_dim = 0.0, xp.zeros(N, dtype=dtype), xp.zeros(0, dtype=dtype)
-    if config.latent:
-        kl_objective, kl, kl_per_dim, c_kl = kl_term_forward(
-            mu, logvar, free_bits, prior_mu, prior_logvar
-        )
-    loss = rec + beta * kl_objective + bow
+        u = xp.concatenate([z, summary], axis=1)
+        bow, c_bow = bow_forward(params, u, tokens, tgt_mask, cpu_kernel)
+    loss = rec + beta * kl_objective + (bow or 0.0)
 
     # Backward, op by op in reverse.
     grads: dict = {}
@@ -152,20 +143,6 @@ def loss_and_grads(
         du = bow_backward(one, c_bow, grads)
         dz, dsummary = dz + du[:, :Z], dsummary + du[:, Z:]
     if config.latent:
-        dmu, dlogvar = ops.reparameterize_backward(dz, c_rep)
-        dmu_kl, dlogvar_kl, dprior_mu, dprior_logvar = kl_term_backward(beta, c_kl)
-        dsummary = dsummary + prior_backward(dprior_mu, dprior_logvar, c_prior, grads)
-        dsummary = dsummary + recognition_backward(dmu + dmu_kl, dlogvar + dlogvar_kl, c_rec, grads)
+        dsummary = dsummary + latent_backward(dz, beta, c_latent, grads)
     source_backward(dsummary, dkeys, dkeys_proj, c_src, grads)
-
-    terms = LossTerms(
-        loss=float(loss),
-        rec=float(rec),
-        kl=float(kl.mean()),
-        kl_objective=float(kl_objective),
-        beta=float(beta),
-        num_tokens=int(dec_mask.sum()),
-        kl_per_dim=kl_per_dim,
-        extra={"bow": float(bow)} if config.bow else {},
-    )
-    return terms, grads
+    return loss_terms(loss, rec, kl_objective, kl, kl_per_dim, beta, dec_mask, bow), grads
