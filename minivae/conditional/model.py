@@ -17,7 +17,7 @@ from __future__ import annotations
 from minivae import ops
 from minivae.backend import get_array_module
 from minivae.conditional.config import CVAEConfig
-from minivae.interface import LossTerms
+from minivae.interface import loss_terms
 from minivae.model.latent import kl_term_backward, kl_term_forward
 from minivae.model.vae import (
     decode_backward,
@@ -192,20 +192,6 @@ def latent_backward(dz, beta: float, cache, grads: dict):
     return dc + recognition_backward(dmu + dmu_kl, dlogvar + dlogvar_kl, c_rec, grads)
 
 
-def loss_terms(loss, rec, kl_objective, kl, kl_per_dim, beta, dec_mask, bow=None) -> LossTerms:
-    """A conditional model's LossTerms (Python floats; ``bow``: the bag-of-words loss, if used)."""
-    return LossTerms(
-        loss=float(loss),
-        rec=float(rec),
-        kl=float(kl.mean()),
-        kl_objective=float(kl_objective),
-        beta=float(beta),
-        num_tokens=int(dec_mask.sum()),
-        kl_per_dim=kl_per_dim,
-        extra={} if bow is None else {"bow": float(bow)},
-    )
-
-
 # -- the whole model ------------------------------------------------------------------------
 
 
@@ -259,4 +245,4 @@ def loss_and_grads(
     dz, dc = du[:, :Z], du[:, Z:]
     dc = dc + latent_backward(dz, beta, c_latent, grads)
     condition_backward(dc, c_cond, grads)
-    return loss_terms(loss, rec, kl_objective, kl, kl_per_dim, beta, dec_mask, bow), grads
+    return loss_terms(loss, rec, kl_objective, kl, kl_per_dim, beta, dec_mask, bow=bow), grads

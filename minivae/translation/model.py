@@ -21,9 +21,9 @@ from minivae.conditional.model import (
     bow_forward,
     latent_backward,
     latent_forward,
-    loss_terms,
     recognition_net_forward,
 )
+from minivae.interface import loss_terms
 from minivae.model.vae import decoder_inputs, on_device
 from minivae.translation.config import NMTConfig
 from minivae.translation.decoder import decoder_backward, decoder_forward
@@ -127,11 +127,11 @@ def loss_and_grads(
         params, config.attention, emb, z, context, p, rng, True, kernel
     )
     rec, c_ce = ops.softmax_cross_entropy_forward(logits, targets, dec_mask, cpu_kernel)
-    bow, c_bow = (None, None)
+    bow, c_bow = (0.0, None)
     if config.bow:
         u = xp.concatenate([z, summary], axis=1)
         bow, c_bow = bow_forward(params, u, tokens, tgt_mask, cpu_kernel)
-    loss = rec + beta * kl_objective + (bow or 0.0)
+    loss = rec + beta * kl_objective + bow
 
     # Backward, op by op in reverse.
     grads: dict = {}
@@ -145,4 +145,5 @@ def loss_and_grads(
     if config.latent:
         dsummary = dsummary + latent_backward(dz, beta, c_latent, grads)
     source_backward(dsummary, dkeys, dkeys_proj, c_src, grads)
-    return loss_terms(loss, rec, kl_objective, kl, kl_per_dim, beta, dec_mask, bow), grads
+    extra = {"bow": bow} if config.bow else {}
+    return loss_terms(loss, rec, kl_objective, kl, kl_per_dim, beta, dec_mask, **extra), grads
