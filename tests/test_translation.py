@@ -149,6 +149,20 @@ def test_parallel_files_are_read_split_by_split(tmp_path):
     assert len(sub.train.ids) + len(sub.valid.ids) == 5
 
 
+def test_the_conditional_vae_reads_parallel_files_and_reports_the_test_pairs(tmp_path, capsys):
+    src, tgt = write_parallel(tmp_path, PAIRS * 2)
+    tsrc, ttgt = write_parallel(tmp_path, PAIRS[:3], "test")
+    out = tmp_path / "run"
+    args = ["cvae", "train", "--source", src, "--target", tgt, "--test-source", tsrc]
+    args += ["--test-target", ttgt, "--epochs", "1", "--embed-dim", "8", "--hidden-dim", "8"]
+    args += ["--latent-dim", "2", "--iw-samples", "1", "--device", "cpu", "--no-progress"]
+    assert main([*args, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Test metrics (3 sentences" in printed and "Task metrics on the test pairs" in printed
+    report = json.loads((out / "report.json").read_text())
+    assert {"bleu", "test_bleu", "test_recon_bleu", "test"} <= set(report)
+
+
 def test_bad_parallel_files_are_clear_errors(tmp_path, capsys):
     src, tgt = write_parallel(tmp_path, PAIRS)
     with open(tgt, "a") as f:

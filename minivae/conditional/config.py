@@ -208,6 +208,11 @@ class CVAETrainConfig(RunConfig):
         )
 
     def task_metrics(self, model, params, data, log=print, out=None) -> dict:
+        """The task's metrics on the validation pairs, and on the test pairs (``test_*``)."""
         from minivae.conditional.tasks import task_metrics
 
-        return task_metrics(model, params, self, data, log)
+        metrics = task_metrics(model, params, self, data, log)
+        if data.test is not None:
+            test = task_metrics(model, params, self, data, log, split="test")
+            metrics.update({f"test_{k}": v for k, v in test.items()})
+        return metrics
