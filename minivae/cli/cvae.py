@@ -37,6 +37,7 @@ def add_parser(sub) -> None:
         "generate",
         "several outputs per condition, z drawn from the prior network p(z|c)",
         required_condition=True,
+        command="cvae generate",
     )
     add_eval_parser(cmds, "cvae")
 

@@ -37,5 +37,6 @@ def add_parser(sub) -> None:
         "translate source sentences (--condition); --prior-mean for the model's translation, "
         "else -n translations with z drawn from p(z|x)",
         required_condition=True,
+        command="nmt translate",
     )
     add_eval_parser(cmds, "nmt")
