@@ -343,3 +343,20 @@ def test_step_benchmark_against_the_pytorch_twin():
     assert result["minivae_s"] > 0 and "round 2" in lines[2] and "tokens/s" in lines[3]
     if "torch_s" in result:  # PyTorch installed (the bench extra): the twin ran too
         assert result["ratio"] > 0 and "ratio minivae / PyTorch" in lines[-1]
+
+
+def test_kernel_array_runs_no_fused_kernel_in_the_translation_model(tmp_path, monkeypatch):
+    """--kernel array reaches every op of the model: training, the final report (decoding,
+    beam search, heat maps) and the commands that use the checkpoint."""
+    from test_interface import forbid_fused_kernels
+
+    forbid_fused_kernels(monkeypatch)
+    out = str(tmp_path / "run")
+    args = ["nmt", "train", "--num-pairs", "200", "--epochs", "1", "--embed-dim", "8"]
+    args += ["--enc-hidden-dim", "6", "--hidden-dim", "8", "--attention-dim", "6", "--out-dim"]
+    args += ["8", "--latent-dim", "2", "--prior-dim", "4", "--iw-samples", "2", "--num-samples"]
+    args += ["2", "--eval-limit", "5", "--device", "cpu", "--no-progress", "--kernel", "array"]
+    assert main([*args, "--out", out]) == 0
+    source = "the chef cooked a very tasty soup yesterday"
+    for command in (["nmt", "translate", out, "--condition", source, "--method", "beam"],):
+        assert main([*command, "--kernel", "array"]) == 0, command

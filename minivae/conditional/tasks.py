@@ -26,7 +26,8 @@ def generate(model, params, encoded_conditions, num: int, rng, use_mean=False, *
     """``num`` sentences (token ids) for each encoded condition, z from the prior network.
     -> one list of ``num`` id lists per condition
     """
-    context = model.condition_context(params, *pad_conditions(encoded_conditions))
+    kernel = decode_args.get("kernel", "auto")  # the conditions are encoded with it too
+    context = model.condition_context(params, *pad_conditions(encoded_conditions), kernel)
     code = model.prior_code(params, num, rng, context, use_mean=use_mean)
     flat = decode(model, params, code, rng=rng, **decode_args)
     return [flat[i * num : (i + 1) * num] for i in range(len(encoded_conditions))]
