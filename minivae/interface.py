@@ -47,6 +47,21 @@ class LossTerms(NamedTuple):
     extra: dict = {}  # model-specific terms (a bag-of-words loss, the KL of each layer)
 
 
+def loss_terms(loss, rec, kl_objective, kl, kl_per_dim, beta, mask, **extra) -> LossTerms:
+    """LossTerms from a model's arrays: kl (N,) each sentence's KL, mask the predicted
+    positions (for the token count), ``extra`` more terms by name (a bag-of-words loss)."""
+    return LossTerms(
+        loss=float(loss),
+        rec=float(rec),
+        kl=float(kl.mean()),
+        kl_objective=float(kl_objective),
+        beta=float(beta),
+        num_tokens=int(mask.sum()),
+        kl_per_dim=kl_per_dim,
+        extra={k: float(v) for k, v in extra.items()},
+    )
+
+
 class Gaussian(NamedTuple):
     """A diagonal Gaussian over one latent layer: mean and log-variance, (N, Z) each."""
 
@@ -111,6 +126,12 @@ class TextModel(ABC):
     @abstractmethod
     def latent_sizes(self) -> dict:
         """Layer name -> size, in the order the layers are reported."""
+
+    def describe(self) -> str:
+        """The model's sizes in a few words, for the banner of a run."""
+        c = self.config
+        sizes = ", ".join(f"{k}={v}" for k, v in self.latent_sizes.items())
+        return f"E={c.embed_dim} H={c.hidden_dim} {sizes}, z via {c.z_mode}"
 
     # -- parameters ---------------------------------------------------------------------
     @abstractmethod

@@ -6,9 +6,10 @@ from minivae.conditional.cvae import ConditionalVAE
 from minivae.hierarchical.hvae import HierarchicalVAE
 from minivae.interface import TextModel
 from minivae.model.text_vae import TextVAE
+from minivae.translation.nmt import TranslationVAE
 
 MODELS: dict[str, type[TextModel]] = {
-    cls.kind: cls for cls in (TextVAE, ConditionalVAE, HierarchicalVAE)
+    cls.kind: cls for cls in (TextVAE, ConditionalVAE, HierarchicalVAE, TranslationVAE)
 }
 
 
@@ -22,5 +23,8 @@ def train_config_class(kind):
     """The config dataclass of a model's training runs (its data and knobs)."""
     from minivae.conditional.config import CVAETrainConfig
     from minivae.training.config import TrainConfig
+    from minivae.translation.config import NMTTrainConfig
 
+    if kind == TranslationVAE.kind:
+        return NMTTrainConfig
     return CVAETrainConfig if model_class(kind).conditional else TrainConfig

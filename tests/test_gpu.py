@@ -101,3 +101,41 @@ def test_short_training_run_learns_on_the_gpu(tmp_path):
     before = trainer.validate()["nelbo"]
     trainer.run()
     assert trainer.progress.history[-1]["nelbo"] < 0.8 * before
+
+
+def _nmt_cases():
+    from minivae.gradcheck.models import model_cases
+
+    return [c for c in model_cases() if c[1].kind == "nmt"]
+
+
+@pytest.mark.parametrize("case", _nmt_cases(), ids=lambda c: c[0])
+def test_translation_model_on_the_gpu_matches_numpy(cp, case):
+    """The translation model's loss, every gradient (dropout masks drawn by the same NumPy
+    generator) and its greedy and beam translations are the same on CuPy arrays."""
+    from minivae.backend import to_numpy
+    from minivae.generation import decode
+    from minivae.gradcheck.models import tiny_model_batch
+
+    _, model, kernel = case
+    params = model.init_params(dtype=np.float64)
+    gpu_params = {k: cp.asarray(v) for k, v in params.items()}
+    batch = tiny_model_batch(model, seed=0)
+    eps = np.random.default_rng(0).standard_normal((3, model.config.latent_dim))
+    t_cpu, g_cpu = model.loss_and_grads(params, batch, eps=eps, rng=np.random.default_rng(1))
+    t_gpu, g_gpu = model.loss_and_grads(
+        gpu_params, batch, eps=cp.asarray(eps), rng=np.random.default_rng(1)
+    )
+    assert t_gpu.loss == pytest.approx(t_cpu.loss, rel=1e-10)
+    for name in g_cpu:
+        np.testing.assert_allclose(
+            to_numpy(g_gpu[name]), g_cpu[name], rtol=1e-8, atol=1e-12, err_msg=name
+        )
+    for p, xp in ((params, np), (gpu_params, cp)):
+        context = model.condition_context(p, batch.src, batch.src_lengths)
+        code = model.prior_code(p, 1, None, context, use_mean=True)
+        out = [decode(model, p, code, method, max_len=6) for method in ("greedy", "beam")]
+        assert isinstance(code[0], xp.ndarray)
+        if xp is np:
+            expected = out
+    assert out == expected

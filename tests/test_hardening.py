@@ -283,6 +283,9 @@ def test_device_gpu_without_a_gpu_is_a_clear_error_for_every_command(tmp_path, s
         ["interpolate", path, "the chef cooked", "the band played"],
         ["cvae", "generate", path, "--condition", "x"],
         ["cvae", "eval", path],
+        ["nmt", "train", "--out", str(tmp_path / "n")],
+        ["nmt", "translate", path, "--condition", "x"],
+        ["nmt", "eval", path],
         ["bench"],
     ]
     for command in commands:

@@ -37,21 +37,30 @@ def add_parser(sub) -> None:
         "generate",
         "several outputs per condition, z drawn from the prior network p(z|c)",
         required_condition=True,
+        command="cvae generate",
     )
+    add_eval_parser(cmds, "cvae")
+
+
+def add_eval_parser(cmds, group: str):
+    """``minivae GROUP eval``: a conditional model's likelihood and task metrics."""
     e = cmds.add_parser(
         "eval",
-        help="likelihood and task metrics on the checkpoint's validation pairs",
+        help="likelihood metrics on the checkpoint's validation pairs, and the task's metrics",
     )
-    e.add_argument("checkpoint", help="a checkpoint written by minivae cvae train (or its folder)")
+    e.add_argument(
+        "checkpoint", help=f"a checkpoint written by minivae {group} train (or its folder)"
+    )
     e.add_argument(
         "--iw-samples", type=int, default=None, help="importance samples (default: the run's)"
     )
     e.add_argument("--device", default="auto", choices=["cpu", "gpu", "auto"], help="where to run")
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    e.set_defaults(func=run_eval)
+    e.set_defaults(func=lambda args: run_eval(args, f"{group} eval"))
+    return e
 
 
-def run_eval(args) -> int:
+def run_eval(args, command: str = "cvae eval") -> int:
     import json
     from dataclasses import replace
 
@@ -81,7 +90,7 @@ def run_eval(args) -> int:
         )
         metrics.update(cfg.task_metrics(trained.model, trained.params, data, log))
     except USE_ERRORS as e:
-        return fail("cvae eval", e)
+        return fail(command, e)
     print(json.dumps(metrics, indent=2) if args.json else _lines(metrics))
     return 0
 

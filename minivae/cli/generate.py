@@ -28,7 +28,10 @@ def add_condition_arg(p, required: bool = False) -> None:
     )
 
 
-def add_sample_parser(sub, name: str, help: str, required_condition: bool = False):
+def add_sample_parser(
+    sub, name: str, help: str, required_condition: bool = False, command: str | None = None
+):
+    """``command``: the name errors give (default ``name``; "cvae generate" in a group)."""
     p = sub.add_parser(name, help=help, description=help)
     add_checkpoint_args(p)
     p.add_argument("-n", "--num", type=int, default=5, help="sentences (per condition)")
@@ -37,7 +40,7 @@ def add_sample_parser(sub, name: str, help: str, required_condition: bool = Fals
         "--prior-mean", action="store_true", help="decode the prior's mean (one sentence each)"
     )
     add_decoding_args(p)
-    p.set_defaults(func=lambda args: run_sample(args, name))
+    p.set_defaults(func=lambda args: run_sample(args, command or name))
     return p
 
 

@@ -29,9 +29,13 @@ def flag(name: str) -> str:
 
 
 def add_config_options(parser, cls, title: str = "options of the run") -> None:
-    """One option per field of the dataclass ``cls``."""
+    """One option per field of the dataclass ``cls``, and a flag per preset (``PRESETS``:
+    name -> (help, {field: value}))."""
     group = parser.add_argument_group(title)
-    for f in fields(cls):
+    for name, (text, values) in getattr(cls, "PRESETS", {}).items():
+        settings = ", ".join(f"{flag(k)} {v}" for k, v in values.items())
+        group.add_argument(flag(name), action="store_true", help=f"{text}: {settings}")
+    for f in option_fields(cls):
         default = f.default if f.default is not MISSING else None
         help_text = f"{f.metadata.get('help', '')} (default: {default})"
         if isinstance(default, bool):
@@ -49,6 +53,12 @@ def add_config_options(parser, cls, title: str = "options of the run") -> None:
             )
 
 
+def option_fields(cls):
+    """The fields that are options: all but those the class names in ``NOT_OPTIONS`` (knobs
+    it inherits and does not use, which keep their defaults)."""
+    return [f for f in fields(cls) if f.name not in getattr(cls, "NOT_OPTIONS", ())]
+
+
 def value_type(f):
     """int, float or str, from a field's annotation ("int | None" -> int)."""
     annotation = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "str")
@@ -56,8 +66,14 @@ def value_type(f):
 
 
 def given_options(cls, args) -> dict:
-    """The fields of ``cls`` the user gave on the command line: {name: value}."""
-    return {f.name: getattr(args, f.name) for f in fields(cls) if getattr(args, f.name) is not None}
+    """The fields of ``cls`` the user gave on the command line: {name: value}, with the
+    settings of the presets asked for where the option itself was not given."""
+    given = {f.name: getattr(args, f.name) for f in option_fields(cls)}
+    given = {k: v for k, v in given.items() if v is not None}
+    for name, (_, values) in getattr(cls, "PRESETS", {}).items():
+        if getattr(args, name, False):
+            given = {**values, **given}
+    return given
 
 
 def config_from_args(cls, args):

@@ -16,7 +16,7 @@ from minivae.cli.options import (
 )
 
 # What a resumed run may change; the checkpoint's settings win for everything else.
-RESUMABLE = {"epochs", "device", "kernel", "out"}
+RESUMABLE = {"epochs", "max_minutes", "device", "kernel", "out"}
 
 
 def add_training_parser(sub, name: str, cls, help: str, description: str, run):
@@ -26,7 +26,7 @@ def add_training_parser(sub, name: str, cls, help: str, description: str, run):
         "--resume",
         metavar="CHECKPOINT",
         help="continue a run from its last.npz (or its run folder), in its own folder; its "
-        "settings win except --epochs, --device, --kernel and --out",
+        "settings win except --epochs, --max-minutes, --device, --kernel and --out",
     )
     p.add_argument(
         "--overwrite", action="store_true", help="replace the run already in --out (if any)"
@@ -66,8 +66,9 @@ def run_training(args, cls, command: str) -> int:
             fixed = sorted(set(given) - RESUMABLE)
             if fixed:
                 raise ValueError(
-                    f"--resume continues a run with its own settings; only --epochs, --device, "
-                    f"--kernel and --out may change (given: {', '.join(fixed)})"
+                    "--resume continues a run with its own settings; only --epochs, "
+                    "--max-minutes, --device, --kernel and --out may change (given: "
+                    f"{', '.join(fixed)})"
                 )
             overrides = {k: v for k, v in given.items() if k != "out"}
             trainer = Trainer(
@@ -118,11 +119,11 @@ def print_banner(trainer) -> None:
     config = model.config
     cell = config.cell
     impl = select_pointwise(cfg.kernel, trainer.xp).name if cell == "lstm" else "array"
-    sizes = ", ".join(f"{k}={v}" for k, v in model.latent_sizes.items())
+    budget = f" (at most {cfg.max_minutes:g} minutes)" if cfg.max_minutes else ""
     print(
         f"model: {model.kind} ({cell} cell: {impl}; softmax, embedding and Adam: "
         f"{'array code' if cfg.kernel == 'array' else 'fused where they run'}), "
-        f"E={config.embed_dim} H={config.hidden_dim} {sizes}, z via {config.z_mode}; device "
-        f"{trainer.device}, {cfg.dtype}; KL schedule {cfg.kl_schedule}, free bits "
-        f"{cfg.free_bits}, word dropout {cfg.word_dropout}; {cfg.epochs} epochs"
+        f"{model.describe()}; device {trainer.device}, {cfg.dtype}; KL schedule "
+        f"{cfg.kl_schedule}, free bits {cfg.free_bits}, word dropout {cfg.word_dropout}; "
+        f"{cfg.epochs} epochs{budget}, batch {cfg.batch_size}, {cfg.optimizer} lr {cfg.lr:g}"
     )

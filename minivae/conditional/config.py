@@ -9,6 +9,7 @@ from minivae.model.config import ModelConfig
 from minivae.training.config import RunConfig, absolute, option
 
 CONDITIONS = ("label", "sequence")
+PARALLEL_FILES = ("source", "target", "valid_source", "valid_target", "test_source", "test_target")
 TASKS = ("label", "translate", "dialogue")
 DEFAULT_EPOCHS = {"label": 12, "translate": 20, "dialogue": 20}
 
@@ -102,7 +103,23 @@ class CVAETrainConfig(RunConfig):
         "a source<TAB>target file, one pair per line, instead of the built-in data (for "
         "--task label the source is the class name)",
     )
-    num_pairs: int = option(0, "built-in pairs to generate (0: the task's default)")
+    source: str | None = option(
+        None,
+        "training pairs as two line-aligned files: this one the sources, one sentence per "
+        "line (with --target; line i of one translates line i of the other)",
+    )
+    target: str | None = option(None, "the target side of --source, one sentence per line")
+    valid_source: str | None = option(
+        None, "validation sources, line-aligned with --valid-target (default: --valid-fraction)"
+    )
+    valid_target: str | None = option(None, "validation targets, line-aligned with --valid-source")
+    test_source: str | None = option(
+        None, "test sources, line-aligned with --test-target: scored in the final report"
+    )
+    test_target: str | None = option(None, "test targets, line-aligned with --test-source")
+    num_pairs: int = option(
+        0, "built-in pairs to generate, or of a file the first N training pairs (0: all)"
+    )
     label_attrs: str = option(
         "topic,sentiment", "label task: the built-in corpus attributes that make up a class"
     )
@@ -118,8 +135,15 @@ class CVAETrainConfig(RunConfig):
         super().__post_init__()
         for name in ("prior_dim", "cond_dim", "num_samples"):
             self._check(name, int, low=1)
-        self.pairs = absolute(self.pairs)
         self._check("num_pairs", int, low=0, high=1_000_000)
+        for name in ("pairs", *PARALLEL_FILES):  # saved whole, like TrainConfig's files
+            setattr(self, name, absolute(getattr(self, name)))
+        for a, b in zip(PARALLEL_FILES[::2], PARALLEL_FILES[1::2]):
+            if (getattr(self, a) is None) != (getattr(self, b) is None):
+                given, missing = (a, b) if getattr(self, a) is not None else (b, a)
+                self._refuse(given, f"needs --{missing.replace('_', '-')} (its other side)")
+        if self.pairs is not None and self.source is not None:
+            self._refuse("source", "and --pairs both give training pairs: choose one")
 
     @property
     def condition(self) -> str:
@@ -127,16 +151,31 @@ class CVAETrainConfig(RunConfig):
 
     def prepare_data(self, vocab=None, condition=None):
         from minivae.conditional.data import load_pairs
-        from minivae.data import Examples
+        from minivae.data import Examples, read_parallel
 
-        pairs, source = load_pairs(
-            self.task, self.pairs, self.num_pairs, self.seed, self.label_attrs
-        )
-        if self.lowercase:
-            pairs = [([w.lower() for w in s], [w.lower() for w in t]) for s, t in pairs]
-        examples = Examples([t for _, t in pairs], [s for s, _ in pairs])
+        def examples(pairs):
+            if self.lowercase:
+                pairs = [([w.lower() for w in s], [w.lower() for w in t]) for s, t in pairs]
+            return Examples([t for _, t in pairs], [s for s, _ in pairs])
+
+        def parallel(source, target):
+            return None if source is None else examples(read_parallel(source, target))
+
+        if self.source is not None:
+            pairs = read_parallel(self.source, self.target)[: self.num_pairs or None]
+            where = f"{self.source} -> {self.target}"
+        else:
+            pairs, where = load_pairs(
+                self.task, self.pairs, self.num_pairs, self.seed, self.label_attrs
+            )
         return self.dataset(
-            examples, source, condition_kind=self.condition, vocab=vocab, condition=condition
+            examples(pairs),
+            where,
+            condition_kind=self.condition,
+            vocab=vocab,
+            condition=condition,
+            valid=parallel(self.valid_source, self.valid_target),
+            test=parallel(self.test_source, self.test_target),
         )
 
     def build_model(self, data):
@@ -161,7 +200,12 @@ class CVAETrainConfig(RunConfig):
             )
         )
 
-    def task_metrics(self, model, params, data, log=print) -> dict:
+    def task_metrics(self, model, params, data, log=print, out=None) -> dict:
+        """The task's metrics on the validation pairs, and on the test pairs (``test_*``)."""
         from minivae.conditional.tasks import task_metrics
 
-        return task_metrics(model, params, self, data, log)
+        metrics = task_metrics(model, params, self, data, log)
+        if data.test is not None:
+            test = task_metrics(model, params, self, data, log, split="test")
+            metrics.update({f"test_{k}": v for k, v in test.items()})
+        return metrics

@@ -195,9 +195,10 @@ def references_by_source(pairs) -> dict[tuple, list[tuple]]:
 
 
 def load_pairs(task: str, pairs_file=None, num_pairs=0, seed=0, label_attrs="topic,sentiment"):
-    """-> (pairs, a description): a user file or the task's built-in data."""
+    """-> (pairs, a description): a user file (its first ``num_pairs``; 0: all) or the task's
+    built-in data."""
     if pairs_file is not None:
-        return read_pairs(pairs_file), str(pairs_file)
+        return read_pairs(pairs_file)[: num_pairs or None], str(pairs_file)
     attrs = tuple(a.strip() for a in label_attrs.split(",") if a.strip())
     pairs = builtin_pairs(task, num_pairs, seed, attrs)
     return pairs, f"built-in {task} pairs"

@@ -19,16 +19,19 @@ import functools
 import numpy as np
 
 
-@functools.lru_cache(maxsize=2)
-def _bleu(sentence: bool = False):
+@functools.lru_cache(maxsize=4)
+def _bleu(sentence: bool = False, lowercase: bool = False):
     """sacrebleu's BLEU with its default 13a tokenizer; ``force`` only silences its warning
-    about already tokenized text (ours is: words split by spaces, so 13a changes nothing)."""
+    about already tokenized text (ours is: words split by spaces, so 13a changes nothing).
+    lowercase: compare lower-cased text (signature ``case:lc``)."""
     from sacrebleu.metrics import BLEU
 
-    return BLEU(effective_order=True) if sentence else BLEU(force=True)
+    if sentence:
+        return BLEU(effective_order=True, lowercase=lowercase)
+    return BLEU(force=True, lowercase=lowercase)
 
 
-def corpus_bleu(hypotheses: list[str], references: list[list[str]]) -> float:
+def corpus_bleu(hypotheses: list[str], references: list[list[str]], lowercase=False) -> float:
     """Corpus BLEU (0-100) of hypotheses, each with one or more references."""
     if len(hypotheses) != len(references):
         raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} reference lists")
@@ -36,12 +39,19 @@ def corpus_bleu(hypotheses: list[str], references: list[list[str]]) -> float:
         raise ValueError("corpus_bleu: no hypotheses")
     k = max(len(r) for r in references)
     streams = [[r[j] if j < len(r) else None for r in references] for j in range(k)]
-    return float(_bleu().corpus_score(hypotheses, streams).score)
+    return float(_bleu(lowercase=lowercase).corpus_score(hypotheses, streams).score)
 
 
-def sentence_bleu(hypothesis: str, references: list[str]) -> float:
+def bleu_signature(lowercase: bool = False) -> str:
+    """sacrebleu's signature of the settings of the last ``corpus_bleu`` (print it with the
+    score: it names the number of references, the case, the tokenizer, the smoothing)."""
+    return str(_bleu(lowercase=lowercase).get_signature())
+
+
+def sentence_bleu(hypothesis: str, references: list[str], lowercase: bool = False) -> float:
     """Smoothed sentence BLEU (0-100) of one hypothesis against its references."""
-    return float(_bleu(sentence=True).sentence_score(hypothesis, list(references)).score)
+    bleu = _bleu(sentence=True, lowercase=lowercase)
+    return float(bleu.sentence_score(hypothesis, list(references)).score)
 
 
 def bleu_precision_recall(samples: list[list[str]], references: list[list[str]]) -> dict:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from minivae import ops
 from minivae.backend import get_array_module
 from minivae.conditional.config import CVAEConfig
-from minivae.interface import LossTerms
+from minivae.interface import loss_terms
 from minivae.model.latent import kl_term_backward, kl_term_forward
 from minivae.model.vae import (
     decode_backward,
@@ -106,9 +106,18 @@ def prior_backward(dprior_mu, dprior_logvar, cache, grads: dict):
 
 def recognition_forward(params, config: CVAEConfig, tokens, mask, c, kernel: str = "auto"):
     """tokens, mask: (N, T), c: (N, C)  ->  mu (N, Z), logvar (N, Z), cache"""
-    xp = get_array_module(c)
     enc_name = embedding_names(config.decoder_config)[0]
-    h_x, c_enc = rnn_encoder_forward(params, config.cell, enc_name, "enc", tokens, mask, kernel)
+    return recognition_net_forward(params, config.cell, enc_name, tokens, mask, c, kernel)
+
+
+def recognition_net_forward(params, cell: str, embed_name: str, tokens, mask, c, kernel="auto"):
+    """q(z|x,c) = N(mu, e^logvar), [mu; logvar] = [h_x; c] W + b, h_x the last state of an
+    RNN (weights ``enc_*``) over x embedded by ``params[embed_name]``.
+
+    tokens, mask: (N, T), c: (N, C)  ->  mu (N, Z), logvar (N, Z), cache
+    """
+    xp = get_array_module(c)
+    h_x, c_enc = rnn_encoder_forward(params, cell, embed_name, "enc", tokens, mask, kernel)
     hc = xp.concatenate([h_x, c], axis=1)
     mu, c_mu = ops.affine_forward(hc, params["mu_W"], params["mu_b"])
     logvar, c_lv = ops.affine_forward(hc, params["logvar_W"], params["logvar_b"])
@@ -150,6 +159,39 @@ def bow_backward(dloss, cache, grads: dict):
     return du
 
 
+# -- the latent layer: q(z|x,c), p(z|c), a draw of z, the KL --------------------------------
+
+
+def latent_forward(
+    params, cell, embed_name, tokens, mask, c, eps=None, rng=None, free_bits=0.0, kernel="auto"
+):
+    """The conditional VAE's latent variable for a batch: the recognition network reads x
+    (an RNN over ``params[embed_name]``) and c, the prior network c; z = mu + e^(logvar/2) eps.
+
+    tokens, mask: (N, T), c: (N, C), eps: (N, Z) or None (drawn from ``rng``)
+    -> z (N, Z), kl_objective (scalar, free bits applied), kl (N,), kl_per_dim (Z,), cache
+    """
+    xp = get_array_module(c)
+    mu, logvar, c_rec = recognition_net_forward(params, cell, embed_name, tokens, mask, c, kernel)
+    prior_mu, prior_logvar, c_prior = prior_forward(params, c)
+    eps = xp.asarray(draw_eps(rng, mu.shape, eps), dtype=mu.dtype)
+    z, c_rep = ops.reparameterize_forward(mu, logvar, eps)
+    kl_objective, kl, kl_per_dim, c_kl = kl_term_forward(
+        mu, logvar, free_bits, prior_mu, prior_logvar
+    )
+    return z, kl_objective, kl, kl_per_dim, (c_rec, c_prior, c_rep, c_kl)
+
+
+def latent_backward(dz, beta: float, cache, grads: dict):
+    """dz: (N, Z) from the decoder; beta: the KL's weight in the loss  ->  dc (N, C); the
+    recognition and prior networks' gradients go into ``grads``."""
+    c_rec, c_prior, c_rep, c_kl = cache
+    dmu, dlogvar = ops.reparameterize_backward(dz, c_rep)
+    dmu_kl, dlogvar_kl, dprior_mu, dprior_logvar = kl_term_backward(beta, c_kl)
+    dc = prior_backward(dprior_mu, dprior_logvar, c_prior, grads)
+    return dc + recognition_backward(dmu + dmu_kl, dlogvar + dlogvar_kl, c_rec, grads)
+
+
 # -- the whole model ------------------------------------------------------------------------
 
 
@@ -176,16 +218,15 @@ def loss_and_grads(
     """
     cpu_kernel = "array" if kernel == "array" else "auto"
     xp, tokens, lengths, enc_mask = on_device(params, batch.tokens, batch.lengths)
-    N = tokens.shape[0]
     dtype = params["out_W"].dtype
     Z = config.latent_dim
 
     # Forward: c, q(z|x,c), p(z|c), a sample of z, p(x|z,c).
     c, c_cond = condition_forward(params, config, batch.src, batch.src_lengths, kernel)
-    mu, logvar, c_rec = recognition_forward(params, config, tokens, enc_mask, c, kernel)
-    prior_mu, prior_logvar, c_prior = prior_forward(params, c)
-    eps = xp.asarray(draw_eps(rng, (N, Z), eps), dtype=dtype)
-    z, c_rep = ops.reparameterize_forward(mu, logvar, eps)
+    enc_name = embedding_names(config.decoder_config)[0]
+    z, kl_objective, kl, kl_per_dim, c_latent = latent_forward(
+        params, config.cell, enc_name, tokens, enc_mask, c, eps, rng, free_bits, kernel
+    )
     u = xp.concatenate([z, c], axis=1)
     inputs, targets, dec_mask = decoder_inputs(tokens, lengths, word_dropout, rng)
     logits, c_dec = decode_forward(
@@ -195,9 +236,6 @@ def loss_and_grads(
     bow, c_bow = (0.0, None)
     if config.bow:
         bow, c_bow = bow_forward(params, u, tokens, enc_mask, cpu_kernel)
-    kl_objective, kl, kl_per_dim, c_kl = kl_term_forward(
-        mu, logvar, free_bits, prior_mu, prior_logvar
-    )
     loss = rec + beta * kl_objective + bow
 
     # Backward, op by op in reverse.
@@ -208,20 +246,6 @@ def loss_and_grads(
     if config.bow:
         du = du + bow_backward(one, c_bow, grads)
     dz, dc = du[:, :Z], du[:, Z:]
-    dmu, dlogvar = ops.reparameterize_backward(dz, c_rep)
-    dmu_kl, dlogvar_kl, dprior_mu, dprior_logvar = kl_term_backward(beta, c_kl)
-    dc = dc + prior_backward(dprior_mu, dprior_logvar, c_prior, grads)
-    dc = dc + recognition_backward(dmu + dmu_kl, dlogvar + dlogvar_kl, c_rec, grads)
+    dc = dc + latent_backward(dz, beta, c_latent, grads)
     condition_backward(dc, c_cond, grads)
-
-    terms = LossTerms(
-        loss=float(loss),
-        rec=float(rec),
-        kl=float(kl.mean()),
-        kl_objective=float(kl_objective),
-        beta=float(beta),
-        num_tokens=int(dec_mask.sum()),
-        kl_per_dim=kl_per_dim,
-        extra={"bow": float(bow)},
-    )
-    return terms, grads
+    return loss_terms(loss, rec, kl_objective, kl, kl_per_dim, beta, dec_mask, bow=bow), grads

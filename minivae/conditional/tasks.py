@@ -1,5 +1,6 @@
-"""The conditional VAE's task metrics, on the validation pairs (printed in the final report,
-beside the reconstructions' BLEU and ROUGE that every model gets):
+"""The conditional VAE's task metrics, on the validation pairs and on the test pairs when there
+are some (printed in the final report, beside the reconstructions' BLEU and ROUGE that every
+model gets):
 
 translate: corpus BLEU and ROUGE of greedy decoding from the prior mean (one translation per
 source); dialogue: BLEU precision and recall over each context's references with
@@ -27,33 +28,35 @@ def generate(model, params, encoded_conditions, num: int, rng, use_mean=False, *
     """``num`` sentences (token ids) for each encoded condition, z from the prior network.
     -> one list of ``num`` id lists per condition
     """
-    context = model.condition_context(params, *pad_conditions(encoded_conditions))
+    kernel = decode_args.get("kernel", "auto")  # the conditions are encoded with it too
+    context = model.condition_context(params, *pad_conditions(encoded_conditions), kernel)
     code = model.prior_code(params, num, rng, context, use_mean=use_mean)
     flat = decode(model, params, code, rng=rng, **decode_args)
     return [flat[i * num : (i + 1) * num] for i in range(len(encoded_conditions))]
 
 
-def task_metrics(model, params, cfg, data, log=print) -> dict:
-    """The metrics of ``cfg.task`` on the validation pairs of ``data`` (a Dataset)."""
+def task_metrics(model, params, cfg, data, log=print, split: str = "valid") -> dict:
+    """The metrics of ``cfg.task`` on the ``split`` pairs of ``data`` (a Dataset)."""
     vocab, kernel = data.vocab, cfg.kernel
     rng = np.random.default_rng(cfg.seed)
     max_len = cfg.max_len + 5
+    encoded = data.split(split)
 
     def text(ids):
         return " ".join(vocab.decode(ids))
 
-    references = [[" ".join(t)] for t in data.references("valid")]
+    references = [[" ".join(t)] for t in data.references(split)]
     metrics = {}
     n = cfg.num_samples
-    log("\n== Task metrics on the validation pairs")
+    log(f"\n== Task metrics on the {'validation' if split == 'valid' else split} pairs")
     if cfg.task == "translate":
         out = generate(
-            model, params, data.valid.src, 1, rng, use_mean=True, max_len=max_len, kernel=kernel
+            model, params, encoded.src, 1, rng, use_mean=True, max_len=max_len, kernel=kernel
         )
         hyps = [text(o[0]) for o in out]
         metrics["bleu"] = corpus_bleu(hyps, references)
         metrics.update(rouge(hyps, [r[0] for r in references]))
-        sources = data.kept_conditions("valid")
+        sources = data.kept_conditions(split)
         for s, t, h in list(zip(sources, references, hyps))[:3]:
             log(f"  {' '.join(s)}\n    reference: {t[0]}\n    model:     {h}")
     elif cfg.task == "dialogue":
@@ -61,7 +64,7 @@ def task_metrics(model, params, cfg, data, log=print) -> dict:
             (c, s) for part in data.raw.values() for c, s in zip(part.conditions, part.sentences)
         ]
         all_refs = references_by_source(raw)
-        contexts = sorted({tuple(s) for s in data.kept_conditions("valid")})
+        contexts = sorted({tuple(s) for s in data.kept_conditions(split)})
         encoded = data.condition.encode_texts([" ".join(c) for c in contexts], max_len=None)
         out = generate(
             model, params, encoded, n, rng, method="greedy", max_len=max_len, kernel=kernel

@@ -25,6 +25,7 @@ class EncodedCorpus:
     kept: np.ndarray  # positions of the kept sentences in the input list
     src: list | None = None  # each kept sentence's condition (conditional models), or None
     truncated: int = 0
+    truncated_source: int = 0  # of the ``truncated``: those whose source was cut
     dropped_long: int = 0
     dropped_empty: int = 0
     dropped_unknown: int = 0
@@ -35,9 +36,10 @@ class EncodedCorpus:
         lines = [f"{len(self.ids)} sentences kept, {self.unknown_rate:.1%} of words <unk>"]
         for count, what in (
             (self.truncated, "truncated to the maximum length (sentence or source)"),
+            (self.truncated_source, "of them with the source sentence cut to the maximum length"),
             (self.dropped_long, "dropped for being over the maximum length (sentence or source)"),
             (self.dropped_empty, "dropped for being empty"),
-            (self.dropped_unknown, "dropped: every word unknown"),
+            (self.dropped_unknown, "dropped: every word unknown (sentence or source)"),
         ):
             if count:
                 lines.append(f"{count} sentences {what}")
@@ -62,7 +64,8 @@ def encode_sentences(
     sentences made only of unknown words (a test set is scored on every sentence; training
     gains nothing from them). conditions: one token list per sentence (a class name or a
     source sentence), encoded by ``condition`` (a ``Condition``) and kept with its sentence.
-    Everything cut or dropped is counted in the result.
+    Everything cut or dropped is counted in the result; so is a source sentence made only
+    of unknown words (dropped unless ``keep_unknown``: there is nothing to translate).
     """
     if overflow not in ("truncate", "drop"):
         raise ValueError(f"overflow must be 'truncate' or 'drop', got {overflow!r}")
@@ -81,14 +84,17 @@ def encode_sentences(
             continue
         if too_long:
             out.truncated += 1
+            out.truncated_source += sources_are_sentences and len(source) > limit
             tokens = tokens[:max_len]
         ids = np.array(vocab.encode(tokens), dtype=np.int64)
-        if not keep_unknown and np.all(ids == UNK):  # nothing for the model to learn from
-            out.dropped_unknown += 1
+        src = condition.encode(source, max_len) if conditions is not None else None
+        unknown_source = sources_are_sentences and np.all(src == UNK)
+        if not keep_unknown and (np.all(ids == UNK) or unknown_source):
+            out.dropped_unknown += 1  # nothing for the model to learn from
             continue
         out.ids.append(ids)
         if conditions is not None:
-            out.src.append(condition.encode(source, max_len))
+            out.src.append(src)
         kept.append(i)
         words += len(ids)
         unknown += int((ids == UNK).sum())

@@ -87,6 +87,8 @@ def model_cases():
     from minivae.hierarchical.config import HVAEConfig
     from minivae.hierarchical.hvae import HierarchicalVAE
     from minivae.model import ModelConfig, TextVAE
+    from minivae.translation.config import NMTConfig
+    from minivae.translation.nmt import TranslationVAE
 
     tiny = dict(vocab_size=11, embed_dim=4, hidden_dim=5, latent_dim=3)
     # kernel "auto" runs the fused Numba kernels on the CPU, "array" the array code.
@@ -111,6 +113,16 @@ def model_cases():
         "auto",
         dict(dropout=0.3, free_bits=0.1),
     )
+    # Small widths keep the attention sharp enough at initialization that the gradients of its
+    # weights stand well above the rounding noise of the five-point differences.
+    nmt = dict(vocab_size=7, src_vocab_size=9, embed_dim=6, enc_hidden_dim=3, hidden_dim=3)
+    nmt.update(attention_dim=3, out_dim=6, latent_dim=3, prior_dim=4)
+    drop = dict(dropout=0.25)
+    yield "nmt (additive attention, z)", TranslationVAE(NMTConfig(**nmt, bow=True)), "auto", drop
+    yield "nmt (additive, array code)", TranslationVAE(NMTConfig(**nmt)), "array", drop
+    bilinear = NMTConfig(**{**nmt, "latent_dim": 0}, attention="bilinear")
+    yield "nmt (bilinear attention, no z)", TranslationVAE(bilinear), "auto", drop
+    yield "nmt (no attention)", TranslationVAE(NMTConfig(**nmt, attention="none")), "auto", drop
 
 
 def check_all_models(seed: int = 0, tol: float = DEFAULT_TOL) -> list[CheckRow]:

@@ -94,6 +94,7 @@ def op_cases(seed: int = 0, xp=np):
             None,
         )
     yield from attention_cases(randn, mask, N, H)
+    yield from translation_cases(randn, rng, xp)
     yield (
         "reparameterize",
         ops.reparameterize_forward,
@@ -254,6 +255,78 @@ def attention_cases(randn, mask, N: int, H: int):
         {"query": query, "keys": keys, "mask": keys_mask, "W": randn(H, K, scale=0.5)},
         None,
     )
+
+
+def translation_cases(randn, rng, xp):
+    """The translation model's two unrolled pieces on well-scaled inputs (in the whole model's
+    check, tiny random weights leave the attention nearly uniform and its weights' gradients
+    near the rounding noise): the bidirectional encoder over a padded batch (the reversal
+    within length), and the attention decoder's recurrence, additive and bilinear."""
+    from minivae.translation.decoder import recurrence_backward, recurrence_forward
+    from minivae.translation.encoder import (
+        bidirectional_encoder_backward,
+        bidirectional_encoder_forward,
+    )
+
+    N, S, T, E, Hs, H, A, Z, V = 3, 5, 4, 3, 2, 4, 3, 2, 6
+    K = 2 * Hs
+    lengths = xp.asarray([S, 2, 1])
+    src = xp.asarray(rng.integers(0, V, size=(N, S)))
+    enc_names = ["src_embed"] + [f"src_{d}_{w}" for d in ("fwd", "bwd") for w in ("Wx", "Wh", "b")]
+
+    def encoder_forward(src, lengths, *arrays):
+        params = dict(zip(enc_names, arrays))
+        keys, summary, _, cache = bidirectional_encoder_forward(params, src, lengths)
+        return keys, summary, cache
+
+    def encoder_backward(dkeys, dsummary, cache):
+        grads: dict = {}
+        bidirectional_encoder_backward(dkeys, dsummary, cache, grads)
+        return tuple(grads[n] for n in enc_names)
+
+    shapes = [(V, E)] + [(E, 4 * Hs), (Hs, 4 * Hs), (4 * Hs,)] * 2
+    arrays = {n: randn(*shape, scale=0.7) for n, shape in zip(enc_names, shapes)}
+    yield (
+        "bidirectional_encoder (padded)",
+        encoder_forward,
+        encoder_backward,
+        {"src": src, "lengths": lengths, **arrays},
+        enc_names,
+    )
+    keys_mask = xp.arange(S)[None, :] < lengths[:, None]
+    for kind, att in (
+        ("additive", {"att_Wq": randn(H, A), "att_v": randn(A)}),
+        ("bilinear", {"att_W": randn(H, K, scale=0.7)}),
+    ):
+        names = ["dec_Wx", "dec_Wh", "dec_b", *att]
+
+        def decoder_forward(emb, z, h0, keys, keys_proj, mask, *arrays, _kind=kind, _n=names):
+            params = dict(zip(_n, arrays))
+            h, contexts, _, cache = recurrence_forward(
+                params, _kind, emb, z, h0, keys, keys_proj, mask
+            )
+            return h, contexts, cache
+
+        def decoder_backward(dh, dcontexts, cache, _n=names):
+            grads: dict = {}
+            demb, dz, dh0, dkeys, dkeys_proj = recurrence_backward(dh, dcontexts, cache, grads)
+            proj = (dkeys_proj,) if dkeys_proj.shape[2] else ()  # bilinear: no projection
+            return (demb, dz, dh0, dkeys, *proj, *(grads[n] for n in _n))
+
+        inputs = {
+            "emb": randn(N, T, E),
+            "z": randn(N, Z),
+            "h0": randn(N, H, scale=0.5),
+            "keys": randn(N, S, K),
+            "keys_proj": randn(N, S, A if kind == "additive" else 0),
+            "mask": keys_mask,
+            "dec_Wx": randn(E + K + Z, 4 * H, scale=0.5),
+            "dec_Wh": randn(H, 4 * H, scale=0.5),
+            "dec_b": randn(4 * H),
+            **att,
+        }
+        wrt = ["emb", "z", "h0", "keys", *(["keys_proj"] if kind == "additive" else []), *names]
+        yield f"attention_decoder ({kind}, masked)", decoder_forward, decoder_backward, inputs, wrt
 
 
 def check_all_ops(seed: int = 0, xp=np, tol: float | None = None):

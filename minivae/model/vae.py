@@ -11,7 +11,7 @@ from __future__ import annotations
 from minivae import ops
 from minivae.backend import get_array_module
 from minivae.data.vocab import BOS, EOS, PAD, UNK
-from minivae.interface import LossTerms
+from minivae.interface import loss_terms
 from minivae.model.config import ModelConfig
 from minivae.model.latent import kl_term_backward, kl_term_forward
 from minivae.model.rnn import rnn_backward, rnn_forward
@@ -232,13 +232,4 @@ def loss_and_grads(
     dmu_kl, dlogvar_kl = kl_term_backward(beta, c_kl)
     encode_backward(dmu + dmu_kl, dlogvar + dlogvar_kl, c_enc, grads)
 
-    terms = LossTerms(
-        loss=float(loss),
-        rec=float(rec),
-        kl=float(kl.mean()),
-        kl_objective=float(kl_objective),
-        beta=float(beta),
-        num_tokens=int(dec_mask.sum()),
-        kl_per_dim=kl_per_dim,
-    )
-    return terms, grads
+    return loss_terms(loss, rec, kl_objective, kl, kl_per_dim, beta, dec_mask), grads

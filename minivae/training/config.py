@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import ClassVar
 
 from minivae.config_dict import DictConfig
 from minivae.training.schedules import SCHEDULES
@@ -58,6 +59,11 @@ class RunConfig(DictConfig):
     share_embeddings: bool = option(True, "one embedding table for encoder and decoder")
     # optimization
     epochs: int = option(20, "passes over the training set")
+    max_minutes: float = option(
+        0.0,
+        "time budget: no epoch starts that would end past this many minutes of training and "
+        "validation, judging by the last epoch (0: no limit)",
+    )
     batch_size: int = option(32, "sentences per batch")
     optimizer: str = option("adam", "adam, or sgd with momentum 0.9", ["adam", "sgd"])
     lr: float = option(2e-3, "learning rate")
@@ -100,16 +106,22 @@ class RunConfig(DictConfig):
     out: str = option("runs/latest", "run folder for checkpoints, metrics and plots")
     save_every: int = option(0, "also write last.npz every this many steps (0: once per epoch)")
 
+    latent_low: ClassVar[int] = 1  # the smallest latent_dim the run's model takes
+    # Named sets of settings, each a command-line flag (--NAME) with its help: the settings
+    # apply to the options not given (minivae.cli.options).
+    PRESETS: ClassVar[dict] = {}
+
     def __post_init__(self):
         self._check_choices()
         for name in ("epochs", "batch_size", "min_count", "embed_dim", "hidden_dim"):
             self._check(name, int, low=1)
-        for name in ("latent_dim", "max_len", "kl_cycles", "iw_samples"):
+        self._check("latent_dim", int, low=self.latent_low)
+        for name in ("max_len", "kl_cycles", "iw_samples"):
             self._check(name, int, low=1)
         for name in ("kl_warmup", "save_every", "seed", "ae_pretrain_epochs"):
             self._check(name, int, low=0)
         self._check("aggressive_steps", int, low=1)
-        for name in ("clip", "beta_max", "free_bits", "weight_decay"):
+        for name in ("clip", "beta_max", "free_bits", "weight_decay", "max_minutes"):
             self._check(name, float, low=0)
         self._check("dropout", float, low=0, high=0.95)
         self._check("lr", float, low=0, strict=True)
@@ -172,8 +184,13 @@ class RunConfig(DictConfig):
         """-> the TextModel for this data (its vocabulary sizes)."""
         raise NotImplementedError
 
-    def task_metrics(self, model, params, data, log=print) -> dict:
-        """Metrics of the task besides the likelihood ones, printed in the final report."""
+    def task_metrics(self, model, params, data, log=print, out=None) -> dict:
+        """Metrics of the task besides the likelihood ones, printed in the final report;
+        ``out``: the run folder, where the task may draw its figures (None: draw none)."""
+        return {}
+
+    def epoch_metrics(self, model, params, data) -> dict:
+        """Task numbers for the validation row of every epoch (say, BLEU): {name: float}."""
         return {}
 
 

@@ -73,7 +73,10 @@ def lda_2d(x: np.ndarray, labels) -> np.ndarray:
 
 def plot_latent(mu: np.ndarray, labels: list | None, out_path, title: str = "") -> Path:
     """Posterior means in 2-D: PCA, and (with labels of at least 3 values) the linear
-    discriminant projection by those labels beside it, coloured by them."""
+    discriminant projection by those labels beside it, coloured by them. One dimension is
+    drawn against zero."""
+    if mu.shape[1] < 2:
+        mu = np.concatenate([mu, np.zeros((len(mu), 2 - mu.shape[1]))], axis=1)
     groups = sorted(set(labels)) if labels is not None else []
     panels = [("PCA", "PC", pca_2d(mu) if mu.shape[1] > 2 else mu)]
     if len(groups) >= 3 and mu.shape[1] >= 2:

@@ -120,34 +120,35 @@ def final_report(trainer: Trainer, log=print, num_samples: int = 5) -> dict:
     )
     log("\n== Validation metrics (per sentence; perplexity per word incl. <eos>)")
     log_metrics(metrics, model, cfg.iw_samples, log)
-    log(
-        f"    reconstructions: BLEU {metrics['recon_bleu']:.1f}, ROUGE-1/2/L "
-        f"{metrics['recon_rouge1']:.1f}/{metrics['recon_rouge2']:.1f}/{metrics['recon_rougeL']:.1f}"
-    )
     log(f"    unigram baseline NLL {baseline:.2f}, perplexity {metrics['unigram_ppl']:.2f}")
     if trainer.data.test is not None:
         test = trainer.evaluate(
             "test", iw_samples=cfg.iw_samples, progress=trainer.progress_bar, params=params
         )
+        test.update(
+            reconstruction_scores(model, params, trainer.data, "test", cfg.max_len + 5, kernel)
+        )
         log(f"\n== Test metrics ({test['num_sentences']} sentences, {test['num_tokens']} tokens)")
         log_metrics(test, model, cfg.iw_samples, log)
         metrics["test"] = test
-    metrics.update(cfg.task_metrics(model, params, trainer.data, log))
+    metrics.update(cfg.task_metrics(model, params, trainer.data, log, out=trainer.out))
 
     plots = [plot_curves(trainer.out / "metrics.jsonl", trainer.out / "curves.png")]
-    mu_all = latent_means(trainer, trainer.data.valid, params=params)
-    attrs = trainer.data.attrs("valid")
-    if attrs:
-        key = "topic" if "topic" in attrs[0] else sorted(attrs[0])[0]
-        labels = [a[key] for a in attrs]
-    else:
-        key = "length"
-        labels = [
-            "1-9 words" if len(ids) < 10 else "10-19 words" if len(ids) < 20 else "20+ words"
-            for ids in trainer.data.valid.ids
-        ]
-    plots.append(plot_latent(mu_all, labels, trainer.out / "latent.png", key))
+    if sum(model.latent_sizes.values()) > 0:  # a model without a latent variable has no map
+        mu_all = latent_means(trainer, trainer.data.valid, params=params)
+        attrs = trainer.data.attrs("valid")
+        if attrs:
+            key = "topic" if "topic" in attrs[0] else sorted(attrs[0])[0]
+            labels = [a[key] for a in attrs]
+        else:
+            key = "length"
+            labels = [
+                "1-9 words" if len(ids) < 10 else "10-19 words" if len(ids) < 20 else "20+ words"
+                for ids in trainer.data.valid.ids
+            ]
+        plots.append(plot_latent(mu_all, labels, trainer.out / "latent.png", key))
     write_json_atomic(trainer.out / "report.json", metrics)
+    plots += [p for p in sorted(trainer.out.glob("*.png")) if p not in plots]  # the task's
     files = [*plots, trainer.out / "metrics.jsonl", trainer.out / "best.npz"]
     files += [trainer.out / "last.npz", trainer.out / "report.json"]
     log(f"\n== Files in {trainer.out}: " + ", ".join(p.name for p in files))
@@ -163,6 +164,11 @@ def log_metrics(m: dict, model, iw_samples: int, log=print) -> None:
         f"    mutual information I(x;z) {m['mi']:.2f} nats, active units {m['active_units']}/"
         f"{sum(sizes.values())}"
     )
+    if "recon_bleu" in m:  # the final report's; ``minivae eval`` does not decode
+        log(
+            f"    reconstructions: BLEU {m['recon_bleu']:.1f}, ROUGE-1/2/L "
+            f"{m['recon_rouge1']:.1f}/{m['recon_rouge2']:.1f}/{m['recon_rougeL']:.1f}"
+        )
     if len(sizes) > 1:
         for name, size in sizes.items():
             log(

@@ -31,7 +31,15 @@ from minivae.training.optim import clip_by_global_norm, make_optimizer
 from minivae.training.schedules import kl_weight
 
 LOG_EVERY = 10  # steps between training rows in metrics.jsonl
-RUN_FILES = ("best.npz", "last.npz", "metrics.jsonl", "report.json", "curves.png", "latent.png")
+RUN_FILES = (
+    "best.npz",
+    "last.npz",
+    "metrics.jsonl",
+    "report.json",
+    "curves.png",
+    "latent.png",
+    "attention.png",  # a translation model's (minivae.translation.tasks)
+)
 
 
 class TrainingDiverged(RuntimeError):
@@ -65,7 +73,7 @@ class Trainer:
     """Holds a run's data, model, optimizer and progress; ``run()`` trains to the last epoch.
 
     resume: a checkpoint (or run folder) to continue instead of ``cfg``: its settings win,
-    except ``overrides`` (epochs, device, kernel); the run continues in its own folder
+    except ``overrides`` (epochs, max_minutes, device, kernel); the run continues in its own folder
     unless ``out`` says otherwise. overwrite: a fresh run may replace the run files already
     in ``cfg.out`` (otherwise a used folder is refused). data: an already prepared Dataset.
     """
@@ -179,7 +187,7 @@ class Trainer:
         trained = read_model(params, meta, path)
         # Everything that shapes the run comes from the checkpoint; only how long to train,
         # where to run and which kernels may change. The run continues in its own folder.
-        unknown = set(overrides) - {"epochs", "device", "kernel"}
+        unknown = set(overrides) - {"epochs", "max_minutes", "device", "kernel"}
         if unknown:
             raise ValueError(f"a resumed run keeps its settings; cannot change {sorted(unknown)}")
         saved = replace(trained.train_config, **overrides, out=str(out or path.parent))
@@ -345,8 +353,29 @@ class Trainer:
         c, p = self.cfg, self.progress
         with (self.out / "metrics.jsonl").open("a") as metrics:
             while p.epoch < c.epochs:
+                if self.out_of_time():
+                    self.log(
+                        f"stopping after epoch {p.epoch}: another one would end past "
+                        f"--max-minutes {c.max_minutes:g} ({self.minutes_used():.1f} used)"
+                    )
+                    break
                 self._run_epoch(metrics)
         return p
+
+    def minutes_used(self) -> float:
+        """Minutes of training and validation so far (this run's epochs, resumed ones too)."""
+        rows = self.progress.history
+        return sum(r.get("seconds", 0.0) + r.get("valid_seconds", 0.0) for r in rows) / 60
+
+    def out_of_time(self) -> bool:
+        """Whether the next epoch, as long as the last one, would end past ``max_minutes``
+        (an epoch begun before a resume is always finished)."""
+        c, p = self.cfg, self.progress
+        if not c.max_minutes or not p.history or p.batch_in_epoch:
+            return False
+        last = p.history[-1]
+        epoch = (last.get("seconds", 0.0) + last.get("valid_seconds", 0.0)) / 60
+        return self.minutes_used() + epoch > c.max_minutes
 
     def _run_epoch(self, metrics) -> None:
         c, p = self.cfg, self.progress
@@ -400,9 +429,13 @@ class Trainer:
         seconds = time.perf_counter() - start
         p.epoch += 1
         p.batch_in_epoch = 0
+        start_valid = time.perf_counter()
         row = {"split": "valid", "step": p.step, "epoch": p.epoch, **self.validate()}
+        task = c.epoch_metrics(self.model, self.params, self.data)
+        row.update(task)
         row["seconds"], row["tokens_per_second"] = seconds, tokens / max(seconds, 1e-9)
         row["peak_mb"] = peak_memory_mb()
+        row["valid_seconds"] = time.perf_counter() - start_valid
         if not math.isfinite(row["nelbo"]):
             raise TrainingDiverged(
                 f"the validation loss became {row['nelbo']} after epoch {p.epoch} "
@@ -418,24 +451,25 @@ class Trainer:
         p.history.append(row)
         metrics.write(json.dumps(row) + "\n")
         metrics.flush()
-        self.log(format_epoch(row, self.model.latent_sizes, self.beta(p.step)))
+        self.log(format_epoch(row, self.model.latent_sizes, self.beta(p.step), task))
         if row["nelbo"] < p.best_valid:
             p.best_valid = row["nelbo"]
             self.save("best.npz")
         self.save("last.npz")
 
 
-def format_epoch(row: dict, latent_sizes: dict, beta: float) -> str:
+def format_epoch(row: dict, latent_sizes: dict, beta: float, task: dict | None = None) -> str:
     units = f"{row['active_units']}/{sum(latent_sizes.values())}"
     if len(latent_sizes) > 1:  # each layer's KL and active units too
         kl = " + ".join(f"{name} {row[f'kl_{name}']:.2f}" for name in latent_sizes)
         layers = ", ".join(f"{row[f'active_units_{n}']}/{z} {n}" for n, z in latent_sizes.items())
         units += f" ({layers}), KL {kl}"
+    extra = "".join(f", {k} {v:.2f}" for k, v in (task or {}).items())
     return (
         f"epoch {row['epoch']}: valid -ELBO {row['nelbo']:.2f} (rec {row['rec']:.2f}, "
         f"KL {row['kl']:.2f}), MI {row['mi']:.2f}, active units {units}, "
-        f"beta {beta:.2f}; {row['seconds']:.0f} s, {row['tokens_per_second']:.0f} tokens/s, "
-        f"peak memory {row['peak_mb']:.0f} MB"
+        f"beta {beta:.2f}{extra}; {row['seconds']:.0f} s, {row['tokens_per_second']:.0f} "
+        f"tokens/s, peak memory {row['peak_mb']:.0f} MB"
     )
 
 

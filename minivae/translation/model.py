@@ -1,0 +1,159 @@
+"""The translation model's loss and its gradient for every parameter, composed by hand.
+
+    keys, summary = BiLSTM(x)                               the source, both ways (encoder.py)
+    q(z|x,y) = N(mu, e^logvar),  [mu; logvar] = [LSTM(y); summary] W + b   recognition network
+    p(z|x)   = N(pmu, e^plogvar), [pmu; plogvar] = tanh(summary W1 + b1) W2 + b2   prior network
+    z = mu + exp(logvar/2) eps
+    p(y|z,x) = the attention decoder over the keys, z in its first state and every input
+    loss = -log p(y|z,x) + beta * KL(q(z|x,y) || p(z|x)) [- log p_bow(y|z,x)]
+
+The conditional VAE's negative ELBO (Sohn et al. 2015; Zhang et al. 2016's variational NMT),
+per sentence, batch mean; with latent_dim 0 just -log p(y|x), an attention model's loss.
+The forward pass keeps every op's cache; the backward pass walks them in reverse.
+"""
+
+from __future__ import annotations
+
+from minivae import ops
+from minivae.backend import get_array_module
+from minivae.conditional.model import (
+    bow_backward,
+    bow_forward,
+    latent_backward,
+    latent_forward,
+    recognition_net_forward,
+)
+from minivae.interface import loss_terms
+from minivae.model.vae import decoder_inputs, on_device
+from minivae.translation.config import NMTConfig
+from minivae.translation.decoder import decoder_backward, decoder_forward
+from minivae.translation.encoder import (
+    bidirectional_encoder_backward,
+    bidirectional_encoder_forward,
+)
+
+
+def source_forward(
+    params,
+    config: NMTConfig,
+    src,
+    src_lengths,
+    dropout=0.0,
+    rng=None,
+    training=True,
+    kernel="auto",
+):
+    """What the decoder reads of the source, computed once per sentence.
+
+    src: (N, S) int, src_lengths: (N,)
+    -> context (summary (N, K), keys (N, S, K), keys_proj (N, S, A), mask (N, S)), cache;
+    keys_proj = keys Wk for additive attention, else an empty (N, S, 0).
+    """
+    xp = get_array_module(params["out_W"])
+    src, src_lengths = xp.asarray(src), xp.asarray(src_lengths)
+    keys, summary, mask, c_enc = bidirectional_encoder_forward(
+        params, src, src_lengths, dropout, rng, training, kernel
+    )
+    c_keys = None
+    if config.attention == "additive":
+        keys_proj, c_keys = ops.attention_keys_forward(keys, params["att_Wk"])
+    else:
+        keys_proj = xp.zeros((*keys.shape[:2], 0), dtype=keys.dtype)
+    return (summary, keys, keys_proj, mask), (c_enc, c_keys, keys.shape)
+
+
+def source_backward(dsummary, dkeys, dkeys_proj, cache, grads: dict) -> None:
+    """dsummary: (N, K), dkeys: (N, S, K) or None, dkeys_proj: (N, S, A) or None."""
+    c_enc, c_keys, keys_shape = cache
+    if dkeys is None:  # attention none: the keys reached the loss only through the summary
+        dkeys = get_array_module(dsummary).zeros(keys_shape, dtype=dsummary.dtype)
+    if c_keys is not None:
+        dkeys_from_proj, grads["att_Wk"] = ops.attention_keys_backward(dkeys_proj, c_keys)
+        dkeys = dkeys + dkeys_from_proj
+    bidirectional_encoder_backward(dkeys, dsummary, c_enc, grads)
+
+
+def recognition_forward(params, tokens, mask, summary, kernel="auto"):
+    """q(z|x,y) from the target's LSTM and the source summary.
+    tokens, mask: (N, T), summary: (N, K)  ->  mu, logvar (N, Z), cache"""
+    return recognition_net_forward(params, "lstm", "embed", tokens, mask, summary, kernel)
+
+
+def embed_forward(params, inputs, dropout: float, rng, training: bool, kernel="auto"):
+    """The decoder's input words, embedded, with dropout.  inputs: (N, T)  ->  (N, T, E), cache"""
+    emb, c_emb = ops.embedding_forward(inputs, params["embed"], kernel)
+    emb, c_drop = ops.dropout_forward(emb, dropout, rng, training=training)
+    return emb, (c_emb, c_drop)
+
+
+def embed_backward(demb, cache, grads: dict) -> None:
+    c_emb, c_drop = cache
+    demb = ops.dropout_backward(demb, c_drop)
+    grads["embed"] = ops.embedding_backward(demb, c_emb, dW=grads.get("embed"))
+
+
+def loss_and_grads(
+    params,
+    batch,
+    config: NMTConfig,
+    beta: float = 1.0,
+    eps=None,
+    rng=None,
+    word_dropout: float = 0.0,
+    free_bits: float = 0.0,
+    kernel: str = "auto",
+    dropout: float = 0.0,
+):
+    """The negative conditional ELBO (KL weight ``beta``) of a batch and its gradient.
+
+    batch: ``tokens`` (N, T) and ``lengths`` (N,) of the targets y; ``src`` (N, S) source ids
+    with ``src_lengths`` (N,)
+    eps: (N, Z) noise for the reparameterization; drawn from ``rng`` when None
+    rng: draws the dropout masks (and eps, and word dropout); dropout needs one
+    free_bits, word_dropout, kernel: as for the conditional VAE
+    dropout: inverted dropout on the word embeddings and on the output layer's input
+    -> (LossTerms with extra["bow"], grads: {name: array like params[name]})
+    """
+    cpu_kernel = "array" if kernel == "array" else "auto"
+    xp, tokens, lengths, tgt_mask = on_device(params, batch.tokens, batch.lengths)
+    N = tokens.shape[0]
+    dtype = params["out_W"].dtype
+    Z, p = config.latent_dim, dropout
+
+    # Forward: the source, q(z|x,y), p(z|x), a sample of z, p(y|z,x).
+    context, c_src = source_forward(
+        params, config, batch.src, batch.src_lengths, p, rng, True, kernel
+    )
+    summary = context[0]
+    kl_objective, kl, kl_per_dim = 0.0, xp.zeros(N, dtype=dtype), xp.zeros(0, dtype=dtype)
+    z = xp.zeros((N, 0), dtype=dtype)
+    if config.latent:  # the target's LSTM reads the decoder's word embeddings
+        z, kl_objective, kl, kl_per_dim, c_latent = latent_forward(
+            params, "lstm", "embed", tokens, tgt_mask, summary, eps, rng, free_bits, kernel
+        )
+    inputs, targets, dec_mask = decoder_inputs(tokens, lengths, word_dropout, rng)
+    emb, c_emb = embed_forward(params, inputs, p, rng, True, kernel)
+    logits, _, c_dec = decoder_forward(
+        params, config.attention, emb, z, context, p, rng, True, kernel
+    )
+    rec, c_ce = ops.softmax_cross_entropy_forward(logits, targets, dec_mask, cpu_kernel)
+    bow, c_bow = (0.0, None)
+    if config.bow:
+        u = xp.concatenate([z, summary], axis=1)
+        bow, c_bow = bow_forward(params, u, tokens, tgt_mask, cpu_kernel)
+    loss = rec + beta * kl_objective + bow
+
+    # Backward, op by op in reverse.
+    grads: dict = {}
+    one = xp.asarray(1.0, dtype=dtype)
+    dlogits = ops.softmax_cross_entropy_backward(one, c_ce)
+    demb, dz, dsummary, dkeys, dkeys_proj = decoder_backward(dlogits, c_dec, grads)
+    embed_backward(demb, c_emb, grads)
+    if config.bow:
+        du = bow_backward(one, c_bow, grads)
+        dz, dsummary = dz + du[:, :Z], dsummary + du[:, Z:]
+    if config.latent:
+        dsummary = dsummary + latent_backward(dz, beta, c_latent, grads)
+    source_backward(dsummary, dkeys, dkeys_proj, c_src, grads)
+    extra = {"bow": bow} if config.bow else {}
+    return loss_terms(loss, rec, kl_objective, kl, kl_per_dim, beta, dec_mask, **extra), grads
