@@ -8,7 +8,7 @@ SMALL = ["--builtin-size", "200", "--epochs", "1", "--embed-dim", "8", "--hidden
 SMALL += ["--iw-samples", "2", "--device", "cpu", "--no-progress"]
 
 
-def test_tables_and_the_latent_size_plot_from_run_folders(tmp_path):
+def test_tables_and_the_latent_size_plot_from_run_folders(tmp_path, capsys):
     test = tmp_path / "test.txt"
     test.write_text("the chef cooked a tasty soup\nthe band played a noisy song\n")
     runs = []
@@ -23,5 +23,15 @@ def test_tables_and_the_latent_size_plot_from_run_folders(tmp_path):
     assert all(row["epochs"] == 1 and row["nll"] > 0 for row in rows.values())
     table = markdown(rows)
     assert table.count("\n") == 3 and "| z2 |" in table and "| z4 |" in table
+    assert "K=100" not in table
+    # A tighter estimate saved by `minivae eval --json` gets its own column, blank where absent.
+    capsys.readouterr()
+    assert main(["eval", str(runs[0]), "--split", "test", "--iw-samples", "3", "--json"]) == 0
+    (runs[0] / "test-k100.json").write_text(capsys.readouterr().out)
+    rows = {r.name: run_row(r) for r in runs}
+    lines = markdown(rows).splitlines()
+    assert "NLL K=100" in lines[0]
+    assert lines[2].split("|")[3].strip() == f"{rows['z2']['nll_k100']:.1f}"
+    assert lines[3].split("|")[3].strip() == ""
     png = plot(runs, tmp_path / "latent.png")
     assert png.stat().st_size > 10_000

@@ -33,17 +33,24 @@ def run_row(folder: Path, split: str = "test") -> dict:
     for key, value in metrics.items():  # kl_z1, active_units_z2, ... of multi-layer models
         if key.startswith(("kl_", "mi_", "active_units_")):
             row[key] = value
+    tighter = folder / f"{split}-k100.json"  # ``minivae eval --iw-samples 100 --json``, if run
+    if tighter.exists():
+        row["nll_k100"] = json.loads(tighter.read_text())["nll"]
     return row
 
 
 def markdown(rows: dict[str, dict]) -> str:
     """rows: name -> run_row  ->  a markdown table."""
     layered = sorted({k for r in rows.values() for k in r if k.startswith(("kl_", "active_"))})
-    head = ["run", "NLL", "PPL", "KL", "MI", "AU", *layered, "s/epoch", "train s"]
+    k100 = any("nll_k100" in r for r in rows.values())
+    head = ["run", "NLL", *(["NLL K=100"] if k100 else []), "PPL", "KL", "MI", "AU", *layered]
+    head += ["s/epoch", "train s"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, r in rows.items():
-        cells = [name, f"{r['nll']:.1f}", f"{r['ppl']:.1f}", f"{r['kl']:.2f}", f"{r['mi']:.2f}"]
-        cells += [str(r["au"])]
+        cells = [name, f"{r['nll']:.1f}"]
+        if k100:
+            cells += [f"{r['nll_k100']:.1f}" if "nll_k100" in r else ""]
+        cells += [f"{r['ppl']:.1f}", f"{r['kl']:.2f}", f"{r['mi']:.2f}", str(r["au"])]
         cells += [
             f"{r[k]:.2f}" if isinstance(r.get(k), float) else str(r.get(k, "")) for k in layered
         ]
