@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from minivae import ops
+from minivae.benchmarks.runs_table import translation_markdown
 from minivae.cli import main
 from minivae.data import CorpusError, pad_batch
 from minivae.generation import decode
@@ -237,6 +238,10 @@ def test_a_short_run_learns_to_translate(tmp_path):
     assert metrics["valid_bleu_greedy"] > 60 and metrics["valid_bleu_beam"] > 60, metrics
     assert {"valid_bleu_best_of_k", "valid_self_bleu", "valid_distinct_2"} <= set(metrics)
     assert (tmp_path / "attention.png").stat().st_size > 10_000
+    head, _, row = translation_markdown({"toy": tmp_path}).splitlines()  # docs/translation.md's
+    cells = dict(zip(*([c.strip() for c in line.strip("|").split("|")] for line in (head, row))))
+    assert cells["epochs"] == "10" and cells["BLEU greedy"] == f"{metrics['valid_bleu_greedy']:.1f}"
+    assert cells["valid BLEU"] == f"{max(bleu):.1f}" and cells["self-BLEU"] != ""
     trained = load_model(tmp_path)
     source = "the chef cooked a very tasty soup yesterday"
     context = trained.model.condition_context(

@@ -1,7 +1,8 @@
 """A markdown table of finished runs, from their run folders (report.json, metrics.jsonl):
-the rows of docs/results.md.
+the rows of docs/results.md, and with ``--translation`` those of docs/translation.md.
 
     python -m minivae.benchmarks.runs_table runs/ptb-* [--split test] [--names a,b,...]
+    python -m minivae.benchmarks.runs_table --translation runs/nmt/*/
 """
 
 from __future__ import annotations
@@ -39,6 +40,38 @@ def run_row(folder: Path, split: str = "test") -> dict:
     return row
 
 
+TRANSLATION_COLUMNS = {  # report.json key (after test_ or valid_) -> heading
+    "bleu_greedy": "BLEU greedy",
+    "bleu_beam": "BLEU beam",
+    "bleu_sample": "BLEU 1 sample",
+    "bleu_best_of_k": "BLEU best of k",
+    "distinct_translations": "distinct / source",
+    "self_bleu": "self-BLEU",
+}
+
+
+def translation_markdown(folders: dict[str, Path]) -> str:
+    """name -> run folder of ``minivae nmt train``  ->  a markdown table: epochs and minutes
+    trained, the best validation BLEU, the test BLEU and the latent variable's figures (on
+    the validation pairs for a run without test files)."""
+    head = ["run", "epochs", "train min", "valid BLEU", "NLL", "KL"]
+    head += list(TRANSLATION_COLUMNS.values())
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, folder in folders.items():
+        report = json.loads((folder / "report.json").read_text())
+        rows = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+        valid = [r for r in rows if r.get("split") == "valid"]
+        likelihood, split = (report["test"], "test") if "test" in report else (report, "valid")
+        minutes = sum(r.get("seconds", 0.0) + r.get("valid_seconds", 0.0) for r in valid) / 60
+        cells = [name, str(len(valid)), f"{minutes:.0f}"]
+        cells += [f"{max(r.get('bleu', 0.0) for r in valid):.1f}"]
+        cells += [f"{likelihood['nll']:.1f}", f"{likelihood['kl']:.2f}"]
+        scores = [report.get(f"{split}_{k}") for k in TRANSLATION_COLUMNS]
+        cells += ["" if v is None else f"{v:.1f}" for v in scores]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def markdown(rows: dict[str, dict]) -> str:
     """rows: name -> run_row  ->  a markdown table."""
     layered = sorted({k for r in rows.values() for k in r if k.startswith(("kl_", "active_"))})
@@ -64,11 +97,15 @@ def main(argv=None) -> int:
     p.add_argument("runs", nargs="+", help="run folders")
     p.add_argument("--split", default="test", choices=["test", "valid"])
     p.add_argument("--names", help="comma-separated row names (default: the folders' names)")
+    p.add_argument("--translation", action="store_true", help="runs of minivae nmt train")
     args = p.parse_args(argv)
     names = args.names.split(",") if args.names else [Path(r).name for r in args.runs]
     if len(names) != len(args.runs):
         p.error("give one name per run")
-    print(markdown({n: run_row(Path(r), args.split) for n, r in zip(names, args.runs)}))
+    if args.translation:
+        print(translation_markdown({n: Path(r) for n, r in zip(names, args.runs)}))
+    else:
+        print(markdown({n: run_row(Path(r), args.split) for n, r in zip(names, args.runs)}))
     return 0
 
 
