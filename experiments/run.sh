@@ -12,7 +12,7 @@
 # of the tables: the K=20 bound is loose for a model that puts many nats in z). Two
 # runs at a time (a 2-core machine: one BLAS thread each). A run whose report.json exists is
 # not run again. Environment: DATA (../shared/data), RUNS (runs), JOBS (2), QUICK=1 (the first
-# 300 lines of each file, 1 epoch: a check of the commands).
+# 300 lines of each file, 2 epochs: a check of the commands).
 set -euo pipefail
 
 DATA=${DATA:-../shared/data}
@@ -20,6 +20,10 @@ RUNS=${RUNS:-runs}
 JOBS=${JOBS:-2}
 EPOCHS_PTB=15
 EPOCHS_M30K=5
+# Autoencoder pre-training of pretrain-fb: a third of PTB's run (505 steps), one epoch of
+# Multi30k's 5 (907 steps: its epochs are 9x longer).
+PRETRAIN_PTB=5
+PRETRAIN_M30K=1
 if [[ -n "${QUICK:-}" ]]; then
     small=$(mktemp -d)
     trap 'rm -rf "$small"' EXIT
@@ -27,7 +31,7 @@ if [[ -n "${QUICK:-}" ]]; then
     for f in ptb/ptb.valid.txt ptb/ptb.test.txt multi30k/train.en multi30k/val.en multi30k/test.en; do
         head -n 300 "$DATA/$f" > "$small/$f"
     done
-    DATA=$small RUNS="$RUNS-quick" EPOCHS_PTB=1 EPOCHS_M30K=1
+    DATA=$small RUNS="$RUNS-quick" EPOCHS_PTB=2 EPOCHS_M30K=2 PRETRAIN_PTB=1 PRETRAIN_M30K=1
 fi
 
 # The PTB setting of the real-text issue: PTB's validation split for training (its training
@@ -50,7 +54,7 @@ declare -A REMEDY=(
   [all-three]="--kl-schedule linear --kl-warmup 500 --word-dropout 0.5 --free-bits 0.5"
   [cyclical]="--kl-schedule cyclical --kl-cycles 4"
   [aggressive]="--kl-schedule linear --kl-warmup 500 --aggressive --aggressive-steps 10"
-  [pretrain-fb]="--ae-pretrain-epochs 5 --kl-schedule linear --kl-warmup 500 --free-bits 0.15"
+  [pretrain-fb]="--kl-schedule linear --kl-warmup 500 --free-bits 0.15"  # + pre-training
 )
 REMEDIES=(none annealing word-dropout free-bits all-three cyclical aggressive pretrain-fb)
 K100=(ptb/none ptb/annealing ptb/word-dropout ptb/pretrain-fb ptb/all-three ptb/hvae-all-three
@@ -74,8 +78,9 @@ options() {  # corpus/name -> the options of minivae train
         name=${BASH_REMATCH[1]}; extra+=(--latent-dim "${BASH_REMATCH[2]}")
     fi
     [[ -n "${REMEDY[$name]+x}" ]] || { echo "no run named $1" >&2; exit 2; }
-    local data=("${PTB[@]}")
-    [[ $corpus == multi30k ]] && data=("${M30K[@]}")
+    local data=("${PTB[@]}") pretrain=$PRETRAIN_PTB
+    [[ $corpus == multi30k ]] && data=("${M30K[@]}") pretrain=$PRETRAIN_M30K
+    [[ $name == pretrain-fb ]] && extra+=(--ae-pretrain-epochs "$pretrain")
     # shellcheck disable=SC2206
     echo "${data[@]}" "${MODEL[@]}" "${NONE[@]}" ${REMEDY[$name]} "${extra[@]}"
 }

@@ -90,6 +90,13 @@ def test_pretraining_trains_an_autoencoder_then_resets_the_decoder(tmp_path):
     assert all(opt.step_count == 0 for opt in t.optimizers.values())
 
 
+def test_pretraining_as_long_as_the_run_is_refused():
+    # A run whose every epoch is pre-training reports an autoencoder as a VAE (KL in the 100s).
+    with pytest.raises(ValueError, match=r"--ae-pretrain-epochs.*below --epochs \(5\)"):
+        TrainConfig(epochs=5, ae_pretrain_epochs=5)
+    TrainConfig(epochs=5, ae_pretrain_epochs=4)
+
+
 def test_weight_decay_adds_lambda_w_to_the_matrices_gradients(tmp_path):
     plain = make(tmp_path, "a", epochs=1, word_dropout=0.0)
     decayed = make(tmp_path, "b", epochs=1, word_dropout=0.0, weight_decay=0.1)

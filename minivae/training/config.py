@@ -121,6 +121,11 @@ class RunConfig(DictConfig):
         for name in ("kl_warmup", "save_every", "seed", "ae_pretrain_epochs"):
             self._check(name, int, low=0)
         self._check("aggressive_steps", int, low=1)
+        if self.ae_pretrain_epochs >= self.epochs:  # else the run never trains a VAE
+            self._refuse(
+                "ae_pretrain_epochs",
+                f"must be below --epochs ({self.epochs}): the VAE trains after the pre-training",
+            )
         for name in ("clip", "beta_max", "free_bits", "weight_decay", "max_minutes"):
             self._check(name, float, low=0)
         self._check("dropout", float, low=0, high=0.95)
