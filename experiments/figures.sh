@@ -4,17 +4,22 @@
 # repository root (next to ../shared):
 #
 #   bash experiments/figures.sh          # about 30 minutes on 2 cores
+#   bash experiments/figures.sh default-run cvae-label   # only the figures named
 #
-# Writes runs/figures/<name>.log (and the run folders beside them).
+# Writes runs/figures/<name>.log (and the run folders beside them). Figures: default-run,
+# cvae-translate, cvae-dialogue, cvae-label, bench-step, bench-eval-1, bench-eval-2,
+# bench-nmt, multi30k-epoch, nmt-quick.
 set -uo pipefail
 
 DATA=${DATA:-../shared/data}
 OUT=${RUNS:-runs}/figures
 mkdir -p "$OUT"
 
+ONLY=" $* "
 figure() {  # name, command...
     local name=$1
     shift
+    [[ $ONLY == "  " || $ONLY == *" $name "* ]] || return 0
     echo "== $name: $*"
     { echo "\$ $*"; date -u; time "$@"; } > "$OUT/$name.log" 2>&1 \
         || echo "$name failed: see $OUT/$name.log" >&2
