@@ -8,7 +8,8 @@
 # again. The model runs alone on the machine; the two ablations (no latent variable, no
 # attention) run side by side, one BLAS thread each, so each has one core for its 60 minutes,
 # as the model had. Environment: DATA (../shared/data), RUNS (runs), THREADS (BLAS threads of
-# the model's run, 1), QUICK=1 (--quick settings and 4 minutes each: a check of the commands).
+# the model's run, 1), MINUTES (each run's budget, 60), QUICK=1 (--quick settings and 4
+# minutes each: a check of the commands).
 set -euo pipefail
 
 DATA=${DATA:-../shared/data}
@@ -16,7 +17,7 @@ RUNS=${RUNS:-runs}
 D=$DATA/multi30k
 FILES=(--source "$D/train.de" --target "$D/train.en" --valid-source "$D/val.de"
        --valid-target "$D/val.en" --test-source "$D/test.de" --test-target "$D/test.en")
-BUDGET=(--epochs 30 --max-minutes 60)
+BUDGET=(--epochs 30 --max-minutes "${MINUTES:-60}")
 if [[ -n "${QUICK:-}" ]]; then
     BUDGET=(--quick --max-minutes 4) RUNS="$RUNS-quick"
 fi
