@@ -35,3 +35,11 @@ def test_tables_and_the_latent_size_plot_from_run_folders(tmp_path, capsys):
     assert lines[3].split("|")[3].strip() == ""
     png = plot(runs, tmp_path / "latent.png")
     assert png.stat().st_size > 10_000
+
+
+def test_per_layer_columns_of_a_hierarchical_run_are_named():
+    row = {"nll": 119.0, "ppl": 228.4, "kl": 5.27, "mi": 2.4, "au": 48, "epoch_s": 14.0}
+    row |= {"seconds": 213.0, "kl_z1": 3.57, "kl_z2": 1.71, "active_units_z1": 32}
+    head, _, cells = markdown({"hvae": row}).splitlines()
+    assert head.split(" | ")[-6:-2] == ["AU", "AU z1", "KL z1", "KL z2"]
+    assert cells.split(" | ")[-6:-2] == ["48", "32", "3.57", "1.71"]

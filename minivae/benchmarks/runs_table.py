@@ -76,7 +76,8 @@ def markdown(rows: dict[str, dict]) -> str:
     """rows: name -> run_row  ->  a markdown table."""
     layered = sorted({k for r in rows.values() for k in r if k.startswith(("kl_", "active_"))})
     k100 = any("nll_k100" in r for r in rows.values())
-    head = ["run", "NLL", *(["NLL K=100"] if k100 else []), "PPL", "KL", "MI", "AU", *layered]
+    per_layer = [k.replace("active_units_", "AU ").replace("kl_", "KL ") for k in layered]
+    head = ["run", "NLL", *(["NLL K=100"] if k100 else []), "PPL", "KL", "MI", "AU", *per_layer]
     head += ["s/epoch", "train s"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, r in rows.items():
