@@ -58,7 +58,8 @@ declare -A REMEDY=(
 )
 REMEDIES=(none annealing word-dropout free-bits all-three cyclical aggressive pretrain-fb)
 K100=(ptb/none ptb/annealing ptb/word-dropout ptb/pretrain-fb ptb/all-three ptb/hvae-all-three
-      ptb/hvae-pretrain-fb)
+      ptb/hvae-pretrain-fb multi30k/annealing multi30k/cyclical multi30k/pretrain-fb
+      multi30k/hvae-pretrain-fb)
 
 declare -A TABLE=(
   [ptb]="${REMEDIES[*]/#/ptb/}"
