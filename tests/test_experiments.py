@@ -1,5 +1,8 @@
 """The tools behind docs/results.md: tables and the latent-size plot from run folders."""
 
+import pytest
+
+from minivae.benchmarks.latent_size import main as latent_main
 from minivae.benchmarks.latent_size import plot
 from minivae.benchmarks.runs_table import markdown, run_row
 from minivae.cli import main
@@ -43,3 +46,12 @@ def test_per_layer_columns_of_a_hierarchical_run_are_named():
     head, _, cells = markdown({"hvae": row}).splitlines()
     assert head.split(" | ")[-6:-2] == ["AU", "AU z1", "KL z1", "KL z2"]
     assert cells.split(" | ")[-6:-2] == ["48", "32", "3.57", "1.71"]
+
+
+def test_latent_size_plot_names_an_argument_that_is_not_a_run(tmp_path, capsys):
+    log = tmp_path / "z4.log"  # what runs/ptb/pretrain-fb-z* also matches
+    log.write_text("a training log\n")
+    with pytest.raises(SystemExit) as stop:
+        latent_main([str(log), "--out", str(tmp_path / "x.png")])
+    assert stop.value.code == 2
+    assert "z4.log is not a finished run folder" in capsys.readouterr().err

@@ -1,7 +1,7 @@
 """Test NLL, KL, mutual information and active units against the latent size Z, plotted from
 finished run folders (``bash experiments/run.sh latent``).
 
-    python -m minivae.benchmarks.latent_size runs/ptb/pretrain-fb-z* runs/ptb/pretrain-fb \\
+    python -m minivae.benchmarks.latent_size runs/ptb/pretrain-fb-z*/ runs/ptb/pretrain-fb/ \\
         --out docs/latent_size.png
 """
 
@@ -21,7 +21,7 @@ def latent_size(folder: Path) -> int:
 
 
 def plot(runs: list[Path], out: Path) -> Path:
-    rows = sorted((latent_size(r), run_row(r)) for r in runs)
+    rows = sorted(((latent_size(r), run_row(r)) for r in runs), key=lambda row: row[0])
     sizes = [z for z, _ in rows]
     fig = Figure(figsize=(13, 3.4))
     axes = fig.subplots(1, 4)
@@ -51,7 +51,11 @@ def main(argv=None) -> int:
     p.add_argument("runs", nargs="+", help="run folders of one setting at several Z")
     p.add_argument("--out", default="latent_size.png", help="the PNG to write")
     args = p.parse_args(argv)
-    print(plot([Path(r) for r in args.runs], Path(args.out)))
+    runs = [Path(r) for r in args.runs]
+    for run in runs:  # a shell glob also matches the runs' .log files
+        if not (run / "report.json").is_file():
+            p.error(f"{run} is not a finished run folder (it has no report.json)")
+    print(plot(runs, Path(args.out)))
     return 0
 
 
