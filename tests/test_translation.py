@@ -346,7 +346,9 @@ def test_step_benchmark_against_the_pytorch_twin():
     result = run_nmt_step_bench(
         N=4, S=5, T=6, repeats=1, rounds=2, log=lines.append, pause=0, **sizes
     )
-    assert result["minivae_s"] > 0 and "round 2" in lines[2] and "tokens/s" in lines[3]
+    assert result["minivae_s"] > 0
+    assert any("round 2" in line for line in lines), lines
+    assert any("tokens/s" in line for line in lines), lines
     if "torch_s" in result:  # PyTorch installed (the bench extra): the twin ran too
         assert result["ratio"] > 0 and "ratio minivae / PyTorch" in lines[-1]
 
