@@ -89,3 +89,19 @@ def test_adam_updates_float16_parameters_with_the_array_code():
     p = {"w": np.ones(5, dtype=np.float16)}
     Adam(lr=0.1).step(p, {"w": np.ones(5, dtype=np.float16)})
     assert p["w"].dtype == np.float16 and np.allclose(p["w"], 0.9, atol=1e-3)
+
+
+def test_peak_memory_of_a_child_process_is_its_own():
+    """ru_maxrss of a process started by a large one reads the parent's size (a benchmark's
+    child once reported 983 MB for both contenders): the figure must be the child's."""
+    import subprocess
+    import sys
+
+    from minivae.training.trainer import peak_memory_mb
+
+    ballast = np.ones(50_000_000)  # 400 MB in this process
+    assert peak_memory_mb() > 400
+    code = "from minivae.training.trainer import peak_memory_mb; print(peak_memory_mb())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert 0 < float(out.stdout) < 300, out.stdout
+    del ballast

@@ -146,15 +146,15 @@ def peak_memory_mb(contender: str, N: int, T: int) -> float | None:
     import sys
 
     code = (
-        "import resource\n"
         "from minivae.benchmarks.training_step import PTB_SIZES, make_batch, minivae_step_fn, "
         "torch_step_fn\n"
+        "from minivae.training.trainer import peak_memory_mb\n"
         "from minivae.model import ModelConfig\n"
         f"config, batch = ModelConfig(**PTB_SIZES), make_batch(10000, {N}, {T})\n"
         f"step = minivae_step_fn(config, batch) if {contender!r} == 'minivae' else "
         f"torch_step_fn(config, batch, fused_adam={contender == 'torch_fused'})\n"
         "for _ in range(3): step()\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+        "print(peak_memory_mb())\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     return float(proc.stdout.split()[-1]) if proc.returncode == 0 and proc.stdout else None
