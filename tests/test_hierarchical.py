@@ -258,12 +258,12 @@ def test_runs_table_puts_each_layer_beside_the_flat_model(tmp_path, capsys):
     assert runs_table.main(["--split", "valid", *folders]) == 0
     head, _, hier, flat = capsys.readouterr().out.strip().splitlines()
     columns = [c.strip() for c in head.strip("|").split("|")]
-    for key in ("kl_z1", "kl_z2", "active_units_z1", "active_units_z2", "s/epoch"):
+    for key in ("KL z1", "KL z2", "AU z1", "AU z2", "s/epoch"):
         assert key in columns
     hier_cells = [c.strip() for c in hier.strip("|").split("|")]
     flat_cells = [c.strip() for c in flat.strip("|").split("|")]
-    assert hier_cells[0] == "hier" and hier_cells[columns.index("kl_z2")] != ""
-    assert flat_cells[0] == "flat" and flat_cells[columns.index("kl_z2")] == ""
+    assert hier_cells[0] == "hier" and hier_cells[columns.index("KL z2")] != ""
+    assert flat_cells[0] == "flat" and flat_cells[columns.index("KL z2")] == ""
 
 
 def test_the_experiments_script_parses_and_uses_only_real_options():
