@@ -123,9 +123,9 @@ class TextModel(ABC):
         return self.config.vocab_size
 
     @property
-    @abstractmethod
     def latent_sizes(self) -> dict:
-        """Layer name -> size, in the order the layers are reported."""
+        """Layer name -> size, in the order the layers are reported (default: one layer z)."""
+        return {"z": self.config.latent_dim}
 
     def describe(self) -> str:
         """The model's sizes in a few words, for the banner of a run."""

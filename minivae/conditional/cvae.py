@@ -29,10 +29,6 @@ class ConditionalVAE(TextModel):
     config_class = CVAEConfig
     conditional = True
 
-    @property
-    def latent_sizes(self) -> dict:
-        return {"z": self.config.latent_dim}
-
     def param_shapes(self) -> dict:
         return cvae_param_shapes(self.config)
 

@@ -21,10 +21,6 @@ class TextVAE(TextModel):
     kind = "vae"
     config_class = ModelConfig
 
-    @property
-    def latent_sizes(self) -> dict:
-        return {"z": self.config.latent_dim}
-
     def param_shapes(self) -> dict:
         return param_shapes(self.config)
 

@@ -33,10 +33,6 @@ class TranslationVAE(TextModel):
     config_class = NMTConfig
     conditional = True
 
-    @property
-    def latent_sizes(self) -> dict:
-        return {"z": self.config.latent_dim}
-
     def describe(self) -> str:
         c = self.config
         return (
