@@ -12,13 +12,18 @@ import json
 from pathlib import Path
 
 
+def validation_rows(folder: Path) -> list[dict]:
+    """The end-of-epoch validation rows of a run's metrics.jsonl (seconds, BLEU, ...)."""
+    rows = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+    return [r for r in rows if r.get("split") == "valid"]
+
+
 def run_row(folder: Path, split: str = "test") -> dict:
     """The figures of one run: NLL, perplexity, KL, MI, active units (each layer's too),
     seconds of training and per epoch, tokens per second."""
     report = json.loads((folder / "report.json").read_text())
     metrics = report["test"] if split == "test" else report
-    rows = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
-    valid = [r for r in rows if r.get("split") == "valid"]
+    valid = validation_rows(folder)
     seconds = sum(r.get("seconds", 0.0) for r in valid)
     row = {
         "nll": metrics["nll"],
@@ -59,8 +64,7 @@ def translation_markdown(folders: dict[str, Path]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, folder in folders.items():
         report = json.loads((folder / "report.json").read_text())
-        rows = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
-        valid = [r for r in rows if r.get("split") == "valid"]
+        valid = validation_rows(folder)
         likelihood, split = (report["test"], "test") if "test" in report else (report, "valid")
         minutes = sum(r.get("seconds", 0.0) + r.get("valid_seconds", 0.0) for r in valid) / 60
         cells = [name, str(len(valid)), f"{minutes:.0f}"]
