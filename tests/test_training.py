@@ -227,3 +227,56 @@ def test_step_benchmark_prints_rounds_and_a_summary():
         assert lo <= hi and any("ratio" in line for line in lines)
     else:
         assert any("PyTorch  not installed" in line for line in lines)
+
+
+class _NeverBetter(TrainConfig):
+    """A run whose validation score never improves after the first epoch."""
+
+    def selection_score(self, row):
+        return 0.0
+
+
+def test_lr_decay_halves_the_rate_after_an_epoch_without_improvement_and_survives_resume(
+    tmp_path,
+):
+    cfg = _NeverBetter(**{**SMALL, "out": str(tmp_path / "run"), "epochs": 3, "lr_decay": 0.5})
+    trainer = Trainer(cfg, progress_bar=False, log=lambda *_: None)
+    trainer.run()
+    # Epoch 1 sets the best score (0 < inf); epochs 2 and 3 do not beat it: two halvings.
+    assert trainer.progress.lr == pytest.approx(cfg.lr / 4)
+    assert all(opt.lr == pytest.approx(cfg.lr / 4) for opt in trainer.optimizers.values())
+    assert load_checkpoint(tmp_path / "run/best.npz")[1]["epoch"] == 1
+    resumed = Trainer(resume=tmp_path / "run", progress_bar=False, log=lambda *_: None)
+    assert resumed.progress.lr == pytest.approx(cfg.lr / 4)
+    assert all(opt.lr == pytest.approx(cfg.lr / 4) for opt in resumed.optimizers.values())
+
+
+def test_a_constant_rate_and_the_elbo_selection_are_the_defaults(tmp_path):
+    trainer = make(tmp_path, epochs=2, lr=5e-3)
+    trainer.run()
+    assert trainer.progress.lr == 5e-3
+    best = min(trainer.progress.history, key=lambda row: row["nelbo"])
+    assert load_checkpoint(tmp_path / "run/best.npz")[1]["epoch"] == best["epoch"]
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (dict(lr_decay=1.5), "--lr-decay"),
+        (dict(lr_decay=0.0), "--lr-decay"),
+        (dict(select="bleu"), "--select"),  # a text VAE scores no BLEU
+        (dict(select="accuracy"), "--select"),
+    ],
+)
+def test_bad_lr_decay_or_selection_is_refused(bad, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**{**SMALL, **bad})
+
+
+def test_a_crafted_checkpoint_learning_rate_is_refused(tmp_path):
+    make(tmp_path, epochs=1).run()
+    params, meta, optim = load_checkpoint(tmp_path / "run/last.npz")
+    meta["lr"] = -1.0
+    save_checkpoint(tmp_path / "run/last.npz", params, meta, optim)
+    with pytest.raises(CheckpointError, match="learning rate"):
+        Trainer(resume=tmp_path / "run", progress_bar=False, log=lambda *_: None)

@@ -13,6 +13,7 @@ from minivae.cli import main
 from minivae.data import CorpusError, pad_batch
 from minivae.generation import decode
 from minivae.gradcheck.models import check_model, model_cases, tiny_model_batch
+from minivae.training.checkpoint import load_checkpoint
 from minivae.training.loading import load_model
 from minivae.training.report import final_report
 from minivae.training.trainer import Trainer
@@ -234,6 +235,8 @@ def test_a_short_run_learns_to_translate(tmp_path):
     trainer.run()
     bleu = [row["bleu"] for row in trainer.progress.history]
     assert bleu[0] < 15 and bleu[-1] > 60, bleu
+    # best.npz, what the report scores, is the epoch of the highest validation BLEU.
+    assert load_checkpoint(tmp_path / "best.npz")[1]["epoch"] == 1 + int(np.argmax(bleu))
     metrics = final_report(trainer, log=quiet)
     assert metrics["valid_bleu_greedy"] > 60 and metrics["valid_bleu_beam"] > 60, metrics
     assert {"valid_bleu_best_of_k", "valid_self_bleu", "valid_distinct_2"} <= set(metrics)

@@ -68,6 +68,17 @@ class RunConfig(DictConfig):
     optimizer: str = option("adam", "adam, or sgd with momentum 0.9", ["adam", "sgd"])
     lr: float = option(2e-3, "learning rate")
     clip: float = option(5.0, "global gradient-norm clipping threshold (0: off)")
+    lr_decay: float = option(
+        1.0,
+        "multiply the learning rate by this after each epoch that does not improve the "
+        "validation score of --select (1: a constant rate)",
+    )
+    select: str = option(
+        "nelbo",
+        "the validation score that picks best.npz: nelbo (the lowest -ELBO) or bleu (the "
+        "highest BLEU, for runs that translate)",
+        ["nelbo", "bleu"],
+    )
     # posterior collapse remedies
     kl_schedule: str = option("linear", "KL weight schedule", list(SCHEDULES))
     kl_warmup: int = option(600, "steps for the KL weight to reach --beta-max (linear, logistic)")
@@ -107,6 +118,7 @@ class RunConfig(DictConfig):
     save_every: int = option(0, "also write last.npz every this many steps (0: once per epoch)")
 
     latent_low: ClassVar[int] = 1  # the smallest latent_dim the run's model takes
+    SELECTABLE: ClassVar[tuple] = ("nelbo",)  # the validation scores this run computes
     # Named sets of settings, each a command-line flag (--NAME) with its help: the settings
     # apply to the options not given (minivae.cli.options).
     PRESETS: ClassVar[dict] = {}
@@ -130,6 +142,11 @@ class RunConfig(DictConfig):
             self._check(name, float, low=0)
         self._check("dropout", float, low=0, high=0.95)
         self._check("lr", float, low=0, strict=True)
+        self._check("lr_decay", float, low=0, strict=True)
+        if self.lr_decay > 1:
+            self._refuse("lr_decay", "must be in (0, 1]: the rate only ever decays")
+        if self.select not in self.SELECTABLE:
+            self._refuse("select", f"must be one of {self.SELECTABLE} for this model")
         self._check("word_dropout", float, low=0, high=1)
         self._check("valid_fraction", float, low=0, high=1, strict=True)
         if self.max_vocab is not None:
@@ -197,6 +214,15 @@ class RunConfig(DictConfig):
     def epoch_metrics(self, model, params, data) -> dict:
         """Task numbers for the validation row of every epoch (say, BLEU): {name: float}."""
         return {}
+
+    def selection_score(self, row: dict) -> float:
+        """The number a validation row is judged by (lower is better): what picks best.npz
+        and, with --lr-decay, decays the rate when it does not improve."""
+        return -row["bleu"] if self.select == "bleu" else row["nelbo"]
+
+    @property
+    def selection_name(self) -> str:
+        return "highest validation BLEU" if self.select == "bleu" else "lowest validation -ELBO"
 
 
 MODEL_NAMES = ["vae", "hierarchical"]  # TrainConfig.model -> the model built

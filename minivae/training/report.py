@@ -54,7 +54,7 @@ RECONSTRUCTION_LIMIT = 1000
 
 
 def final_report(trainer: Trainer, log=print, num_samples: int = 5) -> dict:
-    """Evaluate the best checkpoint (lowest validation -ELBO, what ``minivae eval`` and the
+    """Evaluate the best checkpoint (``cfg.selection_name``, what ``minivae eval`` and the
     other commands load) on the validation (and test) set, print samples etc., save plots
     and report.json."""
     cfg, model, vocab = trainer.cfg, trainer.model, trainer.data.vocab
@@ -64,7 +64,7 @@ def final_report(trainer: Trainer, log=print, num_samples: int = 5) -> dict:
         "valid", iw_samples=cfg.iw_samples, progress=trainer.progress_bar, params=params
     )
     metrics["epoch"] = best_epoch
-    log(f"\n== The best checkpoint: epoch {best_epoch} (lowest validation -ELBO), best.npz")
+    log(f"\n== The best checkpoint: epoch {best_epoch} ({cfg.selection_name}), best.npz")
     words = metrics["num_tokens"]
     baseline = unigram_nll(trainer.data.train.ids, trainer.data.valid.ids, len(vocab))
     metrics["unigram_nll"] = baseline

@@ -2,8 +2,10 @@
 checkpoints, exact resume, and a stop with the last good checkpoint named when the loss
 diverges.
 
-A run folder holds ``last.npz`` (after every epoch, and every ``save_every`` steps),
-``best.npz`` (lowest validation negative ELBO), ``metrics.jsonl`` (one JSON object per
+A run folder (``run_folder.py``) holds ``last.npz`` (after every epoch, and every
+``save_every`` steps), ``best.npz`` (the best validation score: the lowest negative ELBO, or
+the highest BLEU with ``--select bleu``; ``--lr-decay`` lowers the learning rate after an
+epoch that does not beat it), ``metrics.jsonl`` (one JSON object per
 line: training rows every few steps, a validation row per epoch) and the plots.
 """
 
@@ -27,19 +29,17 @@ from minivae.training import checkpoint as ckpt
 from minivae.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from minivae.training.config import RunConfig
 from minivae.training.loading import read_model
+from minivae.training.memory import peak_memory_mb
 from minivae.training.optim import clip_by_global_norm, make_optimizer
+from minivae.training.run_folder import (
+    check_optimizer_state,
+    drop_rows_after,
+    field_of,
+    prepare_out,
+)
 from minivae.training.schedules import kl_weight
 
 LOG_EVERY = 10  # steps between training rows in metrics.jsonl
-RUN_FILES = (
-    "best.npz",
-    "last.npz",
-    "metrics.jsonl",
-    "report.json",
-    "curves.png",
-    "latent.png",
-    "attention.png",  # a translation model's (minivae.translation.tasks)
-)
 
 
 class TrainingDiverged(RuntimeError):
@@ -57,6 +57,7 @@ class Progress:
     history: list = field(default_factory=list)  # validation rows, for the report
     aggressive: bool = False  # still in He et al.'s aggressive phase
     best_mi: float = -math.inf  # the highest validation MI so far (ends the phase)
+    lr: float = 0.0  # the learning rate now (--lr, decayed by --lr-decay)
 
 
 def epoch_batches(encoded, cfg: RunConfig, epoch: int) -> list:
@@ -105,7 +106,7 @@ class Trainer:
             self.params = self.model.init_params(seed=cfg.seed, dtype=dtype, xp=self.xp)
             self._make_optimizers()
             self.noise_rng = make_rng(cfg.seed, self.device)
-            self.progress = Progress(aggressive=cfg.aggressive)
+            self.progress = Progress(aggressive=cfg.aggressive, lr=cfg.lr)
         self.steps_per_epoch = max(1, math.ceil(len(self.data.train.ids) / self.cfg.batch_size))
 
     # -- checkpoints ---------------------------------------------------------------------
@@ -130,6 +131,7 @@ class Trainer:
             },
             "aggressive": p.aggressive,
             "best_mi": p.best_mi if math.isfinite(p.best_mi) else None,
+            "lr": p.lr,
             "noise_rng_state": rng_state,
         }
 
@@ -160,13 +162,20 @@ class Trainer:
             opt.init_state({n: self.params[n] for n in names})
             self.optimizers[group] = opt
 
+    def _set_lr(self, lr: float) -> None:
+        if not (math.isfinite(lr) and lr > 0):
+            raise CheckpointError(f"the learning rate must be a positive number, got {lr!r}")
+        self.progress.lr = lr
+        for opt in self.optimizers.values():
+            opt.lr = lr
+
     def _step(self, grads: dict, groups=("encoder", "rest")) -> None:
         for group in groups:
             part = {k: g for k, g in grads.items() if k in self.groups[group]}
             self.optimizers[group].step(self.params, part)
 
     def best_params(self) -> tuple[dict, int]:
-        """The parameters of best.npz (lowest validation -ELBO) and their epoch, or the
+        """The parameters of best.npz (``cfg.selection_name``) and their epoch, or the
         current ones where there is none yet."""
         path = self.out / "best.npz"
         if not path.exists():
@@ -239,7 +248,9 @@ class Trainer:
             history,
             aggressive,
             best_mi,
+            saved.lr if meta.get("lr") is None else ckpt.field(meta, "lr", float, path),
         )
+        self._set_lr(self.progress.lr)
         drop_rows_after(self.out / "metrics.jsonl", step)
         self.log(f"resumed from {path} at step {step} (epoch {epoch + 1})")
 
@@ -452,9 +463,13 @@ class Trainer:
         metrics.write(json.dumps(row) + "\n")
         metrics.flush()
         self.log(format_epoch(row, self.model.latent_sizes, self.beta(p.step), task))
-        if row["nelbo"] < p.best_valid:
-            p.best_valid = row["nelbo"]
+        score = c.selection_score(row)
+        if score < p.best_valid:
+            p.best_valid = score
             self.save("best.npz")
+        elif c.lr_decay < 1:  # no better than before: a smaller step may find better
+            self._set_lr(p.lr * c.lr_decay)
+            self.log(f"epoch {p.epoch}: no better {c.select}; learning rate now {p.lr:.3g}")
         self.save("last.npz")
 
 
@@ -473,96 +488,4 @@ def format_epoch(row: dict, latent_sizes: dict, beta: float, task: dict | None =
     )
 
 
-def peak_memory_mb() -> float:
-    """The process's peak resident memory so far, in MB (0 where it cannot be read).
-
-    Linux's VmHWM first: ``ru_maxrss`` also counts the parent's memory at the fork of a
-    process started by another (a benchmark's child reported its parent's 983 MB)."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024  # kB
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        import resource
-    except ImportError:  # not on Unix
-        return 0.0
-    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
-    return kb / 1024 if sys.platform != "darwin" else kb / 2**20
-
-
-def field_of(meta: dict, key: str, path) -> dict:
-    return ckpt.field(meta, key, dict, path)
-
-
-def check_optimizer_state(optim: dict, params: dict, optimizer, path) -> None:
-    """The optimizer's arrays must be exactly those of its parameters: every slot of every
-    one, same shapes and dtypes (a fused kernel must never be handed arrays it could write
-    past, and a missing one would restart from zeros: the run would not continue exactly)."""
-    expected = {f"{p}.{s}": params[p] for p in params for s in optimizer.SLOTS}
-    if not optim and expected:
-        raise CheckpointError(
-            f"checkpoint {path} has no optimizer state: resuming would restart the optimizer "
-            "from zeros and not continue the run exactly"
-        )
-    missing, extra = sorted(set(expected) - set(optim)), sorted(set(optim) - set(expected))
-    if missing or extra:
-        raise CheckpointError(
-            f"checkpoint {path}: optimizer state does not match the parameters: missing "
-            f"{missing[:5]}, unexpected {extra[:5]}"
-        )
-    for key, p in expected.items():
-        if optim[key].shape != p.shape or optim[key].dtype != p.dtype:
-            raise CheckpointError(
-                f"checkpoint {path}: optimizer state {key} is {optim[key].dtype} "
-                f"{optim[key].shape}, its parameter {p.dtype} {p.shape}"
-            )
-
-
-def prepare_out(out: Path, overwrite: bool, fresh: bool = True) -> None:
-    """Make sure the run folder can be written before any work is done: created, writable,
-    not another run's (a fresh run into a used folder needs ``overwrite``), and free of the
-    temporary files a killed save may have left."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".minivae-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as e:
-        raise ValueError(f"cannot write to the run folder {out}: {e.strerror or e}") from None
-    used = [name for name in RUN_FILES if (out / name).exists()]
-    if fresh and used:
-        if not overwrite:
-            raise ValueError(
-                f"{out} already holds a run ({', '.join(used)}): choose another --out, resume "
-                "it with --resume, or pass --overwrite to replace it"
-            )
-        for name in used:
-            (out / name).unlink()
-    for tmp in out.glob(".*.tmp"):
-        if any(tmp.name.startswith(f".{name}.") for name in RUN_FILES):
-            tmp.unlink(missing_ok=True)
-
-
-def drop_rows_after(path: Path, step: int) -> None:
-    """Forget metrics rows written after ``step`` (a run killed after its last checkpoint
-    resumes from that step, and would write those rows again)."""
-    if not path.exists():
-        return
-    lines = path.read_text().splitlines()
-    kept = []
-    for line in lines:
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a row cut short by the kill
-        if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= step:
-            kept.append(line)
-    if len(kept) != len(lines):
-        text = "".join(line + "\n" for line in kept)
-        ckpt.write_atomic(path, lambda f: f.write(text.encode("utf-8")))
-
-
-__all__ = ["Progress", "Trainer", "TrainingDiverged"]
+__all__ = ["Progress", "Trainer", "TrainingDiverged", "peak_memory_mb"]

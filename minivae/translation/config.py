@@ -96,6 +96,12 @@ class NMTTrainConfig(CVAETrainConfig):
     free_bits: float = option(0.0, "nats per latent dimension the KL is not pushed below")
     word_dropout: float = option(0.0, "probability of replacing a decoder input word by <unk>")
     iw_samples: int = option(5, "importance samples K for the final NLL estimate")
+    select: str = option(
+        "bleu",
+        "the validation score that picks best.npz: bleu (the highest greedy BLEU, what is "
+        "reported) or nelbo (the lowest -ELBO)",
+        ["bleu", "nelbo"],
+    )
     out: str = option("runs/nmt", "run folder for checkpoints, metrics and plots")
     prior_dim: int = option(256, "hidden size of the prior network p(z|x)")
     bow: bool = option(False, "add the bag-of-words loss (Zhao et al. 2017) that keeps z in use")
@@ -118,6 +124,7 @@ class NMTTrainConfig(CVAETrainConfig):
     heatmaps: int = option(4, "attention heat maps drawn (attention.png; 0: none)")
 
     latent_low: ClassVar[int] = 0  # latent_dim 0 is the model without a latent variable
+    SELECTABLE: ClassVar[tuple] = ("nelbo", "bleu")  # every epoch scores validation BLEU
     # The conditional VAE's knobs this model does not read: not options, left at their defaults.
     NOT_OPTIONS: ClassVar[tuple] = (
         "cell",

@@ -1,0 +1,93 @@
+"""A run folder: the files a run owns, made ready before any work is done, and the checks
+and clean-up of what a resumed run reads back (optimizer state, metrics rows past the
+checkpoint)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from minivae.training import checkpoint as ckpt
+from minivae.training.checkpoint import CheckpointError
+
+RUN_FILES = (
+    "best.npz",
+    "last.npz",
+    "metrics.jsonl",
+    "report.json",
+    "curves.png",
+    "latent.png",
+    "attention.png",  # a translation model's (minivae.translation.tasks)
+)
+
+
+def field_of(meta: dict, key: str, path) -> dict:
+    return ckpt.field(meta, key, dict, path)
+
+
+def check_optimizer_state(optim: dict, params: dict, optimizer, path) -> None:
+    """The optimizer's arrays must be exactly those of its parameters: every slot of every
+    one, same shapes and dtypes (a fused kernel must never be handed arrays it could write
+    past, and a missing one would restart from zeros: the run would not continue exactly)."""
+    expected = {f"{p}.{s}": params[p] for p in params for s in optimizer.SLOTS}
+    if not optim and expected:
+        raise CheckpointError(
+            f"checkpoint {path} has no optimizer state: resuming would restart the optimizer "
+            "from zeros and not continue the run exactly"
+        )
+    missing, extra = sorted(set(expected) - set(optim)), sorted(set(optim) - set(expected))
+    if missing or extra:
+        raise CheckpointError(
+            f"checkpoint {path}: optimizer state does not match the parameters: missing "
+            f"{missing[:5]}, unexpected {extra[:5]}"
+        )
+    for key, p in expected.items():
+        if optim[key].shape != p.shape or optim[key].dtype != p.dtype:
+            raise CheckpointError(
+                f"checkpoint {path}: optimizer state {key} is {optim[key].dtype} "
+                f"{optim[key].shape}, its parameter {p.dtype} {p.shape}"
+            )
+
+
+def prepare_out(out: Path, overwrite: bool, fresh: bool = True) -> None:
+    """Make sure the run folder can be written before any work is done: created, writable,
+    not another run's (a fresh run into a used folder needs ``overwrite``), and free of the
+    temporary files a killed save may have left."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".minivae-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise ValueError(f"cannot write to the run folder {out}: {e.strerror or e}") from None
+    used = [name for name in RUN_FILES if (out / name).exists()]
+    if fresh and used:
+        if not overwrite:
+            raise ValueError(
+                f"{out} already holds a run ({', '.join(used)}): choose another --out, resume "
+                "it with --resume, or pass --overwrite to replace it"
+            )
+        for name in used:
+            (out / name).unlink()
+    for tmp in out.glob(".*.tmp"):
+        if any(tmp.name.startswith(f".{name}.") for name in RUN_FILES):
+            tmp.unlink(missing_ok=True)
+
+
+def drop_rows_after(path: Path, step: int) -> None:
+    """Forget metrics rows written after ``step`` (a run killed after its last checkpoint
+    resumes from that step, and would write those rows again)."""
+    if not path.exists():
+        return
+    lines = path.read_text().splitlines()
+    kept = []
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a row cut short by the kill
+        if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= step:
+            kept.append(line)
+    if len(kept) != len(lines):
+        text = "".join(line + "\n" for line in kept)
+        ckpt.write_atomic(path, lambda f: f.write(text.encode("utf-8")))
