@@ -16,6 +16,7 @@ FUSED = [
     ("minivae_kernels.lstm_cpu", "lstm_pointwise_forward"),
     ("minivae_kernels.lstm_cpu", "lstm_pointwise_backward"),
     ("minivae_kernels.softmax_cpu", "exp_shifted_sum"),
+    ("minivae_kernels.softmax_cpu", "exp_shifted_total"),
     ("minivae_kernels.embedding_cpu", "scatter_add_rows"),
     ("minivae_kernels.adam_cpu", "adam_update"),
 ]

@@ -146,6 +146,32 @@ def test_fused_softmax_exponentials_agree_with_numpy(dtype):
     assert exps[1, 5] == 0.0 and exps[0, 1] == 0.0 and exps[0, 0] == 1.0
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_sums_only_pass_gives_the_same_sums_and_scores(dtype):
+    from minivae_kernels.softmax_cpu import exp_shifted_sum, exp_shifted_total
+
+    rng = np.random.default_rng(4)
+    logits = (5 * rng.standard_normal((11, 301))).astype(dtype)
+    logits[0, :3] = [1e4, -1e4, 0.0]
+    logits[1, 5] = -np.inf
+    row_max = logits.max(axis=1)
+    # Summed in a different lane order than the pass that keeps them: equal to rounding.
+    np.testing.assert_allclose(
+        exp_shifted_total(logits, row_max), exp_shifted_sum(logits, row_max)[1], **TOL[dtype]
+    )
+    with pytest.raises(ValueError, match="disagree"):
+        exp_shifted_total(logits, row_max[:3])
+    with pytest.raises(TypeError, match="float32 or float64"):
+        exp_shifted_total(logits.astype(np.float16), row_max.astype(np.float16))
+    # Scoring (which takes the sums-only pass) agrees with the array code and the log softmax.
+    targets = rng.integers(0, 301, (1, 11))
+    fused = ops.target_log_probs(logits[None], targets, "fused")
+    array = ops.target_log_probs(logits[None], targets, "array")
+    np.testing.assert_allclose(fused, array, **TOL[dtype])
+    want = np.take_along_axis(ops.log_softmax(logits[None]), targets[..., None], axis=2)[..., 0]
+    np.testing.assert_allclose(fused, want, **TOL[dtype])
+
+
 def test_fused_softmax_lets_nan_through():
     from minivae_kernels.softmax_cpu import exp_shifted_sum
 

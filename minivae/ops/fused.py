@@ -52,6 +52,12 @@ def fused_exp_shifted_sum(xp):
     return _kernel("softmax_cpu", "exp_shifted_sum") if xp is numpy else None
 
 
+def fused_exp_shifted_total(xp):
+    """-> the one-pass row sums of exp(logits - max), nothing else written (NumPy only), or
+    None."""
+    return _kernel("softmax_cpu", "exp_shifted_total") if xp is numpy else None
+
+
 def fused_scatter_add_rows(xp):
     """-> the embedding gradient's scatter-add (NumPy only), or None."""
     return _kernel("embedding_cpu", "scatter_add_rows") if xp is numpy else None

@@ -5,7 +5,7 @@ dloss/dlogits = (softmax - onehot) * mask / N
 """
 
 from minivae.backend import get_array_module
-from minivae.ops.fused import fused_exp_shifted_sum, has_fused_kernel
+from minivae.ops.fused import fused_exp_shifted_sum, fused_exp_shifted_total, has_fused_kernel
 from minivae.ops.validate import (
     check_float,
     check_int,
@@ -43,22 +43,25 @@ def log_softmax(logits):
     return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-def exp_shifted_sum(logits, row_max, kernel="auto"):
+def exp_shifted_sum(logits, row_max, kernel="auto", keep=True):
     """logits: (R, V), row_max: (R,)  ->  exps = exp(logits - row_max) (R, V), their sum (R,)
 
     kernel: "array" (below), "fused" (one Numba pass, kernels/softmax_cpu.py; NumPy only)
     or "auto" (fused for NumPy float32/float64, else array).
+    keep: False when only the sums are wanted (scoring): exps is then None, and the fused
+    pass writes no exponentials.
     """
     check_kernel(kernel)
     xp = get_array_module(logits)
-    fused = fused_exp_shifted_sum(xp) if has_fused_kernel(logits.dtype) else None
+    getter = fused_exp_shifted_sum if keep else fused_exp_shifted_total
+    fused = getter(xp) if has_fused_kernel(logits.dtype) else None
     if kernel == "fused" and fused is None:
         raise RuntimeError(f"no fused softmax kernel for {xp.__name__} {logits.dtype} arrays")
     if kernel != "array" and fused is not None:
-        return fused(logits, row_max)
+        return fused(logits, row_max) if keep else (None, fused(logits, row_max))
     exps = logits - row_max[:, None]
     xp.exp(exps, out=exps)
-    return exps, exps.sum(axis=-1)
+    return (exps if keep else None), exps.sum(axis=-1)
 
 
 def _check_logits_targets(logits, targets):
@@ -74,8 +77,9 @@ def _check_logits_targets(logits, targets):
         )
 
 
-def _target_log_probs(logits, targets, kernel):
-    """-> log softmax(logits)[targets] (N, T), with exp(l - m) (N, T, V) and its sums (N, T).
+def _target_log_probs(logits, targets, kernel, keep=True):
+    """-> log softmax(logits)[targets] (N, T), with exp(l - m) (N, T, V; None unless
+    ``keep``) and its sums (N, T).
 
     Only the targets' log-probabilities are needed, so the full log softmax is never built:
     log p[target] = (l[target] - m) - log sum exp(l - m),  m = max l.
@@ -84,16 +88,20 @@ def _target_log_probs(logits, targets, kernel):
     N, T, V = logits.shape
     flat = logits.reshape(N * T, V)
     row_max = flat.max(axis=-1)
-    exps, total = exp_shifted_sum(flat, row_max, kernel)
+    exps, total = exp_shifted_sum(flat, row_max, kernel, keep)
     picked = flat[xp.arange(N * T), targets.reshape(-1)] - row_max - xp.log(total)
-    return picked.reshape(N, T), exps.reshape(N, T, V), total.reshape(N, T)
+    return (
+        picked.reshape(N, T),
+        exps if exps is None else exps.reshape(N, T, V),
+        total.reshape(N, T),
+    )
 
 
 def target_log_probs(logits, targets, kernel="auto"):
     """log p(target) under softmax(logits), for scoring (no backward).
     logits: (N, T, V), targets: (N, T) int  ->  (N, T)"""
     _check_logits_targets(logits, targets)
-    return _target_log_probs(logits, targets, kernel)[0]
+    return _target_log_probs(logits, targets, kernel, keep=False)[0]
 
 
 def softmax_cross_entropy_forward(logits, targets, mask=None, kernel="auto"):
