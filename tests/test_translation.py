@@ -371,3 +371,29 @@ def test_kernel_array_runs_no_fused_kernel_in_the_translation_model(tmp_path, mo
     source = "the chef cooked a very tasty soup yesterday"
     for command in (["nmt", "translate", out, "--condition", source, "--method", "beam"],):
         assert main([*command, "--kernel", "array"]) == 0, command
+
+
+def test_key_dropout_acts_in_training_only():
+    """The keys' dropout changes the training loss with its masks, and nothing that scores
+    or translates (log-likelihood, decoding) sees it."""
+    plain = TranslationVAE(NMTConfig(**TINY))
+    dropped = TranslationVAE(NMTConfig(**TINY, key_dropout=0.5))
+    params = plain.init_params(seed=1, dtype=np.float64)
+    batch = tiny_model_batch(plain, seed=3, N=4)
+    eps = np.zeros((4, TINY["latent_dim"]))
+
+    def loss(model, seed):
+        rng = np.random.default_rng(seed)
+        return model.loss_and_grads(params, batch, eps=eps, rng=rng)[0].loss
+
+    assert loss(plain, 0) == loss(plain, 1)  # no dropout anywhere: the masks do not matter
+    assert loss(dropped, 0) != loss(dropped, 1) and loss(dropped, 0) != loss(plain, 0)
+    code = plain.mean_code(params, plain.posterior(params, batch))
+    np.testing.assert_array_equal(
+        dropped.log_likelihood(params, batch, code), plain.log_likelihood(params, batch, code)
+    )
+    for bad in (1.0, -0.1, True, "0.3"):
+        with pytest.raises(ValueError, match="key_dropout"):
+            NMTConfig(**TINY, key_dropout=bad)
+    with pytest.raises(ValueError, match="--key-dropout"):
+        NMTTrainConfig(key_dropout=0.99)

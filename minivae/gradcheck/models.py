@@ -118,7 +118,8 @@ def model_cases():
     nmt = dict(vocab_size=7, src_vocab_size=9, embed_dim=6, enc_hidden_dim=3, hidden_dim=3)
     nmt.update(attention_dim=3, out_dim=6, latent_dim=3, prior_dim=4)
     drop = dict(dropout=0.25)
-    yield "nmt (additive attention, z)", TranslationVAE(NMTConfig(**nmt, bow=True)), "auto", drop
+    additive = NMTConfig(**nmt, bow=True, key_dropout=0.25)
+    yield "nmt (additive attention, z, key dropout)", TranslationVAE(additive), "auto", drop
     yield "nmt (additive, array code)", TranslationVAE(NMTConfig(**nmt)), "array", drop
     bilinear = NMTConfig(**{**nmt, "latent_dim": 0}, attention="bilinear")
     yield "nmt (bilinear attention, no z)", TranslationVAE(bilinear), "auto", drop

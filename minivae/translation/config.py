@@ -27,6 +27,8 @@ class NMTConfig(DictConfig):
     latent_dim: size of z; 0 = no latent variable (a deterministic attention model).
     prior_dim: width of the prior network's tanh layer p(z|x).
     bow: add Zhao et al.'s bag-of-words loss on [z; summary] (keeps z in use).
+    key_dropout: inverted dropout on the encoder states the attention reads (its keys), in
+    training only: a regularizer of the model, so it is kept with its sizes.
     """
 
     vocab_size: int
@@ -40,6 +42,7 @@ class NMTConfig(DictConfig):
     latent_dim: int = 32
     prior_dim: int = 256
     bow: bool = False
+    key_dropout: float = 0.0
 
     cell: ClassVar[str] = "lstm"  # the only cell: the decoder is unrolled by hand for it
     condition: ClassVar[str] = "sequence"  # what the model is conditioned on: a sentence
@@ -56,6 +59,9 @@ class NMTConfig(DictConfig):
                     f"NMTConfig.{name} must cover the 4 special tokens and a word, got "
                     f"{getattr(self, name)!r}"
                 )
+        rate = self.key_dropout
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate < 1:
+            raise ValueError(f"NMTConfig.key_dropout must be in [0, 1), got {rate!r}")
         if self.attention not in ATTENTIONS:
             raise ValueError(f"attention must be one of {ATTENTIONS}, got {self.attention!r}")
 
@@ -116,6 +122,7 @@ class NMTTrainConfig(CVAETrainConfig):
     attention_dim: int = option(256, "width of the additive attention's tanh layer")
     out_dim: int = option(512, "width of the output layer tanh([h; context] W) before the softmax")
     dropout: float = option(0.3, "dropout on word embeddings and the output layer's input")
+    key_dropout: float = option(0.0, "dropout on the encoder states the attention reads (its keys)")
     # evaluation
     beam_size: int = option(5, "beam width of the beam-search BLEU in the final report")
     eval_limit: int = option(
@@ -161,6 +168,7 @@ class NMTTrainConfig(CVAETrainConfig):
             self._check(name, int, low=1)
         for name in ("eval_limit", "heatmaps"):
             self._check(name, int, low=0)
+        self._check("key_dropout", float, low=0, high=0.95)
         if self.task != "translate":
             self._refuse("task", "must be translate: the model reads a source sentence")
         if self.cell != "lstm":
@@ -182,6 +190,7 @@ class NMTTrainConfig(CVAETrainConfig):
                 latent_dim=self.latent_dim,
                 prior_dim=self.prior_dim,
                 bow=self.bow,
+                key_dropout=self.key_dropout,
             )
         )
 

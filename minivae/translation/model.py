@@ -47,29 +47,35 @@ def source_forward(
 
     src: (N, S) int, src_lengths: (N,)
     -> context (summary (N, K), keys (N, S, K), keys_proj (N, S, A), mask (N, S)), cache;
-    keys_proj = keys Wk for additive attention, else an empty (N, S, 0).
+    keys_proj = keys Wk for additive attention, else an empty (N, S, 0). In training, the
+    keys get ``config.key_dropout`` (masks from ``rng``), the summary none.
     """
     xp = get_array_module(params["out_W"])
     src, src_lengths = xp.asarray(src), xp.asarray(src_lengths)
     keys, summary, mask, c_enc = bidirectional_encoder_forward(
         params, src, src_lengths, dropout, rng, training, kernel
     )
+    c_key_drop = None
+    if training and config.key_dropout:
+        keys, c_key_drop = ops.dropout_forward(keys, config.key_dropout, rng)
     c_keys = None
     if config.attention == "additive":
         keys_proj, c_keys = ops.attention_keys_forward(keys, params["att_Wk"])
     else:
         keys_proj = xp.zeros((*keys.shape[:2], 0), dtype=keys.dtype)
-    return (summary, keys, keys_proj, mask), (c_enc, c_keys, keys.shape)
+    return (summary, keys, keys_proj, mask), (c_enc, c_keys, c_key_drop, keys.shape)
 
 
 def source_backward(dsummary, dkeys, dkeys_proj, cache, grads: dict) -> None:
     """dsummary: (N, K), dkeys: (N, S, K) or None, dkeys_proj: (N, S, A) or None."""
-    c_enc, c_keys, keys_shape = cache
+    c_enc, c_keys, c_key_drop, keys_shape = cache
     if dkeys is None:  # attention none: the keys reached the loss only through the summary
         dkeys = get_array_module(dsummary).zeros(keys_shape, dtype=dsummary.dtype)
     if c_keys is not None:
         dkeys_from_proj, grads["att_Wk"] = ops.attention_keys_backward(dkeys_proj, c_keys)
         dkeys = dkeys + dkeys_from_proj
+    if c_key_drop is not None:
+        dkeys = ops.dropout_backward(dkeys, c_key_drop)
     bidirectional_encoder_backward(dkeys, dsummary, c_enc, grads)
 
 
