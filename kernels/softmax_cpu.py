@@ -22,29 +22,28 @@ from numba import njit
 OPTIONS = dict(fastmath={"nsz", "contract", "reassoc"}, error_model="numpy")
 
 
+@njit(inline="always", **OPTIONS)
+def _exp(y):
+    s, p = _exp_split(y)
+    return s * p + s
+
+
 @njit(cache=True, **OPTIONS)
 def _exp_shifted_rows(logits, row_max, exps, total):
-    R, V = logits.shape
-    for r in range(R):
-        m = row_max[r]
+    for r in range(logits.shape[0]):
         acc = total[r]  # zero on entry
-        for v in range(V):
-            s, p = _exp_split(logits[r, v] - m)
-            e = s * p + s
-            exps[r, v] = e
+        for v in range(logits.shape[1]):
+            exps[r, v] = e = _exp(logits[r, v] - row_max[r])
             acc += e
         total[r] = acc
 
 
 @njit(cache=True, **OPTIONS)
 def _exp_shifted_row_sums(logits, row_max, total):
-    R, V = logits.shape
-    for r in range(R):
-        m = row_max[r]
+    for r in range(logits.shape[0]):
         acc = total[r]  # zero on entry
-        for v in range(V):
-            s, p = _exp_split(logits[r, v] - m)
-            acc += s * p + s
+        for v in range(logits.shape[1]):
+            acc += _exp(logits[r, v] - row_max[r])
         total[r] = acc
 
 
