@@ -131,7 +131,6 @@ class NMTTrainConfig(CVAETrainConfig):
     heatmaps: int = option(4, "attention heat maps drawn (attention.png; 0: none)")
 
     latent_low: ClassVar[int] = 0  # latent_dim 0 is the model without a latent variable
-    SELECTABLE: ClassVar[tuple] = ("nelbo", "bleu")  # every epoch scores validation BLEU
     # The conditional VAE's knobs this model does not read: not options, left at their defaults.
     NOT_OPTIONS: ClassVar[tuple] = (
         "cell",
