@@ -98,6 +98,9 @@ class NMTTrainConfig(CVAETrainConfig):
     epochs: int = option(12, "passes over the training pairs")
     batch_size: int = option(64, "sentence pairs per batch")
     lr: float = option(1e-3, "learning rate")
+    lr_decay: float = option(
+        0.5, "multiply the learning rate by this after each epoch without a better --select"
+    )
     kl_warmup: int = option(2000, "steps for the KL weight to reach --beta-max")
     free_bits: float = option(0.0, "nats per latent dimension the KL is not pushed below")
     word_dropout: float = option(0.0, "probability of replacing a decoder input word by <unk>")
