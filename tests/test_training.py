@@ -273,10 +273,20 @@ def test_bad_lr_decay_or_selection_is_refused(bad, message):
         TrainConfig(**{**SMALL, **bad})
 
 
-def test_a_crafted_checkpoint_learning_rate_is_refused(tmp_path):
+@pytest.mark.parametrize("lr", [-1.0, 0.0, float("nan"), "fast", [1e-3]])
+def test_a_crafted_checkpoint_learning_rate_is_refused(tmp_path, lr):
     make(tmp_path, epochs=1).run()
     params, meta, optim = load_checkpoint(tmp_path / "run/last.npz")
-    meta["lr"] = -1.0
+    meta["lr"] = lr
     save_checkpoint(tmp_path / "run/last.npz", params, meta, optim)
-    with pytest.raises(CheckpointError, match="learning rate"):
+    with pytest.raises(CheckpointError, match="lr|learning rate"):
         Trainer(resume=tmp_path / "run", progress_bar=False, log=lambda *_: None)
+
+
+def test_a_checkpoint_from_before_the_decay_resumes_at_its_configured_rate(tmp_path):
+    make(tmp_path, epochs=2, lr=3e-3).run()
+    params, meta, optim = load_checkpoint(tmp_path / "run/last.npz")
+    del meta["lr"]  # written before --lr-decay existed
+    save_checkpoint(tmp_path / "run/last.npz", params, meta, optim)
+    resumed = Trainer(resume=tmp_path / "run", progress_bar=False, log=lambda *_: None)
+    assert resumed.progress.lr == 3e-3
