@@ -97,11 +97,11 @@ def test_peak_memory_of_a_child_process_is_its_own():
     import subprocess
     import sys
 
-    from minivae.training.trainer import peak_memory_mb
+    from minivae.training.memory import peak_memory_mb
 
     ballast = np.ones(50_000_000)  # 400 MB in this process
     assert peak_memory_mb() > 400
-    code = "from minivae.training.trainer import peak_memory_mb; print(peak_memory_mb())"
+    code = "from minivae.training.memory import peak_memory_mb; print(peak_memory_mb())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert 0 < float(out.stdout) < 300, out.stdout
     del ballast

@@ -148,7 +148,7 @@ def peak_memory_mb(contender: str, N: int, T: int) -> float | None:
     code = (
         "from minivae.benchmarks.training_step import PTB_SIZES, make_batch, minivae_step_fn, "
         "torch_step_fn\n"
-        "from minivae.training.trainer import peak_memory_mb\n"
+        "from minivae.training.memory import peak_memory_mb\n"
         "from minivae.model import ModelConfig\n"
         f"config, batch = ModelConfig(**PTB_SIZES), make_batch(10000, {N}, {T})\n"
         f"step = minivae_step_fn(config, batch) if {contender!r} == 'minivae' else "

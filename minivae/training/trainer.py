@@ -163,8 +163,6 @@ class Trainer:
             self.optimizers[group] = opt
 
     def _set_lr(self, lr: float) -> None:
-        if not (math.isfinite(lr) and lr > 0):
-            raise CheckpointError(f"the learning rate must be a positive number, got {lr!r}")
         self.progress.lr = lr
         for opt in self.optimizers.values():
             opt.lr = lr
@@ -250,6 +248,11 @@ class Trainer:
             best_mi,
             saved.lr if meta.get("lr") is None else ckpt.field(meta, "lr", float, path),
         )
+        if self.progress.lr <= 0:  # field() has already refused what is not a finite float
+            raise CheckpointError(
+                f"checkpoint {path}: field 'lr' (the learning rate) must be positive, got "
+                f"{self.progress.lr!r}"
+            )
         self._set_lr(self.progress.lr)
         drop_rows_after(self.out / "metrics.jsonl", step)
         self.log(f"resumed from {path} at step {step} (epoch {epoch + 1})")
@@ -488,4 +491,4 @@ def format_epoch(row: dict, latent_sizes: dict, beta: float, task: dict | None =
     )
 
 
-__all__ = ["Progress", "Trainer", "TrainingDiverged", "peak_memory_mb"]
+__all__ = ["Progress", "Trainer", "TrainingDiverged"]
