@@ -73,6 +73,11 @@ class RunConfig(DictConfig):
         "multiply the learning rate by this after each epoch that does not improve the "
         "validation score of --select (1: a constant rate)",
     )
+    ema: float = option(
+        0.0,
+        "average the weights during training (Polyak): avg <- d avg + (1 - d) w after each "
+        "step, d this decay; validation, best.npz and the reports use the average (0: off)",
+    )
     select: str = option(
         "nelbo",
         "the validation score that picks best.npz: nelbo (the lowest -ELBO; translation "
@@ -144,6 +149,9 @@ class RunConfig(DictConfig):
         self._check("lr_decay", float, low=0, strict=True)
         if self.lr_decay > 1:
             self._refuse("lr_decay", "must be in (0, 1]: the rate only ever decays")
+        self._check("ema", float, low=0)
+        if self.ema >= 1:
+            self._refuse("ema", "must be in [0, 1): 0 is off, 1 would never move the average")
         self._check("word_dropout", float, low=0, high=1)
         self._check("valid_fraction", float, low=0, high=1, strict=True)
         if self.max_vocab is not None:

@@ -16,9 +16,9 @@ from minivae.training.trainer import Trainer, eval_batches
 
 def latent_means(trainer: Trainer, encoded, layer: str | None = None, params=None) -> np.ndarray:
     """Posterior means of one latent layer (default: the first) for every sentence of an
-    encoded set, in its original order; of the current parameters or of ``params``."""
+    encoded set, in its original order; of ``trainer.eval_params`` or of ``params``."""
     layer = layer or next(iter(trainer.model.latent_sizes))
-    params = trainer.params if params is None else params
+    params = trainer.eval_params if params is None else params
     mus, order = [], []
     for batch in eval_batches(encoded, trainer.cfg.batch_size):
         post = trainer.model.posterior(params, batch, trainer.cfg.kernel)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from minivae.training import checkpoint as ckpt
 from minivae.training.checkpoint import CheckpointError
 
@@ -19,6 +21,7 @@ RUN_FILES = (
     "latent.png",
     "attention.png",  # a translation model's (minivae.translation.tasks)
 )
+TRAINED = "train"  # with --ema, the trained weights' prefix in a checkpoint's optimizer state
 
 
 def field_of(meta: dict, key: str, path) -> dict:
@@ -47,6 +50,26 @@ def check_optimizer_state(optim: dict, params: dict, optimizer, path) -> None:
                 f"checkpoint {path}: optimizer state {key} is {optim[key].dtype} "
                 f"{optim[key].shape}, its parameter {p.dtype} {p.shape}"
             )
+
+
+def check_trained_weights(trained: dict, params: dict, path) -> None:
+    """With ``--ema`` a checkpoint's parameters are the average and the trained weights
+    travel as state: they must be there, one per parameter, same shape and dtype, finite."""
+    missing, extra = sorted(set(params) - set(trained)), sorted(set(trained) - set(params))
+    if missing or extra:
+        raise CheckpointError(
+            f"checkpoint {path}: the trained weights (--ema) do not match the parameters: "
+            f"missing {missing[:5]}, unexpected {extra[:5]}"
+        )
+    for name, p in params.items():
+        w = trained[name]
+        if w.shape != p.shape or w.dtype != p.dtype:
+            raise CheckpointError(
+                f"checkpoint {path}: trained weight {name} is {w.dtype} {w.shape}, its "
+                f"average {p.dtype} {p.shape}"
+            )
+        if not np.isfinite(w).all():
+            raise CheckpointError(f"checkpoint {path}: trained weight {name} is not finite")
 
 
 def prepare_out(out: Path, overwrite: bool, fresh: bool = True) -> None:

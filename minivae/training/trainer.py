@@ -32,7 +32,9 @@ from minivae.training.loading import read_model
 from minivae.training.memory import peak_memory_mb
 from minivae.training.optim import clip_by_global_norm, make_optimizer
 from minivae.training.run_folder import (
+    TRAINED,
     check_optimizer_state,
+    check_trained_weights,
     drop_rows_after,
     field_of,
     prepare_out,
@@ -104,6 +106,7 @@ class Trainer:
             self.model = cfg.build_model(self.data)
             dtype = np.dtype(cfg.dtype)
             self.params = self.model.init_params(seed=cfg.seed, dtype=dtype, xp=self.xp)
+            self.averaged = {k: v.copy() for k, v in self.params.items()} if cfg.ema else None
             self._make_optimizers()
             self.noise_rng = make_rng(cfg.seed, self.device)
             self.progress = Progress(aggressive=cfg.aggressive, lr=cfg.lr)
@@ -135,8 +138,16 @@ class Trainer:
             "noise_rng_state": rng_state,
         }
 
+    @property
+    def eval_params(self) -> dict:
+        """The weights that are validated, saved as the model and reported: the running
+        average with ``--ema``, else the trained weights themselves."""
+        return self.params if self.averaged is None else self.averaged
+
     def save(self, name: str) -> Path:
-        """Write a checkpoint; parameters that are not all finite are never written."""
+        """Write a checkpoint; parameters that are not all finite are never written. Its
+        parameters are ``eval_params``; with ``--ema`` the trained weights go with the
+        optimizer state (``train.<name>``), for a resume."""
         bad = [k for k, v in self.params.items() if not bool(self.xp.isfinite(v).all())]
         if bad:
             raise TrainingDiverged(
@@ -148,7 +159,9 @@ class Trainer:
             for group, opt in self.optimizers.items()
             for key, value in opt.state_dict().items()
         }
-        return save_checkpoint(self.out / name, self.params, self._meta(), state)
+        if self.averaged is not None:
+            state.update({f"{TRAINED}.{k}": v for k, v in self.params.items()})
+        return save_checkpoint(self.out / name, self.eval_params, self._meta(), state)
 
     def _make_optimizers(self) -> None:
         """One optimizer for the encoder's own parameters and one for the rest: they step
@@ -171,13 +184,25 @@ class Trainer:
         for group in groups:
             part = {k: g for k, g in grads.items() if k in self.groups[group]}
             self.optimizers[group].step(self.params, part)
+        if self.averaged is not None:
+            self._average()
+
+    def _average(self) -> None:
+        """avg <- avg + (1 - d)(w - avg): Polyak averaging, d = ``--ema`` once the run is
+        under way; early on d = (1 + t) / (10 + t) (TensorFlow's warm-up), so the average is
+        not held at the random initialization for thousands of steps."""
+        t = self.progress.step
+        d = min(self.cfg.ema, (1 + t) / (10 + t))
+        for name, w in self.params.items():
+            avg = self.averaged[name]
+            avg += (1 - d) * (w - avg)
 
     def best_params(self) -> tuple[dict, int]:
         """The parameters of best.npz (``cfg.selection_name``) and their epoch, or the
         current ones where there is none yet."""
         path = self.out / "best.npz"
         if not path.exists():
-            return self.params, self.progress.epoch
+            return self.eval_params, self.progress.epoch
         params, meta, _ = load_checkpoint(path)
         return {k: self.xp.asarray(v) for k, v in params.items()}, int(meta["epoch"])
 
@@ -206,6 +231,15 @@ class Trainer:
         if len(self.data.vocab) != self.model.vocab_size:
             raise CheckpointError(f"{path}: the data's vocabulary does not fit the model")
         self.params = {k: self.xp.asarray(v) for k, v in params.items()}
+        self.averaged = None
+        if saved.ema:  # the file's parameters are the average; the trained ones are state
+            prefix = TRAINED + "."
+            trained_weights = {
+                k[len(prefix) :]: optim.pop(k) for k in list(optim) if k.startswith(prefix)
+            }
+            check_trained_weights(trained_weights, params, path)
+            self.averaged = self.params
+            self.params = {k: self.xp.asarray(v) for k, v in trained_weights.items()}
         self._make_optimizers()
         counts = ckpt.field(field_of(meta, "optimizer", path), "step_counts", dict, path)
         groups = tuple(self.groups)
@@ -343,16 +377,18 @@ class Trainer:
         fresh = self.model.init_params(seed=c.seed + 1, dtype=np.dtype(c.dtype), xp=self.xp)
         for name in self.model.decoder_param_names():
             self.params[name][...] = fresh[name]
+            if self.averaged is not None:
+                self.averaged[name][...] = fresh[name]
         self._make_optimizers()
         self.log(f"epoch {self.progress.epoch + 1}: autoencoder pre-training done; decoder reset")
 
     def evaluate(
         self, split: str = "valid", iw_samples: int = 0, progress: bool = False, params=None
     ) -> dict:
-        """Every metric on a split, of the current parameters (or of ``params``)."""
+        """Every metric on a split, of ``eval_params`` (or of ``params``)."""
         return evaluate(
             self.model,
-            self.params if params is None else params,
+            self.eval_params if params is None else params,
             eval_batches(self.data.split(split), self.cfg.batch_size),
             iw_samples=iw_samples,
             seed=self.cfg.seed,
@@ -445,7 +481,7 @@ class Trainer:
         p.batch_in_epoch = 0
         start_valid = time.perf_counter()
         row = {"split": "valid", "step": p.step, "epoch": p.epoch, **self.validate()}
-        task = c.epoch_metrics(self.model, self.params, self.data)
+        task = c.epoch_metrics(self.model, self.eval_params, self.data)
         row.update(task)
         row["seconds"], row["tokens_per_second"] = seconds, tokens / max(seconds, 1e-9)
         row["peak_mb"] = peak_memory_mb()
