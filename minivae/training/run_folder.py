@@ -38,38 +38,33 @@ def check_optimizer_state(optim: dict, params: dict, optimizer, path) -> None:
             f"checkpoint {path} has no optimizer state: resuming would restart the optimizer "
             "from zeros and not continue the run exactly"
         )
-    missing, extra = sorted(set(expected) - set(optim)), sorted(set(optim) - set(expected))
-    if missing or extra:
-        raise CheckpointError(
-            f"checkpoint {path}: optimizer state does not match the parameters: missing "
-            f"{missing[:5]}, unexpected {extra[:5]}"
-        )
-    for key, p in expected.items():
-        if optim[key].shape != p.shape or optim[key].dtype != p.dtype:
-            raise CheckpointError(
-                f"checkpoint {path}: optimizer state {key} is {optim[key].dtype} "
-                f"{optim[key].shape}, its parameter {p.dtype} {p.shape}"
-            )
+    check_same_arrays(optim, expected, path, "optimizer state", "parameter")
 
 
 def check_trained_weights(trained: dict, params: dict, path) -> None:
     """With ``--ema`` a checkpoint's parameters are the average and the trained weights
     travel as state: they must be there, one per parameter, same shape and dtype, finite."""
-    missing, extra = sorted(set(params) - set(trained)), sorted(set(trained) - set(params))
-    if missing or extra:
-        raise CheckpointError(
-            f"checkpoint {path}: the trained weights (--ema) do not match the parameters: "
-            f"missing {missing[:5]}, unexpected {extra[:5]}"
-        )
-    for name, p in params.items():
-        w = trained[name]
-        if w.shape != p.shape or w.dtype != p.dtype:
-            raise CheckpointError(
-                f"checkpoint {path}: trained weight {name} is {w.dtype} {w.shape}, its "
-                f"average {p.dtype} {p.shape}"
-            )
+    check_same_arrays(trained, params, path, "trained-weight state (--ema)", "average")
+    for name, w in trained.items():
         if not np.isfinite(w).all():
             raise CheckpointError(f"checkpoint {path}: trained weight {name} is not finite")
+
+
+def check_same_arrays(found: dict, expected: dict, path, what: str, owner: str) -> None:
+    """``found`` must hold exactly ``expected``'s keys, each of the same shape and dtype."""
+    missing, extra = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
+    if missing or extra:
+        raise CheckpointError(
+            f"checkpoint {path}: {what} does not match the parameters: missing "
+            f"{missing[:5]}, unexpected {extra[:5]}"
+        )
+    for key, p in expected.items():
+        a = found[key]
+        if a.shape != p.shape or a.dtype != p.dtype:
+            raise CheckpointError(
+                f"checkpoint {path}: {what} {key} is {a.dtype} {a.shape}, its {owner} "
+                f"{p.dtype} {p.shape}"
+            )
 
 
 def prepare_out(out: Path, overwrite: bool, fresh: bool = True) -> None:
