@@ -165,6 +165,7 @@ class TextModel(ABC):
         free_bits: float = 0.0,
         kernel: str = "auto",
         dropout: float = 0.0,
+        label_smoothing: float = 0.0,
     ):
         """-> (LossTerms, {name: gradient})"""
 

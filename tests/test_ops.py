@@ -253,3 +253,32 @@ def test_ops_run_in_float32():
 def test_bad_input_is_a_clear_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize("kernel", ["auto", "array"])
+def test_label_smoothing_is_the_cross_entropy_against_the_smoothed_target(kernel):
+    """-(1/N) sum q log p with q = (1 - eps) onehot + eps / V, its gradient p - q; eps 0 is
+    the plain cross-entropy to the bit."""
+    logits, targets = randn(N, T, V), rng.integers(0, V, size=(N, T))
+    mask = np.arange(T)[None, :] < np.array([[T], [2], [3]])
+    p = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    eps = 0.2
+    q = (1 - eps) * np.eye(V)[targets] + eps / V
+    loss, cache = ops.softmax_cross_entropy_forward(logits, targets, mask, kernel, smoothing=eps)
+    assert loss == pytest.approx(-((q * np.log(p)).sum(-1) * mask).sum() / N, rel=1e-12)
+    dlogits = ops.softmax_cross_entropy_backward(0.5, cache)
+    np.testing.assert_allclose(dlogits, 0.5 * (p - q) * mask[..., None] / N, atol=1e-14)
+    plain, plain_cache = ops.softmax_cross_entropy_forward(logits, targets, mask, kernel)
+    zero, zero_cache = ops.softmax_cross_entropy_forward(logits, targets, mask, kernel, 0.0)
+    assert zero == plain and loss != plain
+    np.testing.assert_array_equal(
+        ops.softmax_cross_entropy_backward(1.0, zero_cache),
+        ops.softmax_cross_entropy_backward(1.0, plain_cache),
+    )
+
+
+@pytest.mark.parametrize("eps", [1.0, -0.1, 1.5])
+def test_label_smoothing_outside_zero_to_one_is_refused(eps):
+    logits, targets = randn(N, T, V), rng.integers(0, V, size=(N, T))
+    with pytest.raises(ValueError, match=r"label smoothing must be in \[0, 1\)"):
+        ops.softmax_cross_entropy_forward(logits, targets, None, smoothing=eps)

@@ -206,6 +206,7 @@ def loss_and_grads(
     free_bits: float = 0.0,
     kernel: str = "auto",
     dropout: float = 0.0,
+    label_smoothing: float = 0.0,
 ):
     """The negative conditional ELBO (KL weight ``beta``) of a batch and its gradient.
 
@@ -214,6 +215,8 @@ def loss_and_grads(
     eps: (N, Z) noise for the reparameterization; drawn from ``rng`` when None
     free_bits: nats per latent dimension below which the KL is not pushed down
     kernel, dropout: as for the plain VAE's ``loss_and_grads`` (dropout on the decoder)
+    label_smoothing: the target distribution (1 - eps) onehot + eps / V over each word
+    (Szegedy et al. 2016; ``ops.softmax_cross_entropy_forward``), 0: the plain ELBO
     -> (LossTerms with extra["bow"], grads: {name: array like params[name]})
     """
     cpu_kernel = "array" if kernel == "array" else "auto"
@@ -232,7 +235,9 @@ def loss_and_grads(
     logits, c_dec = decode_forward(
         params, config.decoder_config, u, inputs, dec_mask, kernel, dropout, rng
     )
-    rec, c_ce = ops.softmax_cross_entropy_forward(logits, targets, dec_mask, cpu_kernel)
+    rec, c_ce = ops.softmax_cross_entropy_forward(
+        logits, targets, dec_mask, cpu_kernel, label_smoothing
+    )
     bow, c_bow = (0.0, None)
     if config.bow:
         bow, c_bow = bow_forward(params, u, tokens, enc_mask, cpu_kernel)

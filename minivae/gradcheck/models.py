@@ -45,6 +45,7 @@ def check_model(
     h: float = 3e-3,
     kernel: str = "auto",
     dropout: float = 0.0,
+    label_smoothing: float = 0.0,
 ) -> list[CheckRow]:
     """Check d loss / d param for every parameter with the five-point stencil.
 
@@ -71,6 +72,7 @@ def check_model(
             free_bits=free_bits,
             kernel=kernel,
             dropout=dropout,
+            label_smoothing=label_smoothing,
         )
 
     try:
@@ -96,6 +98,7 @@ def model_cases():
     yield "model (lstm)", plain, "auto", {}
     yield "model (lstm, array code)", plain, "array", {}
     yield "model (lstm, dropout 0.3, free bits)", plain, "auto", dict(dropout=0.3, free_bits=0.1)
+    yield "model (lstm, label smoothing 0.1)", plain, "auto", dict(label_smoothing=0.1)
     gru = TextVAE(ModelConfig(**tiny, cell="gru", share_embeddings=False))
     yield "model (gru)", gru, "auto", {}
     cvae = dict(tiny, prior_dim=4, cond_dim=3)
@@ -121,6 +124,8 @@ def model_cases():
     additive = NMTConfig(**nmt, bow=True, key_dropout=0.25)
     yield "nmt (additive attention, z, key dropout)", TranslationVAE(additive), "auto", drop
     yield "nmt (additive, array code)", TranslationVAE(NMTConfig(**nmt)), "array", drop
+    smooth = dict(drop, label_smoothing=0.1)
+    yield "nmt (additive, label smoothing 0.1)", TranslationVAE(NMTConfig(**nmt)), "auto", smooth
     bilinear = NMTConfig(**{**nmt, "latent_dim": 0}, attention="bilinear")
     yield "nmt (bilinear attention, no z)", TranslationVAE(bilinear), "auto", drop
     yield "nmt (no attention)", TranslationVAE(NMTConfig(**nmt, attention="none")), "auto", drop

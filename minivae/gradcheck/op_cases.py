@@ -85,10 +85,14 @@ def op_cases(seed: int = 0, xp=np):
         None,
     )
     ce_inputs = {"logits": randn(N, T, V, scale=2.0), "targets": tokens, "mask": mask(N, T)}
-    for label, kernel in (("", "auto"), (" (array exp)", "array")):
+    for label, kernel, eps in (
+        ("", "auto", 0.0),
+        (" (array exp)", "array", 0.0),
+        (" (label smoothing 0.1)", "auto", 0.1),
+    ):
         yield (
             "softmax_cross_entropy" + label,
-            partial(ops.softmax_cross_entropy_forward, kernel=kernel),
+            partial(ops.softmax_cross_entropy_forward, kernel=kernel, smoothing=eps),
             ops.softmax_cross_entropy_backward,
             ce_inputs,
             None,

@@ -113,6 +113,7 @@ def loss_and_grads(
     free_bits: float = 0.0,
     kernel: str = "auto",
     dropout: float = 0.0,
+    label_smoothing: float = 0.0,
 ):
     """The negative two-layer ELBO (KL weight ``beta`` on both layers) of a batch and its
     gradient.
@@ -123,6 +124,8 @@ def loss_and_grads(
     free_bits: nats per latent dimension, in each layer, below which its KL is not pushed
     down: each layer's objective is sum_j max(free_bits, KL_j) on its own
     kernel, dropout: as for the plain VAE's ``loss_and_grads``
+    label_smoothing: the target distribution (1 - eps) onehot + eps / V over each word
+    (Szegedy et al. 2016; ``ops.softmax_cross_entropy_forward``), 0: the plain ELBO
     -> (LossTerms with extra["kl_z1"], extra["kl_z2"], grads: {name: array like params[name]})
     """
     cpu_kernel = "array" if kernel == "array" else "auto"
@@ -141,7 +144,9 @@ def loss_and_grads(
     prior_mu, prior_logvar, c_prior = prior_forward(params, z2)
     inputs, targets, dec_mask = decoder_inputs(tokens, lengths, word_dropout, rng)
     logits, c_dec = decode_forward(params, decoder, z1, inputs, dec_mask, kernel, dropout, rng)
-    rec, c_ce = ops.softmax_cross_entropy_forward(logits, targets, dec_mask, cpu_kernel)
+    rec, c_ce = ops.softmax_cross_entropy_forward(
+        logits, targets, dec_mask, cpu_kernel, label_smoothing
+    )
     obj1, kl1, kl_dim1, c_kl1 = kl_term_forward(mu1, lv1, free_bits, prior_mu, prior_logvar)
     obj2, kl2, kl_dim2, c_kl2 = kl_term_forward(mu2, lv2, free_bits)
     loss = rec + beta * (obj1 + obj2)

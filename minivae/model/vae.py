@@ -194,6 +194,7 @@ def loss_and_grads(
     free_bits: float = 0.0,
     kernel: str = "auto",
     dropout: float = 0.0,
+    label_smoothing: float = 0.0,
 ):
     """The negative ELBO (with KL weight ``beta``) of a batch and its gradient.
 
@@ -207,6 +208,8 @@ def loss_and_grads(
     other two have CPU kernels only and run fused wherever they can, as with "auto".
     dropout: the rate of dropout on the encoder's and decoder's embeddings and the decoder's
     RNN outputs (Srivastava et al. 2014), masks drawn from ``rng``.
+    label_smoothing: the target distribution (1 - eps) onehot + eps / V over each word
+    (Szegedy et al. 2016; ``ops.softmax_cross_entropy_forward``), 0: the plain ELBO
     -> (LossTerms, grads: {name: array like params[name]})
     """
     cpu_kernel = "array" if kernel == "array" else "auto"  # softmax and embedding (see above)
@@ -220,7 +223,9 @@ def loss_and_grads(
     z, c_rep = ops.reparameterize_forward(mu, logvar, eps)
     inputs, targets, dec_mask = decoder_inputs(tokens, lengths, word_dropout, rng)
     logits, c_dec = decode_forward(params, config, z, inputs, dec_mask, kernel, dropout, rng)
-    rec, c_ce = ops.softmax_cross_entropy_forward(logits, targets, dec_mask, cpu_kernel)
+    rec, c_ce = ops.softmax_cross_entropy_forward(
+        logits, targets, dec_mask, cpu_kernel, label_smoothing
+    )
     kl_objective, kl, kl_per_dim, c_kl = kl_term_forward(mu, logvar, free_bits)
     loss = rec + beta * kl_objective
 

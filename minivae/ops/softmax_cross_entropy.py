@@ -2,6 +2,10 @@
 
 loss = -(1/N) sum_{n,t: mask} log softmax(logits[n, t])[targets[n, t]]
 dloss/dlogits = (softmax - onehot) * mask / N
+
+With label smoothing eps (Szegedy et al. 2016) the target is (1 - eps) onehot + eps / V:
+loss = -(1/N) sum_{n,t: mask} [(1 - eps) log p[target] + eps mean_v log p_v],
+dloss/dlogits = (softmax - (1 - eps) onehot - eps / V) * mask / N
 """
 
 from minivae.backend import get_array_module
@@ -104,29 +108,42 @@ def target_log_probs(logits, targets, kernel="auto"):
     return _target_log_probs(logits, targets, kernel, keep=False)[0]
 
 
-def softmax_cross_entropy_forward(logits, targets, mask=None, kernel="auto"):
+def softmax_cross_entropy_forward(logits, targets, mask=None, kernel="auto", smoothing=0.0):
     """logits: (N, T, V), targets: (N, T) int, mask: (N, T) bool or None (all real),
-    kernel: how the exponentials are computed (see ``exp_shifted_sum``)
+    kernel: how the exponentials are computed (see ``exp_shifted_sum``),
+    smoothing: label smoothing eps in [0, 1) (0: the plain cross-entropy)
     -> loss (a scalar: nats per sentence), cache
     """
     _check_logits_targets(logits, targets)
+    if not 0 <= smoothing < 1:
+        raise ValueError(f"label smoothing must be in [0, 1), got {smoothing}")
     N, T, V = logits.shape
     mask = check_mask("mask", mask, (N, T))
     xp = get_array_module(logits)
     # The cache keeps exp(l - m) and its sum: the backward divides as it scales, which saves
     # a sweep over (N, T, V).
     picked, exps, total = _target_log_probs(logits, targets, kernel)
+    log_q = picked  # sum_v q_v log p_v for the target distribution q
+    if smoothing:
+        # mean_v log p_v = mean_v l_v - (m + log sum), and m + log sum = l[target] - picked
+        flat = logits.reshape(N * T, V)
+        at_target = flat[xp.arange(N * T), targets.reshape(-1)].reshape(N, T)
+        mean_log_p = flat.mean(axis=-1).reshape(N, T) - (at_target - picked)
+        log_q = (1 - smoothing) * picked + smoothing * mean_log_p
     weight = xp.ones((N, T), dtype=logits.dtype) if mask is None else mask.astype(logits.dtype)
-    loss = -(picked * weight).sum() / N
-    return loss, (exps, total, targets, weight)
+    loss = -(log_q * weight).sum() / N
+    return loss, (exps, total, targets, weight, smoothing)
 
 
 def softmax_cross_entropy_backward(dloss, cache):
     """dloss: scalar  ->  dlogits: (N, T, V)"""
-    exps, total, targets, weight = cache
+    exps, total, targets, weight, smoothing = cache
     xp = get_array_module(exps)
     N, T, V = exps.shape
     scale = weight * (dloss / N)  # (N, T): padding gets no gradient
     dlogits = exps * (scale / total)[..., None]  # softmax = exps / total ...
-    dlogits.reshape(N * T, V)[xp.arange(N * T), targets.reshape(-1)] -= scale.reshape(-1)
-    return dlogits  # ... minus onehot, both scaled
+    at_target = (1 - smoothing) * scale.reshape(-1)
+    dlogits.reshape(N * T, V)[xp.arange(N * T), targets.reshape(-1)] -= at_target
+    if smoothing:
+        dlogits -= (smoothing / V) * scale[..., None]
+    return dlogits  # ... minus the target distribution, both scaled

@@ -108,6 +108,12 @@ class RunConfig(DictConfig):
     weight_decay: float = option(
         0.0, "L2 penalty lambda / 2 ||W||^2 on the weight matrices and embeddings"
     )
+    label_smoothing: float = option(
+        0.0,
+        "train each word against (1 - eps) onehot + eps / V (Szegedy et al. 2016); the "
+        "training loss printed is then this objective, the validation and test metrics stay "
+        "the true likelihood",
+    )
     # evaluation, run
     iw_samples: int = option(20, "importance samples K for the final NLL estimate")
     seed: int = option(0, "random seed (data split, initialization, noise)")
@@ -153,6 +159,9 @@ class RunConfig(DictConfig):
         if self.ema >= 1:
             self._refuse("ema", "must be in [0, 1): 0 is off, 1 would never move the average")
         self._check("word_dropout", float, low=0, high=1)
+        self._check("label_smoothing", float, low=0)
+        if self.label_smoothing >= 1:
+            self._refuse("label_smoothing", "must be in [0, 1): 1 would ignore the targets")
         self._check("valid_fraction", float, low=0, high=1, strict=True)
         if self.max_vocab is not None:
             self._check("max_vocab", int, low=5)  # the 4 special tokens and a word

@@ -321,6 +321,7 @@ class Trainer:
             free_bits=c.free_bits,
             kernel=c.kernel,
             dropout=c.dropout,
+            label_smoothing=c.label_smoothing,
         )
         if c.weight_decay:
             penalty, cache = ops.l2_penalty_forward(self.params, c.weight_decay)

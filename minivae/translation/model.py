@@ -109,6 +109,7 @@ def loss_and_grads(
     free_bits: float = 0.0,
     kernel: str = "auto",
     dropout: float = 0.0,
+    label_smoothing: float = 0.0,
 ):
     """The negative conditional ELBO (KL weight ``beta``) of a batch and its gradient.
 
@@ -118,6 +119,8 @@ def loss_and_grads(
     rng: draws the dropout masks (and eps, and word dropout); dropout needs one
     free_bits, word_dropout, kernel: as for the conditional VAE
     dropout: inverted dropout on the word embeddings and on the output layer's input
+    label_smoothing: the target distribution (1 - eps) onehot + eps / V over each word
+    (Szegedy et al. 2016; ``ops.softmax_cross_entropy_forward``), 0: the plain ELBO
     -> (LossTerms with extra["bow"], grads: {name: array like params[name]})
     """
     cpu_kernel = "array" if kernel == "array" else "auto"
@@ -142,7 +145,9 @@ def loss_and_grads(
     logits, _, c_dec = decoder_forward(
         params, config.attention, emb, z, context, p, rng, True, kernel
     )
-    rec, c_ce = ops.softmax_cross_entropy_forward(logits, targets, dec_mask, cpu_kernel)
+    rec, c_ce = ops.softmax_cross_entropy_forward(
+        logits, targets, dec_mask, cpu_kernel, label_smoothing
+    )
     bow, c_bow = (0.0, None)
     if config.bow:
         u = xp.concatenate([z, summary], axis=1)
