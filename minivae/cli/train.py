@@ -125,5 +125,16 @@ def print_banner(trainer) -> None:
         f"{'array code' if cfg.kernel == 'array' else 'fused where they run'}), "
         f"{model.describe()}; device {trainer.device}, {cfg.dtype}; KL schedule "
         f"{cfg.kl_schedule}, free bits {cfg.free_bits}, word dropout {cfg.word_dropout}; "
-        f"{cfg.epochs} epochs{budget}, batch {cfg.batch_size}, {cfg.optimizer} lr {cfg.lr:g}"
+        f"{cfg.epochs} epochs{budget}, batch {cfg.batch_size}, {cfg.optimizer} lr {cfg.lr:g}, "
+        + (f"clipping {cfg.clip:g}" if cfg.clip else "no clipping")
+        + "".join(
+            f", {label} {value:g}"
+            for label, value in (
+                ("dropout", cfg.dropout),
+                ("weight decay", cfg.weight_decay),
+                ("label smoothing", cfg.label_smoothing),
+                ("weight average", cfg.ema),
+            )
+            if value
+        )
     )
