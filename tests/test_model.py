@@ -138,5 +138,6 @@ def test_label_smoothing_reaches_the_loss_through_the_trainer_and_is_checked(tmp
         nelbos.append(trainer.evaluate("valid")["nelbo"])
     assert losses[1] != pytest.approx(losses[0])
     assert nelbos[1] == pytest.approx(nelbos[0])  # the same weights, the true -ELBO
-    with pytest.raises(ValueError, match="label_smoothing"):
-        TrainConfig(**small, label_smoothing=1.0)
+    for bad in (1.0, -0.1, float("nan"), float("inf"), "0.1"):
+        with pytest.raises(ValueError, match="label_smoothing"):
+            TrainConfig(**small, label_smoothing=bad)
