@@ -215,8 +215,7 @@ def loss_and_grads(
     eps: (N, Z) noise for the reparameterization; drawn from ``rng`` when None
     free_bits: nats per latent dimension below which the KL is not pushed down
     kernel, dropout: as for the plain VAE's ``loss_and_grads`` (dropout on the decoder)
-    label_smoothing: the target distribution (1 - eps) onehot + eps / V over each word
-    (Szegedy et al. 2016; ``ops.softmax_cross_entropy_forward``), 0: the plain ELBO
+    label_smoothing: as for the plain VAE's ``loss_and_grads``
     -> (LossTerms with extra["bow"], grads: {name: array like params[name]})
     """
     cpu_kernel = "array" if kernel == "array" else "auto"

@@ -124,8 +124,7 @@ def loss_and_grads(
     free_bits: nats per latent dimension, in each layer, below which its KL is not pushed
     down: each layer's objective is sum_j max(free_bits, KL_j) on its own
     kernel, dropout: as for the plain VAE's ``loss_and_grads``
-    label_smoothing: the target distribution (1 - eps) onehot + eps / V over each word
-    (Szegedy et al. 2016; ``ops.softmax_cross_entropy_forward``), 0: the plain ELBO
+    label_smoothing: as for the plain VAE's ``loss_and_grads``
     -> (LossTerms with extra["kl_z1"], extra["kl_z2"], grads: {name: array like params[name]})
     """
     cpu_kernel = "array" if kernel == "array" else "auto"

@@ -83,7 +83,7 @@ def _check_logits_targets(logits, targets):
 
 def _target_log_probs(logits, targets, kernel, keep=True):
     """-> log softmax(logits)[targets] (N, T), with exp(l - m) (N, T, V; None unless
-    ``keep``) and its sums (N, T).
+    ``keep``), its sums (N, T) and the log normalizer m + log sum (N, T).
 
     Only the targets' log-probabilities are needed, so the full log softmax is never built:
     log p[target] = (l[target] - m) - log sum exp(l - m),  m = max l.
@@ -93,11 +93,13 @@ def _target_log_probs(logits, targets, kernel, keep=True):
     flat = logits.reshape(N * T, V)
     row_max = flat.max(axis=-1)
     exps, total = exp_shifted_sum(flat, row_max, kernel, keep)
-    picked = flat[xp.arange(N * T), targets.reshape(-1)] - row_max - xp.log(total)
+    log_total = xp.log(total)
+    picked = flat[xp.arange(N * T), targets.reshape(-1)] - row_max - log_total
     return (
         picked.reshape(N, T),
         exps if exps is None else exps.reshape(N, T, V),
         total.reshape(N, T),
+        (row_max + log_total).reshape(N, T),
     )
 
 
@@ -122,13 +124,10 @@ def softmax_cross_entropy_forward(logits, targets, mask=None, kernel="auto", smo
     xp = get_array_module(logits)
     # The cache keeps exp(l - m) and its sum: the backward divides as it scales, which saves
     # a sweep over (N, T, V).
-    picked, exps, total = _target_log_probs(logits, targets, kernel)
+    picked, exps, total, log_norm = _target_log_probs(logits, targets, kernel)
     log_q = picked  # sum_v q_v log p_v for the target distribution q
-    if smoothing:
-        # mean_v log p_v = mean_v l_v - (m + log sum), and m + log sum = l[target] - picked
-        flat = logits.reshape(N * T, V)
-        at_target = flat[xp.arange(N * T), targets.reshape(-1)].reshape(N, T)
-        mean_log_p = flat.mean(axis=-1).reshape(N, T) - (at_target - picked)
+    if smoothing:  # mean_v log p_v = mean_v l_v - (m + log sum)
+        mean_log_p = logits.mean(axis=-1) - log_norm
         log_q = (1 - smoothing) * picked + smoothing * mean_log_p
     weight = xp.ones((N, T), dtype=logits.dtype) if mask is None else mask.astype(logits.dtype)
     loss = -(log_q * weight).sum() / N

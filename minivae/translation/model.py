@@ -119,8 +119,7 @@ def loss_and_grads(
     rng: draws the dropout masks (and eps, and word dropout); dropout needs one
     free_bits, word_dropout, kernel: as for the conditional VAE
     dropout: inverted dropout on the word embeddings and on the output layer's input
-    label_smoothing: the target distribution (1 - eps) onehot + eps / V over each word
-    (Szegedy et al. 2016; ``ops.softmax_cross_entropy_forward``), 0: the plain ELBO
+    label_smoothing: as for the plain VAE's ``loss_and_grads``
     -> (LossTerms with extra["bow"], grads: {name: array like params[name]})
     """
     cpu_kernel = "array" if kernel == "array" else "auto"
