@@ -277,7 +277,7 @@ def test_label_smoothing_is_the_cross_entropy_against_the_smoothed_target(kernel
     )
 
 
-@pytest.mark.parametrize("eps", [1.0, -0.1, 1.5])
+@pytest.mark.parametrize("eps", [1.0, -0.1, 1.5, float("nan")])
 def test_label_smoothing_outside_zero_to_one_is_refused(eps):
     logits, targets = randn(N, T, V), rng.integers(0, V, size=(N, T))
     with pytest.raises(ValueError, match=r"label smoothing must be in \[0, 1\)"):
