@@ -50,6 +50,29 @@ def check_trained_weights(trained: dict, params: dict, path) -> None:
             raise CheckpointError(f"checkpoint {path}: trained weight {name} is not finite")
 
 
+def pop_trained_weights(optim: dict, params: dict, path) -> dict:
+    """With ``--ema`` the file's parameters are the average and the trained weights travel
+    as optimizer state (``train.<name>``): take them out of ``optim``, checked."""
+    prefix = TRAINED + "."
+    trained = {k[len(prefix) :]: optim.pop(k) for k in list(optim) if k.startswith(prefix)}
+    check_trained_weights(trained, params, path)
+    return trained
+
+
+def restore_optimizers(optimizers: dict, groups: dict, optim: dict, meta: dict, params, path, xp):
+    """Load each optimizer group's slots (``<group>.<param>.<slot>``) and step count from a
+    checkpoint; state of no group, or not matching its parameters, is refused."""
+    counts = ckpt.field(field_of(meta, "optimizer", path), "step_counts", dict, path)
+    stray = sorted(k for k in optim if not k.startswith(tuple(f"{g}." for g in optimizers)))
+    if stray:
+        raise CheckpointError(f"checkpoint {path}: unexpected optimizer state {stray[:5]}")
+    for group, opt in optimizers.items():
+        count = ckpt.field(counts, group, int, path, 0)
+        state = {k[len(group) + 1 :]: v for k, v in optim.items() if k.startswith(group + ".")}
+        check_optimizer_state(state, {n: params[n] for n in groups[group]}, opt, path)
+        opt.load_state_dict({k: xp.asarray(v) for k, v in state.items()}, count)
+
+
 def check_same_arrays(found: dict, expected: dict, path, what: str, owner: str) -> None:
     """``found`` must hold exactly ``expected``'s keys, each of the same shape and dtype."""
     missing, extra = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))

@@ -15,7 +15,7 @@ import json
 import math
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,19 +25,18 @@ from minivae import ops
 from minivae.backend import make_rng, resolve_device, xp_for
 from minivae.data import iterate_batches
 from minivae.evaluation import evaluate
-from minivae.training import checkpoint as ckpt
 from minivae.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from minivae.training.config import RunConfig
 from minivae.training.loading import read_model
 from minivae.training.memory import peak_memory_mb
 from minivae.training.optim import clip_by_global_norm, make_optimizer
+from minivae.training.progress import Progress, read_progress
 from minivae.training.run_folder import (
     TRAINED,
-    check_optimizer_state,
-    check_trained_weights,
     drop_rows_after,
-    field_of,
+    pop_trained_weights,
     prepare_out,
+    restore_optimizers,
 )
 from minivae.training.schedules import kl_weight
 
@@ -46,20 +45,6 @@ LOG_EVERY = 10  # steps between training rows in metrics.jsonl
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
-
-
-@dataclass
-class Progress:
-    """Where a run stands; saved in every checkpoint so a run can resume exactly."""
-
-    step: int = 0
-    epoch: int = 0
-    batch_in_epoch: int = 0  # batches of ``epoch`` already done
-    best_valid: float = math.inf
-    history: list = field(default_factory=list)  # validation rows, for the report
-    aggressive: bool = False  # still in He et al.'s aggressive phase
-    best_mi: float = -math.inf  # the highest validation MI so far (ends the phase)
-    lr: float = 0.0  # the learning rate now (--lr, decayed by --lr-decay)
 
 
 def epoch_batches(encoded, cfg: RunConfig, epoch: int) -> list:
@@ -110,11 +95,13 @@ class Trainer:
             self._make_optimizers()
             self.noise_rng = make_rng(cfg.seed, self.device)
             self.progress = Progress(aggressive=cfg.aggressive, lr=cfg.lr)
-        self.steps_per_epoch = max(1, math.ceil(len(self.data.train.ids) / self.cfg.batch_size))
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(1, math.ceil(len(self.data.train.ids) / self.cfg.batch_size))
 
     # -- checkpoints ---------------------------------------------------------------------
     def _meta(self) -> dict:
-        p = self.progress
         rng_state = (
             self.noise_rng.bit_generator.state if hasattr(self.noise_rng, "bit_generator") else None
         )
@@ -123,18 +110,11 @@ class Trainer:
             "train_config": self.cfg.to_dict(),
             "vocab": self.data.vocab.to_dict(),
             "condition": None if self.data.condition is None else self.data.condition.to_dict(),
-            "step": p.step,
-            "epoch": p.epoch,
-            "batch_in_epoch": p.batch_in_epoch,
-            "best_valid": p.best_valid if math.isfinite(p.best_valid) else None,
-            "history": p.history,
+            **self.progress.to_meta(),
             "optimizer": {
                 "name": self.cfg.optimizer,
                 "step_counts": {g: opt.step_count for g, opt in self.optimizers.items()},
             },
-            "aggressive": p.aggressive,
-            "best_mi": p.best_mi if math.isfinite(p.best_mi) else None,
-            "lr": p.lr,
             "noise_rng_state": rng_state,
         }
 
@@ -233,25 +213,11 @@ class Trainer:
         self.params = {k: self.xp.asarray(v) for k, v in params.items()}
         self.averaged = None
         if saved.ema:  # the file's parameters are the average; the trained ones are state
-            prefix = TRAINED + "."
-            trained_weights = {
-                k[len(prefix) :]: optim.pop(k) for k in list(optim) if k.startswith(prefix)
-            }
-            check_trained_weights(trained_weights, params, path)
             self.averaged = self.params
-            self.params = {k: self.xp.asarray(v) for k, v in trained_weights.items()}
+            weights = pop_trained_weights(optim, params, path)
+            self.params = {k: self.xp.asarray(v) for k, v in weights.items()}
         self._make_optimizers()
-        counts = ckpt.field(field_of(meta, "optimizer", path), "step_counts", dict, path)
-        groups = tuple(self.groups)
-        stray = sorted(k for k in optim if not k.startswith(tuple(f"{g}." for g in groups)))
-        if stray:
-            raise CheckpointError(f"checkpoint {path}: unexpected optimizer state {stray[:5]}")
-        for group, opt in self.optimizers.items():
-            count = ckpt.field(counts, group, int, path, 0)
-            state = {k[len(group) + 1 :]: v for k, v in optim.items() if k.startswith(group + ".")}
-            owned = {n: params[n] for n in self.groups[group]}
-            check_optimizer_state(state, owned, opt, path)
-            opt.load_state_dict({k: self.xp.asarray(v) for k, v in state.items()}, count)
+        restore_optimizers(self.optimizers, self.groups, optim, meta, params, path, self.xp)
         self.noise_rng = make_rng(saved.seed, self.device)
         state = meta.get("noise_rng_state")
         if state is not None and isinstance(self.noise_rng, np.random.Generator):
@@ -259,37 +225,11 @@ class Trainer:
                 self.noise_rng.bit_generator.state = state
             except (TypeError, ValueError, KeyError) as e:
                 raise CheckpointError(f"checkpoint {path}: bad random state ({e})") from None
-        best = meta.get("best_valid")
-        if best is not None:
-            best = ckpt.field(meta, "best_valid", float, path)
-        step = ckpt.field(meta, "step", int, path, 0)
-        epoch = ckpt.field(meta, "epoch", int, path, 0)
-        steps = max(1, math.ceil(len(self.data.train.ids) / saved.batch_size))
-        batch_in_epoch = ckpt.field(meta, "batch_in_epoch", int, path, 0, steps)
-        history = ckpt.field(meta, "history", list, path)
-        if not all(isinstance(row, dict) for row in history):
-            raise CheckpointError(f"checkpoint {path}: history must be a list of objects")
-        aggressive = ckpt.field(meta, "aggressive", bool, path)
-        best_mi = meta.get("best_mi")
-        best_mi = -math.inf if best_mi is None else ckpt.field(meta, "best_mi", float, path)
-        self.progress = Progress(
-            step,
-            epoch,
-            batch_in_epoch,
-            math.inf if best is None else best,
-            history,
-            aggressive,
-            best_mi,
-            saved.lr if meta.get("lr") is None else ckpt.field(meta, "lr", float, path),
-        )
-        if self.progress.lr <= 0:  # field() has already refused what is not a finite float
-            raise CheckpointError(
-                f"checkpoint {path}: field 'lr' (the learning rate) must be positive, got "
-                f"{self.progress.lr!r}"
-            )
+        self.progress = read_progress(meta, path, self.steps_per_epoch, saved.lr)
         self._set_lr(self.progress.lr)
-        drop_rows_after(self.out / "metrics.jsonl", step)
-        self.log(f"resumed from {path} at step {step} (epoch {epoch + 1})")
+        drop_rows_after(self.out / "metrics.jsonl", self.progress.step)
+        p = self.progress
+        self.log(f"resumed from {path} at step {p.step} (epoch {p.epoch + 1})")
 
     # -- training ------------------------------------------------------------------------
     def beta(self, step: int) -> float:

@@ -1,0 +1,64 @@
+"""Where a run stands (step, epoch, best score, learning rate, ...): saved in every
+checkpoint, and read back, every field checked, so a resumed run continues exactly."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from minivae.training import checkpoint as ckpt
+from minivae.training.checkpoint import CheckpointError
+
+
+@dataclass
+class Progress:
+    """Where a run stands; saved in every checkpoint so a run can resume exactly."""
+
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0  # batches of ``epoch`` already done
+    best_valid: float = math.inf
+    history: list = field(default_factory=list)  # validation rows, for the report
+    aggressive: bool = False  # still in He et al.'s aggressive phase
+    best_mi: float = -math.inf  # the highest validation MI so far (ends the phase)
+    lr: float = 0.0  # the learning rate now (--lr, decayed by --lr-decay)
+
+    def to_meta(self) -> dict:
+        """The checkpoint fields (infinities, which JSON lacks, as null)."""
+        return {
+            "step": self.step,
+            "epoch": self.epoch,
+            "batch_in_epoch": self.batch_in_epoch,
+            "best_valid": self.best_valid if math.isfinite(self.best_valid) else None,
+            "history": self.history,
+            "aggressive": self.aggressive,
+            "best_mi": self.best_mi if math.isfinite(self.best_mi) else None,
+            "lr": self.lr,
+        }
+
+
+def read_progress(meta: dict, path, steps_per_epoch: int, default_lr: float) -> Progress:
+    """A checkpoint's progress fields, each checked (a crafted file gets an error naming the
+    field, not a run that misbehaves later). ``default_lr``: for files older than ``lr``."""
+    best = meta.get("best_valid")
+    best = math.inf if best is None else ckpt.field(meta, "best_valid", float, path)
+    history = ckpt.field(meta, "history", list, path)
+    if not all(isinstance(row, dict) for row in history):
+        raise CheckpointError(f"checkpoint {path}: history must be a list of objects")
+    best_mi = meta.get("best_mi")
+    best_mi = -math.inf if best_mi is None else ckpt.field(meta, "best_mi", float, path)
+    lr = default_lr if meta.get("lr") is None else ckpt.field(meta, "lr", float, path)
+    if lr <= 0:  # field() has already refused what is not a finite float
+        raise CheckpointError(
+            f"checkpoint {path}: field 'lr' (the learning rate) must be positive, got {lr!r}"
+        )
+    return Progress(
+        step=ckpt.field(meta, "step", int, path, 0),
+        epoch=ckpt.field(meta, "epoch", int, path, 0),
+        batch_in_epoch=ckpt.field(meta, "batch_in_epoch", int, path, 0, steps_per_epoch),
+        best_valid=best,
+        history=history,
+        aggressive=ckpt.field(meta, "aggressive", bool, path),
+        best_mi=best_mi,
+        lr=lr,
+    )
