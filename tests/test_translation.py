@@ -392,6 +392,8 @@ def test_key_dropout_acts_in_training_only():
     np.testing.assert_array_equal(
         dropped.log_likelihood(params, batch, code), plain.log_likelihood(params, batch, code)
     )
+    assert "key dropout 0.5" in dropped.describe()  # the run's banner names it
+    assert "key dropout" not in plain.describe()
     for bad in (1.0, -0.1, True, "0.3"):
         with pytest.raises(ValueError, match="key_dropout"):
             NMTConfig(**TINY, key_dropout=bad)

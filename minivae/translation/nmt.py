@@ -40,6 +40,7 @@ class TranslationVAE(TextModel):
             f"H={c.hidden_dim}, attention {c.attention}"
             + (f" (A={c.attention_dim})" if c.attention == "additive" else "")
             + f", output {c.out_dim}, z={c.latent_dim}"
+            + (f", key dropout {c.key_dropout:g}" if c.key_dropout else "")
         )
 
     def param_shapes(self) -> dict:
