@@ -19,6 +19,7 @@ from minivae.conditional.data import (
 )
 from minivae.conditional.metrics import (
     bleu_precision_recall,
+    bleu_signature,
     corpus_bleu,
     distinct_n,
     sentence_bleu,
@@ -162,6 +163,27 @@ def test_bleu_helpers():
     assert pr["bleu_recall"] < 60  # but only one of the two answers is ever given
     assert distinct_n([["a", "b"], ["a", "b"]], 1) == 0.5
     assert distinct_n([["a", "b", "c"]], 2) == 1.0
+
+
+def test_bleu_compares_the_words_between_spaces():
+    """Sentences are already words: ``<unk>`` and Moses' ``@-@`` are one token each, scored
+    like any other word (sacrebleu's 13a tokenizer would make ``< unk >`` three wrong tokens
+    and lengthen the hypothesis)."""
+    ref = [["a big dog runs across the green grass in front of a white @-@ fence ."]]
+    unk = corpus_bleu(
+        ["a <unk> dog runs across the green grass in front of a white @-@ fence ."], ref
+    )
+    word = corpus_bleu(
+        ["a qqq dog runs across the green grass in front of a white @-@ fence ."], ref
+    )
+    assert unk == pytest.approx(word) and 0 < unk < 100
+    hyphen = corpus_bleu(["a big dog runs across the grass in front of a white x fence ."], ref)
+    plain = corpus_bleu(["a big dog runs across the grass in front of a white @-@ fence ."], ref)
+    assert hyphen < plain  # @-@ is a word that can be right or wrong
+    assert sentence_bleu("a <unk> dog runs", ["a big dog runs"]) == pytest.approx(
+        sentence_bleu("a qqq dog runs", ["a big dog runs"])
+    )
+    assert "tok:none" in bleu_signature()
 
 
 # -- training -----------------------------------------------------------------------------
