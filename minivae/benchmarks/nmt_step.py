@@ -27,6 +27,7 @@ from minivae.translation.nmt import TranslationVAE
 # Multi30k German -> English: vocabularies of lower-cased words seen twice, ~13 words a side.
 MULTI30K_SIZES = dict(vocab_size=5900, src_vocab_size=7900)
 DROPOUT = 0.3  # ``minivae nmt train``'s default: the masks are part of a training step's cost
+LABEL_SMOOTHING = 0.1  # its default too: the smoothed loss costs a sweep over the logits
 
 
 def make_batch(config: NMTConfig, N: int = 64, S: int = 13, T: int = 14, seed: int = 0):
@@ -49,7 +50,9 @@ def minivae_step_fn(config: NMTConfig, batch, xp=np, seed: int = 0):
     rng = np.random.default_rng(seed) if xp is np else xp.random.default_rng(seed)
 
     def step():
-        _, grads = model.loss_and_grads(params, batch, rng=rng, dropout=DROPOUT)
+        _, grads = model.loss_and_grads(
+            params, batch, rng=rng, dropout=DROPOUT, label_smoothing=LABEL_SMOOTHING
+        )
         clip_by_global_norm(grads, 5.0)
         optimizer.step(params, grads)
 
@@ -152,7 +155,10 @@ def torch_model(config: NMTConfig):
             o = torch.tanh(self.hid(torch.cat([torch.stack(hs, 1), torch.stack(contexts, 1)], 2)))
             logits = self.out(self.drop(o))
             nll = nn.functional.cross_entropy(
-                logits.reshape(-1, V), targets.reshape(-1), reduction="none"
+                logits.reshape(-1, V),
+                targets.reshape(-1),
+                reduction="none",
+                label_smoothing=LABEL_SMOOTHING,
             )
             rec = (nll * mask.reshape(-1)).sum() / N
             kl = 0.5 * (

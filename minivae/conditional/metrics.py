@@ -26,13 +26,14 @@ def _bleu(sentence: bool = False, lowercase: bool = False):
     sacrebleu's default 13a tokenizer would split them again, e.g. the placeholder ``<unk>``
     into three tokens ``< unk >`` and Moses' ``@-@`` into ``@ - @``, which changes the score
     and the lengths of the brevity penalty (on Multi30k by up to 1.5 BLEU). The same tokens
-    are what multi-bleu.perl and torchtext's ``bleu_score`` compare.
+    are what multi-bleu.perl and torchtext's ``bleu_score`` compare. ``force`` silences
+    sacrebleu's warning that the text looks tokenized: it is, on purpose.
     lowercase: compare lower-cased text (signature ``case:lc``)."""
     from sacrebleu.metrics import BLEU
 
     if sentence:
         return BLEU(effective_order=True, lowercase=lowercase, tokenize="none")
-    return BLEU(lowercase=lowercase, tokenize="none")
+    return BLEU(force=True, lowercase=lowercase, tokenize="none")
 
 
 def corpus_bleu(hypotheses: list[str], references: list[list[str]], lowercase=False) -> float:

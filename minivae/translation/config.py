@@ -35,7 +35,7 @@ class NMTConfig(DictConfig):
     src_vocab_size: int
     embed_dim: int = 256
     enc_hidden_dim: int = 256
-    hidden_dim: int = 512
+    hidden_dim: int = 256
     attention: str = "additive"
     attention_dim: int = 256
     out_dim: int = 512
@@ -93,7 +93,7 @@ class NMTTrainConfig(CVAETrainConfig):
     min_count: int = option(2, "words seen fewer times become <unk>")
     max_len: int = option(50, "longest training sentence (and source) in words")
     embed_dim: int = option(256, "word embedding size E (source and target)")
-    hidden_dim: int = option(512, "decoder LSTM hidden size H")
+    hidden_dim: int = option(256, "decoder LSTM hidden size H")
     latent_dim: int = option(32, "latent size Z (0: no latent variable)")
     epochs: int = option(12, "passes over the training pairs")
     batch_size: int = option(64, "sentence pairs per batch")
@@ -104,6 +104,11 @@ class NMTTrainConfig(CVAETrainConfig):
     kl_warmup: int = option(2000, "steps for the KL weight to reach --beta-max")
     free_bits: float = option(0.0, "nats per latent dimension the KL is not pushed below")
     word_dropout: float = option(0.0, "probability of replacing a decoder input word by <unk>")
+    label_smoothing: float = option(
+        0.1,
+        "train each word against (1 - eps) onehot + eps / V (Szegedy et al. 2016); the "
+        "validation and test metrics stay the true likelihood",
+    )
     iw_samples: int = option(5, "importance samples K for the final NLL estimate")
     select: str = option(
         "bleu",
