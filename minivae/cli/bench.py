@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from minivae.translation.config import NMTConfig
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -24,12 +28,16 @@ def add_parser(sub) -> None:
     nmt.add_argument("--seq-len", type=int, default=14, help="longest target in the batch")
     nmt.add_argument("--repeats", type=int, default=3, help="timed steps per turn (median)")
     nmt.add_argument("--rounds", type=int, default=5, help="turns taken by each contender")
-    nmt.add_argument("--hidden-dim", type=int, default=512, help="decoder LSTM size")
-    nmt.add_argument("--enc-hidden-dim", type=int, default=256, help="encoder size per direction")
-    nmt.add_argument("--embed-dim", type=int, default=256)
-    nmt.add_argument("--out-dim", type=int, default=512)
-    nmt.add_argument("--attention-dim", type=int, default=256)
-    nmt.add_argument("--latent-dim", type=int, default=32)
+    sizes = {f.name: f.default for f in dataclasses.fields(NMTConfig)}  # the default model's
+    for name, text in (
+        ("hidden_dim", "decoder LSTM size"),
+        ("enc_hidden_dim", "encoder size per direction"),
+        ("embed_dim", "word embedding size"),
+        ("out_dim", "width of the output layer before the softmax"),
+        ("attention_dim", "width of the additive attention"),
+        ("latent_dim", "size of z"),
+    ):
+        nmt.add_argument("--" + name.replace("_", "-"), type=int, default=sizes[name], help=text)
     nmt.set_defaults(func=run_nmt)
     kernels = bench_sub.add_parser("kernels", help="the fused LSTM cell vs the array cell")
     kernels.add_argument("--quick", action="store_true", help="a small sweep")
