@@ -399,3 +399,17 @@ def test_key_dropout_acts_in_training_only():
             NMTConfig(**TINY, key_dropout=bad)
     with pytest.raises(ValueError, match="--key-dropout"):
         NMTTrainConfig(key_dropout=0.99)
+
+
+def test_the_step_benchmark_times_the_default_model_sizes():
+    """``minivae bench nmt``'s size options default to the model's own defaults (one place):
+    changing the default model changes what is benchmarked."""
+    import dataclasses
+
+    from minivae.cli import build_parser
+
+    args = build_parser().parse_args(["bench", "nmt"])
+    defaults = {f.name: f.default for f in dataclasses.fields(NMTConfig)}
+    sizes = ("hidden_dim", "enc_hidden_dim", "embed_dim", "out_dim", "attention_dim", "latent_dim")
+    for name in sizes:
+        assert getattr(args, name) == defaults[name], name
