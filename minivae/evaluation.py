@@ -34,7 +34,9 @@ from minivae.data.vocab import EOS
 from minivae.interface import TextModel
 from minivae.threads import parallel_map
 
-LOGITS_BUDGET = 32_000_000  # logits entries (128 MB in float32) per batch of importance draws
+# Numbers (128 MB in float32) that scoring one batch of importance draws may hold: see
+# ``TextModel.scoring_width``.
+SCORING_BUDGET = 32_000_000
 
 
 def perplexity(nll_total: float, num_tokens: int) -> float:
@@ -63,13 +65,14 @@ def score_batch(model: TextModel, params, batch, iw_samples: int, rng, kernel="a
     weighted over ``iw_samples`` draws), and each layer's posterior means, log-variances and
     offsets from the prior mean (on the host).
 
-    The draws are scored several at a time (the batch repeated): as many as keep the logits
-    under LOGITS_BUDGET entries, so the matrix products are large and memory stays bounded.
+    The draws are scored several at a time (the batch repeated): as many as keep what
+    scoring holds under SCORING_BUDGET numbers, so the matrix products are large and memory
+    stays bounded.
     """
     post = model.posterior(params, batch, kernel)
     N, T = batch.tokens.shape
     draws = max(iw_samples, 1)
-    per_chunk = max(1, min(draws, LOGITS_BUDGET // (N * (T + 1) * model.vocab_size)))
+    per_chunk = max(1, min(draws, SCORING_BUDGET // (N * (T + 1) * model.scoring_width)))
     sums, log_w = {"rec": 0.0, "nll": 0.0}, []
     for start in range(0, draws, per_chunk):
         k = min(per_chunk, draws - start)

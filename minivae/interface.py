@@ -10,7 +10,8 @@ object only binds the config and says how the pieces fit:
     loss_and_grads                   the training objective and its hand-written gradient
     posterior                        q(z|x[, c]) of each latent layer, from a batch
     sample_latent                    z ~ q with log q(z|x), log p(z) and each layer's KL
-    log_likelihood                   log p(x | z[, c]) of each sentence
+    log_likelihood                   log p(x | z[, c]) of each sentence (scoring_width:
+                                     the memory it needs per token)
     prior_code                       z ~ p(z[|c]), for sampling
     mean_code                        the posterior mean, for reconstruction
     layer_code                       the code of a point in one latent layer, for
@@ -121,6 +122,12 @@ class TextModel(ABC):
     @property
     def vocab_size(self) -> int:
         return self.config.vocab_size
+
+    @property
+    def scoring_width(self) -> int:
+        """Numbers ``log_likelihood`` holds per token and code, for the evaluation's memory
+        budget: by default a row of logits (the vocabulary)."""
+        return self.vocab_size
 
     @property
     def latent_sizes(self) -> dict:

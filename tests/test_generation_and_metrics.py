@@ -35,6 +35,39 @@ def test_log_px_given_z_agrees_with_the_training_reconstruction(params):
     )
 
 
+@pytest.mark.parametrize(
+    "cell, z_mode, share",
+    [("lstm", "both", False), ("gru", "concat", True), ("lstm", "init", True)],
+)
+def test_scoring_k_codes_at_once_equals_the_training_decoder(cell, z_mode, share):
+    """log_px_given_z shares the words' input projection among a sentence's K codes, runs
+    past each sentence's end and scores only real positions: the same numbers as the
+    training decoder's logits (masked, per code) for every cell and way of feeding z."""
+    from minivae.model.vae import decode_forward, decoder_io
+    from minivae.ops import target_log_probs
+
+    config = ModelConfig(
+        vocab_size=12,
+        embed_dim=6,
+        hidden_dim=8,
+        latent_dim=3,
+        cell=cell,
+        z_mode=z_mode,
+        share_embeddings=share,
+    )
+    p = init_params(config, seed=1, dtype=np.float64)
+    batch = tiny_batch(config.vocab_size, seed=7, N=4, T=6)
+    z = np.random.default_rng(8).standard_normal((3 * 4, 3))
+    inputs, targets, mask = decoder_io(batch.tokens, batch.lengths)
+    expected = []
+    for k in range(3):
+        logits, _ = decode_forward(p, config, z[k * 4 : (k + 1) * 4], inputs, mask)
+        expected.append((target_log_probs(logits, targets) * mask).sum(axis=1))
+    got = log_px_given_z(p, config, batch.tokens, batch.lengths, z)
+    assert len(set(batch.lengths.tolist())) > 1  # padding is there to be skipped
+    np.testing.assert_allclose(got, np.concatenate(expected), rtol=1e-12)
+
+
 def test_beam_of_width_one_is_greedy(params):
     z = np.random.default_rng(1).standard_normal((4, 3))
     greedy = decode(MODEL, params, z, "greedy", max_len=12)
@@ -158,6 +191,19 @@ def test_k_codes_per_sentence_score_as_k_separate_batches(params):
     together = MODEL.log_likelihood(params, batch, z)
     apart = [MODEL.log_likelihood(params, batch, z[k * 3 : (k + 1) * 3]) for k in range(2)]
     np.testing.assert_allclose(together, np.concatenate(apart), rtol=1e-12)
+
+
+def test_how_many_draws_are_scored_at_once_changes_no_number(params, monkeypatch):
+    """The memory budget decides how many of the K draws one pass scores (here all 7, or one
+    at a time): the draws come from the same stream, so every figure is the same."""
+    from minivae import evaluation
+
+    batch = tiny_batch(CONFIG.vocab_size, seed=9, N=5, T=6)
+    whole = evaluate(MODEL, params, [batch], iw_samples=7, seed=3)
+    monkeypatch.setattr(evaluation, "SCORING_BUDGET", 1)
+    one_by_one = evaluate(MODEL, params, [batch], iw_samples=7, seed=3)
+    assert whole["nll"] == pytest.approx(one_by_one["nll"], rel=1e-12)
+    assert whole == pytest.approx(one_by_one, rel=1e-12)
 
 
 def test_mutual_information_does_not_depend_on_the_batch_size(params):

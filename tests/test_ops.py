@@ -282,3 +282,24 @@ def test_label_smoothing_outside_zero_to_one_is_refused(eps):
     logits, targets = randn(N, T, V), rng.integers(0, V, size=(N, T))
     with pytest.raises(ValueError, match=r"label smoothing must be in \[0, 1\)"):
         ops.softmax_cross_entropy_forward(logits, targets, None, smoothing=eps)
+
+
+def test_affine_target_log_probs_scores_block_by_block(monkeypatch):
+    """Rows scored a block at a time (here 5 rows a block, the last one short) give the
+    full log-softmax's picks; wrong shapes are named."""
+    from minivae.ops import softmax_cross_entropy
+
+    rng = np.random.default_rng(0)
+    h, W, b = rng.standard_normal((13, 4)), rng.standard_normal((4, 7)), rng.standard_normal(7)
+    targets = rng.integers(0, 7, 13)
+    expected = ops.log_softmax(h @ W + b)[np.arange(13), targets]
+    monkeypatch.setattr(softmax_cross_entropy, "SCORE_BLOCK_BYTES", 5 * 7 * 8)
+    for kernel in ("array", "auto"):
+        got = ops.affine_target_log_probs(h, W, b, targets, kernel)
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="W"):
+        ops.affine_target_log_probs(h, W[:3], b, targets)
+    with pytest.raises(ValueError, match="targets"):
+        ops.affine_target_log_probs(h, W, b, targets[:5])
+    with pytest.raises(ValueError, match=r"targets must lie in \[0, V=7\)"):
+        ops.affine_target_log_probs(h, W, b, targets + 7)

@@ -72,6 +72,10 @@ class ConditionalVAE(TextModel):
             {"z": gaussian_kl(mu, logvar, prior_mu, prior_logvar)},
         )
 
+    @property
+    def scoring_width(self) -> int:
+        return inference.scoring_width(self.config.decoder_config)
+
     def log_likelihood(self, params, batch, code, kernel: str = "auto"):
         return inference.log_px_given_z(
             params, self.config.decoder_config, batch.tokens, batch.lengths, code, kernel

@@ -71,6 +71,10 @@ class HierarchicalVAE(TextModel):
             {"z1": gaussian_kl(mu1, lv1, prior_mu, prior_logvar), "z2": gaussian_kl(mu2, lv2)},
         )
 
+    @property
+    def scoring_width(self) -> int:
+        return inference.scoring_width(self.config.decoder_config)
+
     def log_likelihood(self, params, batch, code, kernel: str = "auto"):
         return inference.log_px_given_z(
             params, self.config.decoder_config, batch.tokens, batch.lengths, code, kernel

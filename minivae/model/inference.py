@@ -5,9 +5,8 @@ from __future__ import annotations
 from minivae import ops
 from minivae.backend import get_array_module
 from minivae.model.config import ModelConfig
-from minivae.model.rnn import rnn_step
+from minivae.model.rnn import input_projection, rnn_step, rnn_step_projected
 from minivae.model.vae import (
-    decode_forward,
     decoder_io,
     embedding_names,
     encode_forward,
@@ -26,20 +25,59 @@ def log_px_given_z(params, config: ModelConfig, tokens, lengths, z, kernel: str 
     """log p(x|z) of each sentence, words and <eos>.
 
     tokens: (N, T), lengths: (N,), z: (K * N, Z): K codes per sentence (row k * N + n is
-    sentence n's k-th), scored in one pass over the batch repeated K times  ->  (K * N,)
+    sentence n's k-th), all scored in one pass  ->  (K * N,)
     """
     xp, tokens, lengths, _ = on_device(params, tokens, lengths)
-    repeats = z.shape[0] // tokens.shape[0]
-    if repeats * tokens.shape[0] != z.shape[0]:
-        raise ValueError(
-            f"z has {z.shape[0]} rows, not a multiple of the {tokens.shape[0]} sentences"
-        )
-    if repeats > 1:
-        tokens, lengths = xp.tile(tokens, (repeats, 1)), xp.tile(lengths, repeats)
+    N = tokens.shape[0]
+    K = z.shape[0] // N
+    if K * N != z.shape[0]:
+        raise ValueError(f"z has {z.shape[0]} rows, not a multiple of the {N} sentences")
     inputs, targets, mask = decoder_io(tokens, lengths)
-    logits, _ = decode_forward(params, config, z, inputs, mask, kernel)
-    cpu_kernel = "array" if kernel == "array" else "auto"
-    return (ops.target_log_probs(logits, targets, cpu_kernel) * mask).sum(axis=1)
+    h = decoder_states(params, config, z, inputs, kernel)  # (T+1, K*N, H)
+    # Only the real positions are scored; the K copies of a sentence share its targets.
+    real = xp.broadcast_to(mask.T[:, None, :], (mask.shape[1], K, N)).reshape(h.shape[:2])
+    targets = xp.broadcast_to(targets.T[:, None, :], real.shape[:1] + (K, N))
+    log_p = xp.zeros(real.shape, dtype=h.dtype)
+    log_p[real] = ops.affine_target_log_probs(
+        h[real],
+        params["out_W"],
+        params["out_b"],
+        targets.reshape(real.shape)[real],
+        "array" if kernel == "array" else "auto",
+    )
+    return log_p.sum(axis=0)
+
+
+def scoring_width(config: ModelConfig) -> int:
+    """Numbers ``log_px_given_z`` holds per token and code: the input's share of the gates
+    (at most 4H), the hidden state and its copy among the real rows; no logits."""
+    return 6 * config.hidden_dim
+
+
+def decoder_states(params, config: ModelConfig, z, inputs, kernel: str = "auto"):
+    """The decoder's hidden states reading ``inputs`` under each code, teacher forced.
+
+    z: (K * N, Z), inputs: (N, T+1)  ->  h: (T+1, K * N, H), time-major
+
+    The input projection splits as [e, z] Wx = e Wx[:E] + z Wx[E:]: the words' share is
+    computed once per sentence, not once per code, and z's once per code, not per step.
+    Steps after a sentence's end run on (their states are never scored).
+    """
+    xp = get_array_module(z)
+    N, T1 = inputs.shape
+    K, E = z.shape[0] // N, config.embed_dim
+    words = params[embedding_names(config)[1]][inputs.T]  # (T+1, N, E)
+    ax = input_projection(config.cell, words, params, "dec", rows=slice(0, E))
+    ax = xp.broadcast_to(ax[:, None], (T1, K, N, ax.shape[-1]))
+    if config.z_concat:
+        Wz = params["dec_Wx"][E:]
+        ax = ax + (z @ Wz).reshape(1, K, N, Wz.shape[1])
+    ax = xp.ascontiguousarray(ax).reshape(T1, K * N, -1)
+    *state, _ = decoder_start(params, config, z)
+    h = xp.empty((T1, K * N, config.hidden_dim), dtype=z.dtype)
+    for t in range(T1):
+        h[t], state = rnn_step_projected(config.cell, ax[t], state, params, "dec", kernel)
+    return h
 
 
 def decoder_start(params, config: ModelConfig, z) -> tuple:

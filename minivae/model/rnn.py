@@ -1,6 +1,11 @@
 """One interface over the LSTM and GRU ops, reading weights by name from the params dict."""
 
 from minivae import ops
+from minivae.backend import get_array_module
+
+# The cells' pointwise parts, for a step whose input projection the caller computed.
+from minivae.ops.gru import _gru_pointwise_forward as gru_pointwise_forward
+from minivae.ops.lstm import select_pointwise
 
 
 def rnn_forward(cell: str, x, h0, params: dict, prefix: str, mask=None, kernel: str = "auto"):
@@ -27,12 +32,33 @@ def rnn_backward(cell: str, dh, cache, prefix: str):
     )
 
 
+def input_projection(cell: str, x, params: dict, prefix: str, rows=None):
+    """The input's share of the gates, x Wx + b (a GRU's: x Wx + bx).  x: (..., D) -> (..., G)
+
+    rows: the slice of Wx's rows that x stands for, when the rest of the input (say z) is
+    projected on its own.
+    """
+    Wx = params[f"{prefix}_Wx"] if rows is None else params[f"{prefix}_Wx"][rows]
+    bias = params[f"{prefix}_b" if cell == "lstm" else f"{prefix}_bx"]
+    return (x.reshape(-1, Wx.shape[0]) @ Wx + bias).reshape(*x.shape[:-1], Wx.shape[1])
+
+
 def rnn_step(cell: str, x, state, params: dict, prefix: str, kernel: str = "auto"):
     """One step for generation (no backward). state: (h,) or (h, c)  ->  h (N, H), new state"""
-    Wx, Wh = params[f"{prefix}_Wx"], params[f"{prefix}_Wh"]
+    ax = input_projection(cell, x, params, prefix)
+    return rnn_step_projected(cell, ax, state, params, prefix, kernel)
+
+
+def rnn_step_projected(cell: str, ax, state, params: dict, prefix: str, kernel: str = "auto"):
+    """``rnn_step`` given the input's share of the gates, ax = x Wx + b: (N, G).
+
+    Scoring reads each sentence under K codes: the words' share of ax is the same for all K,
+    so it is computed once (``inference.decoder_states``).
+    """
+    Wh, h = params[f"{prefix}_Wh"], state[0]
     if cell == "lstm":
-        b = params[f"{prefix}_b"]
-        h, c, _ = ops.lstm_step_forward(x, state[0], state[1], Wx, Wh, b, kernel=kernel)
+        pointwise = select_pointwise(kernel, get_array_module(h), h.dtype)
+        h, c, _, _ = pointwise.forward(ax + h @ Wh, state[1])
         return h, (h, c)
-    h, _ = ops.gru_step_forward(x, state[0], Wx, Wh, params[f"{prefix}_bx"], params[f"{prefix}_bh"])
+    h, _ = gru_pointwise_forward(ax, h @ Wh + params[f"{prefix}_bh"], h)
     return h, (h,)

@@ -45,6 +45,10 @@ class TextVAE(TextModel):
         log_q = ops.log_normal(z, mu, logvar)
         return LatentSample(z, log_q, ops.log_normal(z), {"z": gaussian_kl(mu, logvar)})
 
+    @property
+    def scoring_width(self) -> int:
+        return inference.scoring_width(self.config)
+
     def log_likelihood(self, params, batch, code, kernel: str = "auto"):
         return inference.log_px_given_z(
             params, self.config, batch.tokens, batch.lengths, code, kernel

@@ -30,6 +30,7 @@ from minivae.ops.lstm import (
 )
 from minivae.ops.reparameterize import reparameterize_backward, reparameterize_forward
 from minivae.ops.softmax_cross_entropy import (
+    affine_target_log_probs,
     log_softmax,
     logsumexp,
     softmax_cross_entropy_backward,
@@ -40,6 +41,7 @@ from minivae.ops.weight_decay import l2_penalty_backward, l2_penalty_forward
 from minivae.ops.word_dropout import word_dropout
 
 __all__ = [
+    "affine_target_log_probs",
     "additive_attention_backward",
     "additive_attention_forward",
     "additive_attention_step_backward",

@@ -110,6 +110,45 @@ def target_log_probs(logits, targets, kernel="auto"):
     return _target_log_probs(logits, targets, kernel, keep=False)[0]
 
 
+# Scoring forms the logits this many bytes at a time: a block stays in the last-level cache
+# (32 MB here) between the product that writes it and the passes that read it. Measured
+# (V=10000, one thread): 100 GFLOP/s for blocks of 256-1024 rows, 68 for 7,040 rows at once.
+SCORE_BLOCK_BYTES = 16 * 2**20
+
+
+def affine_target_log_probs(h, W, b, targets, kernel="auto"):
+    """log softmax(h W + b)[target] of each row, for scoring (no backward).
+
+    h: (R, H), W: (H, V), b: (V,), targets: (R,) int  ->  (R,)
+
+    The (R, V) logits are never whole: they are formed a block of rows at a time
+    (``SCORE_BLOCK_BYTES``), each scored by ``target_log_probs``.
+    """
+    check_ndim("h", h, 2, "(R, H)")
+    check_float("h", h)
+    if W.ndim != 2 or W.shape[0] != h.shape[1]:
+        raise ValueError(f"h (R, H) and W (H, V) disagree: h {h.shape}, W {W.shape}")
+    check_shape("b", b, W.shape[1:], "(V,)")
+    check_shape("targets", targets, h.shape[:1], "(R,)")
+    xp = get_array_module(h)
+    (R, H), V = h.shape, W.shape[1]
+    block = min(R, max(1, SCORE_BLOCK_BYTES // (V * h.dtype.itemsize)))
+    # The bias rides in the product, as a last row of W under a column of ones: a sweep over
+    # the block fewer, and a product with H + 1 columns costs what one with H did (measured).
+    Wb = xp.concatenate([W, b[None]]).astype(h.dtype, copy=False)
+    hb = xp.ones((block, H + 1), dtype=h.dtype)
+    logits = xp.empty((block, V), dtype=h.dtype)
+    out = xp.empty(R, dtype=h.dtype)
+    for start in range(0, R, block):
+        n = min(block, R - start)
+        hb[:n, :H] = h[start : start + n]
+        xp.matmul(hb[:n], Wb, out=logits[:n])
+        out[start : start + n] = target_log_probs(
+            logits[None, :n], targets[None, start : start + n], kernel
+        )[0]
+    return out
+
+
 def softmax_cross_entropy_forward(logits, targets, mask=None, kernel="auto", smoothing=0.0):
     """logits: (N, T, V), targets: (N, T) int, mask: (N, T) bool or None (all real),
     kernel: how the exponentials are computed (see ``exp_shifted_sum``),
