@@ -193,15 +193,24 @@ def test_k_codes_per_sentence_score_as_k_separate_batches(params):
     np.testing.assert_allclose(together, np.concatenate(apart), rtol=1e-12)
 
 
-def test_how_many_draws_are_scored_at_once_changes_no_number(params, monkeypatch):
+@pytest.mark.parametrize("kind", ["vae", "hierarchical"])
+def test_how_many_draws_are_scored_at_once_changes_no_number(kind, monkeypatch):
     """The memory budget decides how many of the K draws one pass scores (here all 7, or one
-    at a time): the draws come from the same stream, so every figure is the same."""
+    at a time): the draws read the same random numbers either way (the hierarchical model
+    draws both layers' noise in one row per draw), so every figure is the same."""
     from minivae import evaluation
+    from minivae.hierarchical.config import HVAEConfig
+    from minivae.hierarchical.hvae import HierarchicalVAE
 
-    batch = tiny_batch(CONFIG.vocab_size, seed=9, N=5, T=6)
-    whole = evaluate(MODEL, params, [batch], iw_samples=7, seed=3)
+    sizes = dict(vocab_size=12, embed_dim=6, hidden_dim=8, latent_dim=3)
+    model = TextVAE(ModelConfig(**sizes))
+    if kind == "hierarchical":
+        model = HierarchicalVAE(HVAEConfig(**sizes, latent_dim2=2, prior_hidden=4))
+    params = model.init_params(seed=0, dtype=np.float64)
+    batch = tiny_batch(model.vocab_size, seed=9, N=5, T=6)
+    whole = evaluate(model, params, [batch], iw_samples=7, seed=3)
     monkeypatch.setattr(evaluation, "SCORING_BUDGET", 1)
-    one_by_one = evaluate(MODEL, params, [batch], iw_samples=7, seed=3)
+    one_by_one = evaluate(model, params, [batch], iw_samples=7, seed=3)
     assert whole["nll"] == pytest.approx(one_by_one["nll"], rel=1e-12)
     assert whole == pytest.approx(one_by_one, rel=1e-12)
 

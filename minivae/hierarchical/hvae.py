@@ -61,8 +61,13 @@ class HierarchicalVAE(TextModel):
     def sample_latent(self, params, posterior: Posterior, rng, samples: int = 1) -> LatentSample:
         """z2 ~ q(z2|x), z1 ~ q(z1|x):  log q = log q(z1|x) + log q(z2|x),
         log p = log p(z1|z2) + log N(z2; 0, I), KL of z2 analytic, of z1 analytic given z2."""
-        z1, mu1, lv1 = gaussian_sample(*posterior.layers["z1"], rng, samples)
-        z2, mu2, lv2 = gaussian_sample(*posterior.layers["z2"], rng, samples)
+        (mu1, lv1), (mu2, lv2) = posterior.layers["z1"], posterior.layers["z2"]
+        # Both layers' noise side by side, one row per draw and sentence: k draws at a time
+        # read the same numbers as all at once (the evaluation scores draws in chunks).
+        Z1 = mu1.shape[1]
+        eps = rng.standard_normal((samples * mu1.shape[0], Z1 + mu2.shape[1]))
+        z1, mu1, lv1 = gaussian_sample(mu1, lv1, None, samples, eps[:, :Z1])
+        z2, mu2, lv2 = gaussian_sample(mu2, lv2, None, samples, eps[:, Z1:])
         prior_mu, prior_logvar, _ = prior_forward(params, z2)
         return LatentSample(
             z1,

@@ -35,13 +35,14 @@ def kl_term_backward(dobjective, cache):
     return tuple(g.reshape(N, Z) for g in grads)
 
 
-def gaussian_sample(mu, logvar, rng, samples: int = 1):
+def gaussian_sample(mu, logvar, rng, samples: int = 1, eps=None):
     """``samples`` draws z = mu + e^(logvar/2) eps per row, by the reparameterization op.
-    mu, logvar: (N, Z)  ->  z (samples * N, Z), mu and logvar repeated likewise"""
+    mu, logvar: (N, Z), eps: (samples * N, Z) or None (drawn from ``rng``)
+    ->  z (samples * N, Z), mu and logvar repeated likewise"""
     xp = get_array_module(mu)
     if samples > 1:
         mu, logvar = xp.tile(mu, (samples, 1)), xp.tile(logvar, (samples, 1))
-    eps = xp.asarray(rng.standard_normal(mu.shape), dtype=mu.dtype)
+    eps = xp.asarray(rng.standard_normal(mu.shape) if eps is None else eps, dtype=mu.dtype)
     z, _ = ops.reparameterize_forward(mu, logvar, eps)
     return z, mu, logvar
 
