@@ -39,7 +39,8 @@ def test_log_px_given_z_agrees_with_the_training_reconstruction(params):
     "cell, z_mode, share",
     [("lstm", "both", False), ("gru", "concat", True), ("lstm", "init", True)],
 )
-def test_scoring_k_codes_at_once_equals_the_training_decoder(cell, z_mode, share):
+@pytest.mark.parametrize("kernel", ["auto", "array"])
+def test_scoring_k_codes_at_once_equals_the_training_decoder(cell, z_mode, share, kernel):
     """log_px_given_z shares the words' input projection among a sentence's K codes, runs
     past each sentence's end and scores only real positions: the same numbers as the
     training decoder's logits (masked, per code) for every cell and way of feeding z."""
@@ -61,11 +62,18 @@ def test_scoring_k_codes_at_once_equals_the_training_decoder(cell, z_mode, share
     inputs, targets, mask = decoder_io(batch.tokens, batch.lengths)
     expected = []
     for k in range(3):
-        logits, _ = decode_forward(p, config, z[k * 4 : (k + 1) * 4], inputs, mask)
-        expected.append((target_log_probs(logits, targets) * mask).sum(axis=1))
-    got = log_px_given_z(p, config, batch.tokens, batch.lengths, z)
+        logits, _ = decode_forward(p, config, z[k * 4 : (k + 1) * 4], inputs, mask, kernel)
+        expected.append((target_log_probs(logits, targets, kernel) * mask).sum(axis=1))
+    got = log_px_given_z(p, config, batch.tokens, batch.lengths, z, kernel)
     assert len(set(batch.lengths.tolist())) > 1  # padding is there to be skipped
     np.testing.assert_allclose(got, np.concatenate(expected), rtol=1e-12)
+
+
+def test_scoring_refuses_codes_that_do_not_split_among_the_sentences(params):
+    batch = tiny_batch(CONFIG.vocab_size, seed=3)  # 3 sentences
+    z = np.zeros((7, 3))
+    with pytest.raises(ValueError, match="z has 7 rows, not a multiple of the 3 sentences"):
+        log_px_given_z(params, CONFIG, batch.tokens, batch.lengths, z)
 
 
 def test_beam_of_width_one_is_greedy(params):
