@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-
-from minivae.translation.config import NMTConfig
-
 
 def add_parser(sub) -> None:
+    import dataclasses
+
+    from minivae.translation.config import NMTConfig
+
     p = sub.add_parser(
         "bench",
         help="benchmarks: training steps vs PyTorch, LSTM kernels",

@@ -34,15 +34,17 @@ def log_px_given_z(params, config: ModelConfig, tokens, lengths, z, kernel: str 
         raise ValueError(f"z has {z.shape[0]} rows, not a multiple of the {N} sentences")
     inputs, targets, mask = decoder_io(tokens, lengths)
     h = decoder_states(params, config, z, inputs, kernel)  # (T+1, K*N, H)
-    # Only the real positions are scored; the K copies of a sentence share its targets.
-    real = xp.broadcast_to(mask.T[:, None, :], (mask.shape[1], K, N)).reshape(h.shape[:2])
-    targets = xp.broadcast_to(targets.T[:, None, :], real.shape[:1] + (K, N))
+
+    def per_code(a):  # (N, T+1) -> (T+1, K*N), h's layout: the K codes of a sentence share it
+        return xp.broadcast_to(a.T[:, None, :], (a.shape[1], K, N)).reshape(h.shape[:2])
+
+    real = per_code(mask)  # only the real positions are scored
     log_p = xp.zeros(real.shape, dtype=h.dtype)
     log_p[real] = ops.affine_target_log_probs(
         h[real],
         params["out_W"],
         params["out_b"],
-        targets.reshape(real.shape)[real],
+        per_code(targets)[real],
         "array" if kernel == "array" else "auto",
     )
     return log_p.sum(axis=0)
