@@ -13,7 +13,7 @@ import importlib
 import sys
 
 # Module names under minivae.cli, in the order ``minivae --help`` lists them.
-COMMANDS = ["train", "eval", "generate", "cvae", "nmt", "gradcheck", "bench", "assignment"]
+COMMANDS = ["train", "eval", "generate", "cvae", "nmt", "gradcheck", "bench", "assignment", "data"]
 
 
 def _leaf_parsers(parser):
