@@ -27,8 +27,11 @@ import http.client
 import os
 import shutil
 import sys
+import tarfile
 import urllib.error
 import urllib.request
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -222,7 +225,9 @@ def download_dataset(dataset, to: str | os.PathLike, mirror: str | None = None) 
     }
     try:
         prepared = dataset.prepare(archives)
-    except (OSError, ValueError, EOFError) as e:  # tarfile/zipfile errors are among these
+    except DownloadError:
+        raise
+    except (OSError, ValueError, EOFError, tarfile.TarError, zipfile.BadZipFile, zlib.error) as e:
         raise DownloadError(f"cannot unpack {dataset.name}'s archives: {e}") from None
     for name, data in prepared.items():
         write_atomically(folder / name, data, dataset.outputs[name])
