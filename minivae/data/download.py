@@ -93,7 +93,7 @@ def check_file(path: Path, check: FileCheck, what: str, then: str = "") -> None:
 
 def _progress(total: int | None, initial: int, label: str):
     """A tqdm bar on stderr, shown only when stderr is a terminal (a log stays small)."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     return tqdm(
         total=total,
