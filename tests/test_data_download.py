@@ -287,7 +287,6 @@ DE = "Ein Boston Terrier läuft über saftig-grünes Gras.\nEin Junge.\n\n"
 
 
 def test_multi30k_archives_become_the_tokenized_layout(server, tmp_path):
-    pytest.importorskip("sacremoses")
     archives = {
         "training.tar.gz": tar_gz({"train.en": EN.encode(), "train.de": DE.encode()}),
         "validation.tar.gz": tar_gz({"val.en": EN.encode(), "val.de": DE.encode()}),
@@ -311,7 +310,6 @@ def test_multi30k_archives_become_the_tokenized_layout(server, tmp_path):
 
 
 def test_a_prepared_file_with_other_bytes_than_the_table_is_exit_2(server, tmp_path):
-    pytest.importorskip("sacremoses")
     archives = {
         "training.tar.gz": tar_gz({"train.en": EN.encode(), "train.de": DE.encode()}),
         "validation.tar.gz": tar_gz({"val.en": EN.encode(), "val.de": DE.encode()}),
@@ -355,6 +353,22 @@ def test_a_damaged_archive_is_exit_2_not_a_traceback(server, capsys, tmp_path):
         capsys, "download", "dailydialog", "--to", str(tmp_path), "--mirror", server.url
     )
     assert code == 2 and "minivae data: error: cannot unpack dailydialog's archives" in err
+    assert "deleted ijcnlp_dailydialog.zip: run again" in err
+    assert not (tmp_path / "dailydialog/.download/ijcnlp_dailydialog.zip").exists()
+
+
+def test_a_folder_in_the_way_of_a_file_is_a_download_error(server, tmp_path):
+    server.routes = {"/toy/a.txt": ("ok", BODY_A), "/toy/b.txt": ("ok", BODY_B)}
+    (tmp_path / "toy/a.txt").mkdir(parents=True)
+    with pytest.raises(DownloadError, match=r"cannot write toy into .*Is a directory"):
+        download_dataset(toy_dataset(server.url), tmp_path)
+
+
+def test_sacremoses_is_a_core_dependency():
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert any(d.startswith("sacremoses") for d in pyproject["project"]["dependencies"])
 
 
 # --- the table against the project's own copies --------------------------------------------

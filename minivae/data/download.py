@@ -208,7 +208,15 @@ def download_dataset(dataset, to: str | os.PathLike, mirror: str | None = None) 
     public address (a local copy, or the tests' server on 127.0.0.1); the checksums stay the
     same. Returns the paths of the data set's files in the layout the project reads.
     """
-    folder = Path(to) / dataset.name
+    try:
+        return _download_dataset(dataset, Path(to) / dataset.name, mirror)
+    except DownloadError:
+        raise
+    except OSError as e:  # a full disk, a folder where a file should go, ...
+        raise DownloadError(f"cannot write {dataset.name} into {to}: {e}") from None
+
+
+def _download_dataset(dataset, folder: Path, mirror: str | None) -> list[Path]:
     _writable_folder(folder)
     outputs = [folder / name for name in dataset.outputs]
     if dataset.prepare is None:  # the downloads are the files themselves
@@ -228,7 +236,15 @@ def download_dataset(dataset, to: str | os.PathLike, mirror: str | None = None) 
     except DownloadError:
         raise
     except (OSError, ValueError, EOFError, tarfile.TarError, zipfile.BadZipFile, zlib.error) as e:
-        raise DownloadError(f"cannot unpack {dataset.name}'s archives: {e}") from None
+        # An archive that no checksum vouches for may be the culprit (a download cut short
+        # by a server that sent no length): delete it, or every later run would reuse it.
+        unverified = [f.name for f in dataset.files if not f.check.known()]
+        for name in unverified:
+            archives[name].unlink(missing_ok=True)
+        then = (
+            f"; deleted {', '.join(unverified)}: run again to fetch it anew" if unverified else ""
+        )
+        raise DownloadError(f"cannot unpack {dataset.name}'s archives: {e}{then}") from None
     for name, data in prepared.items():
         write_atomically(folder / name, data, dataset.outputs[name])
     shutil.rmtree(staging)
