@@ -137,9 +137,10 @@ def _open(url: str, start: int):
 def fetch_file(url: str, dest: Path, check: FileCheck, label: str | None = None) -> Path:
     """Download ``url`` to ``dest`` (resuming ``dest.part``), check it, rename it into place.
 
-    A ``dest`` already there and passing the check is kept as it is (nothing is fetched).
-    Raises DownloadError for a server error, an unreachable server, a download that ends
-    early (the part file is kept for the next run) or a wrong checksum (the part is deleted).
+    A ``dest`` already there is checked and kept (nothing is fetched); if it fails the check
+    it is named, never overwritten. Raises DownloadError for a server error, an unreachable
+    server, a download that ends early (the part file is kept for the next run) or a wrong
+    checksum (the part is deleted).
     """
     dest = Path(dest)
     label = label or dest.name

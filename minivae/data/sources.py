@@ -15,14 +15,18 @@ What each checksum was checked against (none is copied from a place that was not
   file's size and bytes) and torchtext's md5 (f26c4b92..., the table whose valid/test md5
   match the files above).
 - Multi30k archives: sha256 of training.tar.gz, validation.tar.gz and mmt16_task1_test.tar.gz
-  in github.com/neychev/small_DL_repo (datasets/Multi30k/, the mirror torchtext uses since the
-  original WMT16 server went offline); they equal torchtext's published sha256. The
-  tokenized files they become (see ``_multi30k_files``) were compared with the project's
-  copies: train.en/.de, val.en/.de and test.en are byte-identical; test.de is not (148 of
-  1,000 lines differ): the project's copy holds an earlier revision of the German test2016
-  references that no reachable public file has, so figures that read test.de (German ->
-  English BLEU) can differ slightly on downloaded data. The prepared checksum of test.de
-  is that of the file this code makes from the public archive (sacremoses 0.2.0).
+  in github.com/neychev/small_DL_repo (datasets/Multi30k/, a copy made when the original
+  WMT16 server went offline, which code using torchtext points at). Those of training and
+  validation equal torchtext's published sha256; torchtext's test sha256 (0681be16...) is of
+  the original server's archive, which is gone; code pointing torchtext at this copy pins
+  6d1ca1db..., as here. The tokenized files they become (see ``_multi30k_files``) were
+  compared with the project's copies: train.en/.de, val.en/.de and test.en are
+  byte-identical; test.de is not (148 of 1,000 lines differ): the project's copy holds
+  another revision of the German test2016 references (with slips the public file corrects,
+  e.g. "denn Ball" for "den Ball") that no reachable public file has, so figures that read
+  test.de (German -> English BLEU) can differ slightly on downloaded data. The prepared
+  checksum of test.de is that of the file this code makes from the public archive
+  (sacremoses 0.2.0).
 - DailyDialog: the official zip (yanran.li) was not reachable and no checksum of it is
   published, so the zip is NOT verified. Its nine files are checked, once unpacked,
   against the sha256 of the project's copies, which were NOT compared with the public zip:
@@ -191,7 +195,7 @@ MULTI30K = DataSet(
     },
     prepare=_multi30k_files,
     verified="archives: sha256 of the public files; 5 of the 6 tokenized files are "
-    "byte-identical to the project's copies, test.de is a later revision (148 lines differ)",
+    "byte-identical to the project's copies, test.de is another revision (148 lines differ)",
 )
 
 
