@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import sys
 import tarfile
 import threading
 import zipfile
@@ -139,6 +140,22 @@ def test_a_server_that_ignores_range_is_read_from_the_start(server, tmp_path):
     (tmp_path / "a.txt.part").write_bytes(b"stale bytes that must not stay in front")
     fetch_file(f"{server.url}/toy/a.txt", tmp_path / "a.txt", FileCheck(sha256=sha256(BODY_A)))
     assert (tmp_path / "a.txt").read_bytes() == BODY_A
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_a_progress_bar_on_a_terminal_only(server, tmp_path, monkeypatch):
+    server.routes = {"/toy/a.txt": ("ok", BODY_A)}
+    check = FileCheck(sha256(BODY_A))
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    fetch_file(f"{server.url}/toy/a.txt", tmp_path / "a.txt", check)
+    assert "a.txt: " in sys.stderr.getvalue() and "/112k [" in sys.stderr.getvalue()
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # a log file, a pipe
+    fetch_file(f"{server.url}/toy/a.txt", tmp_path / "b.txt", check)
+    assert sys.stderr.getvalue() == ""
 
 
 def test_a_truncated_download_keeps_its_part_and_the_next_run_resumes_it(server, tmp_path):
