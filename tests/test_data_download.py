@@ -405,3 +405,10 @@ def test_the_table_matches_the_copies_the_figures_were_made_with(name):
             assert sha256(data) == check.sha256, file
         if check.md5:
             assert hashlib.md5(data).hexdigest() == check.md5, file
+        if check.git_blob:
+            blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+            assert blob == check.git_blob, file
+    for file in differ:  # the difference README.md and sources.py describe is still there
+        path = SHARED_DATA / name / file
+        if path.exists():
+            assert sha256(path.read_bytes()) != dataset.outputs[file].sha256
