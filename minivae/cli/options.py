@@ -9,6 +9,7 @@ run keeps its checkpoint's settings and changes only those given).
 from __future__ import annotations
 
 import argparse
+import difflib
 from dataclasses import MISSING, fields
 
 
@@ -22,6 +23,55 @@ class HelpFormatter(argparse.HelpFormatter):
         if shown or not action.option_strings:
             return text
         return f"{text} (default: %(default)s)"
+
+
+def nearest(word: str, candidates, cutoff: float = 0.6) -> str | None:
+    """The candidate closest to a mistyped ``word`` (difflib's ratio, at least ``cutoff``),
+    or None."""
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=cutoff)
+    return close[0] if close else None
+
+
+def _has_subcommands(parser) -> bool:
+    return any(isinstance(a, argparse._SubParsersAction) for a in parser._actions)
+
+
+class Parser(argparse.ArgumentParser):
+    """The parser of ``minivae`` and, inherited, of every subcommand: a mistyped option,
+    command or choice is an error that names the nearest right one ("did you mean
+    --latent-dim?"). Python 3.12's ``suggest_on_error`` does this for choices alone, and only
+    there; this works from 3.10 on."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        # A parser with subcommands leaves the options after its command to that command's
+        # own parser (``func`` is set once one ran), which has already named its nearest.
+        if _has_subcommands(self) and getattr(namespace, "func", None):
+            return namespace, extras
+        # Names compared without their dashes (which every option shares), a little stricter
+        # than for choices: --versoin is not --overflow.
+        options = {o[2:]: o for o in self._option_string_actions if o.startswith("--")}
+        for arg in extras:
+            if arg.startswith("-") and not arg.lstrip("-").replace(".", "").isdigit():
+                guess = nearest(arg.split("=", 1)[0].lstrip("-"), options, cutoff=0.7)
+                if guess:
+                    self.error(f"unrecognized argument: {arg} (did you mean {options[guess]}?)")
+        if extras and not _has_subcommands(self):  # named by the command's own parser
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
+
+    def _check_value(self, action, value):
+        # argparse's own check (a private method, the one place choices are checked, for
+        # subcommands too), with the nearest choice named.
+        if action.choices is not None and value not in action.choices:
+            guess = nearest(str(value), [str(c) for c in action.choices])
+            if guess:
+                choices = ", ".join(map(repr, action.choices))
+                raise argparse.ArgumentError(
+                    action,
+                    f"invalid choice: {value!r} (did you mean {guess!r}?; choose from {choices})",
+                )
+        super()._check_value(action, value)
 
 
 def flag(name: str) -> str:
