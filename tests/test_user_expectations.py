@@ -53,6 +53,8 @@ def test_version_is_the_installed_packages(capsys):
         (["eval", "run", "--iw-sampels", "5"], "minivae eval", "did you mean --iw-samples?"),
         (["cvae", "train", "--tsk", "dialogue"], "minivae cvae train", "did you mean --task?"),
         (["--verson"], "minivae", "did you mean --version?"),
+        (["bench", "kernels", "--quik"], "minivae bench kernels", "did you mean --quick?"),
+        (["assignment", "--hlep"], "minivae assignment", "did you mean --help?"),
         (["trian"], "minivae", "did you mean 'train'?"),
         (["assignment", "mkae", "lstm"], "minivae assignment", "did you mean 'make'?"),
         (["train", "--kl-schedule", "cyclicl"], "minivae train", "did you mean 'cyclical'?"),
@@ -73,6 +75,7 @@ def test_a_mistyped_option_command_or_choice_names_the_nearest(argv, command, ex
         (["train", "--versoin"], "minivae train"),  # nothing near among train's options
         (["eval", "a", "b"], "minivae eval"),
         (["zzzqqq"], "minivae"),
+        (["bench", "--zzzqqq"], "minivae bench"),  # a command that has subcommands of its own
     ],
 )
 def test_nonsense_gets_no_made_up_suggestion(argv, command, capsys):

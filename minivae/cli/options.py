@@ -32,22 +32,16 @@ def nearest(word: str, candidates, cutoff: float = 0.6) -> str | None:
     return close[0] if close else None
 
 
-def _has_subcommands(parser) -> bool:
-    return any(isinstance(a, argparse._SubParsersAction) for a in parser._actions)
-
-
 class Parser(argparse.ArgumentParser):
     """The parser of ``minivae`` and, inherited, of every subcommand: a mistyped option,
     command or choice is an error that names the nearest right one ("did you mean
-    --latent-dim?"). Python 3.12's ``suggest_on_error`` does this for choices alone, and only
-    there; this works from 3.10 on."""
+    --latent-dim?"). argparse's own ``suggest_on_error`` (Python 3.14) does it for choices and
+    commands alone; this works on every Python the package supports."""
 
     def parse_known_args(self, args=None, namespace=None):
+        # Everything after a subcommand goes to the subcommand's parser, which ends here on
+        # what it does not know: an unknown argument is named by the command it was given to.
         namespace, extras = super().parse_known_args(args, namespace)
-        # A parser with subcommands leaves the options after its command to that command's
-        # own parser (``func`` is set once one ran), which has already named its nearest.
-        if _has_subcommands(self) and getattr(namespace, "func", None):
-            return namespace, extras
         # Names compared without their dashes (which every option shares), a little stricter
         # than for choices: --versoin is not --overflow.
         options = {o[2:]: o for o in self._option_string_actions if o.startswith("--")}
@@ -56,7 +50,7 @@ class Parser(argparse.ArgumentParser):
                 guess = nearest(arg.split("=", 1)[0].lstrip("-"), options, cutoff=0.7)
                 if guess:
                     self.error(f"unrecognized argument: {arg} (did you mean {options[guess]}?)")
-        if extras and not _has_subcommands(self):  # named by the command's own parser
+        if extras:
             self.error(f"unrecognized arguments: {' '.join(extras)}")
         return namespace, extras
 
