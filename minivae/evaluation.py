@@ -23,15 +23,14 @@ N(0, I), the prior network's mean for a conditional prior).
 from __future__ import annotations
 
 import math
-import sys
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from minivae import ops
 from minivae.backend import get_array_module, to_numpy
 from minivae.data.vocab import EOS
 from minivae.interface import TextModel
+from minivae.progress import progress_bar
 from minivae.threads import parallel_map
 
 # Numbers (128 MB in float32) that scoring one batch of importance draws may hold: see
@@ -125,13 +124,11 @@ def evaluate(
         rng = np.random.default_rng([seed, i])
         return score_batch(model, params, batches[i], iw_samples, rng, kernel)
 
-    scores = tqdm(
+    scores = progress_bar(
         parallel_map(score, range(len(batches))),
+        show=progress,
         total=len(batches),
         desc="evaluating",
-        disable=not progress,
-        file=sys.stderr,
-        dynamic_ncols=True,
     )
     sums = {"rec": 0.0, "nll": 0.0, **{f"kl_{name}": 0.0 for name in layers}}
     means = {name: [] for name in layers}  # (mu, logvar, offset) per batch, on the host

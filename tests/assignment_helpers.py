@@ -104,3 +104,23 @@ def cli(*args, cwd=ROOT, env=None, timeout=300):
         env=env,
         timeout=timeout,
     )
+
+
+def only_modules(modules, folder: Path) -> Path:
+    """``folder`` holding links to ``modules`` (packages with their ``.libs``, or single-file
+    modules such as threadpoolctl) and nothing else: put it on PYTHONPATH, under ``python
+    -S``, for a Python where only those are installed."""
+    import importlib.util
+
+    folder.mkdir(parents=True)
+    for name in modules:
+        spec = importlib.util.find_spec(name)
+        assert spec is not None and spec.origin, f"{name} is not installed here"
+        origin = Path(spec.origin).resolve()
+        if spec.submodule_search_locations:  # a package: its folder, and NumPy's bundled libs
+            for source in (origin.parent, origin.parent.with_name(f"{name}.libs")):
+                if source.is_dir():
+                    (folder / source.name).symlink_to(source)
+        else:
+            (folder / origin.name).symlink_to(origin)
+    return folder

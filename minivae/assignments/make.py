@@ -31,6 +31,11 @@ HERE = Path(__file__).parent
 INSTRUCTIONS = HERE / "instructions"
 NOTEBOOKS = HERE / "notebooks"
 SELF_CHECK_SEED = 1000  # added to each item's seed: the notebook's inputs are not the grader's
+# What the copy's own checks need (the notebook, ``python -m minivae gradcheck``): its
+# requirements.txt, the same bounds as the package's dependencies (a test keeps them so).
+# threadpoolctl is the command line's thread policy; without it the copy runs, BLAS then
+# choosing its own thread count.
+REQUIREMENTS = ("numpy>=1.24", "threadpoolctl>=3.1")
 
 
 def package_root() -> Path:
@@ -135,6 +140,13 @@ def readme(assignment: Assignment) -> str:
         "with the original minivae's values; gradients also against finite differences of "
         "your forward. Each item has a time limit (60 s), so an endless loop costs only that "
         "item. Your code may use NumPy and the standard library.\n\n"
+        "## Setup\n\n"
+        "In this folder, with Python 3.10 or newer:\n\n"
+        "```\npython -m pip install -r requirements.txt\n```\n\n"
+        "(To open the notebook in Jupyter rather than run it as a script, also "
+        "`python -m pip install jupyterlab jupytext`.) Work in this folder: Python then "
+        "imports this copy's `minivae`, with your functions, even where the full minivae is "
+        "installed, and the full installation's fused kernels are not used.\n\n"
         "## Check your work as you go\n\n"
         f"`{notebook_name(assignment)}` walks through the functions, with a check cell after "
         "each that compares your function with stored reference values (other inputs than "
@@ -177,6 +189,7 @@ def make_assignment(name: str, out, solution: bool = False, force: bool = False)
     if not solution:
         _blank_all(out, assignment)
     (out / "README.md").write_text(readme(assignment))
+    (out / "requirements.txt").write_text("\n".join(REQUIREMENTS) + "\n")
     shutil.copyfile(NOTEBOOKS / assignment.notebook, out / notebook_name(assignment))
     np.savez(out / self_check_name(assignment), **self_check_values(assignment))
     marker = {

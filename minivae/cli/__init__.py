@@ -27,14 +27,18 @@ def _leaf_parsers(parser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    import minivae
+    from minivae.cli.options import HelpFormatter, Parser
+
+    # Parser (mistyped options and commands get a "did you mean"): subcommands inherit it.
+    parser = Parser(
         prog="minivae",
         description="A text VAE written from scratch in array code.",
     )
+    parser.add_argument("--version", action="version", version=f"minivae {minivae.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"minivae.cli.{name}").add_parser(sub)
-    from minivae.cli.options import HelpFormatter
 
     for leaf in _leaf_parsers(parser):
         leaf.formatter_class = HelpFormatter  # every option's default, shown once

@@ -9,6 +9,7 @@ run keeps its checkpoint's settings and changes only those given).
 from __future__ import annotations
 
 import argparse
+import difflib
 from dataclasses import MISSING, fields
 
 
@@ -22,6 +23,49 @@ class HelpFormatter(argparse.HelpFormatter):
         if shown or not action.option_strings:
             return text
         return f"{text} (default: %(default)s)"
+
+
+def nearest(word: str, candidates, cutoff: float = 0.6) -> str | None:
+    """The candidate closest to a mistyped ``word`` (difflib's ratio, at least ``cutoff``),
+    or None."""
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=cutoff)
+    return close[0] if close else None
+
+
+class Parser(argparse.ArgumentParser):
+    """The parser of ``minivae`` and, inherited, of every subcommand: a mistyped option,
+    command or choice is an error that names the nearest right one ("did you mean
+    --latent-dim?"). argparse's own ``suggest_on_error`` (Python 3.14) does it for choices and
+    commands alone; this works on every Python the package supports."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        # Everything after a subcommand goes to the subcommand's parser, which ends here on
+        # what it does not know: an unknown argument is named by the command it was given to.
+        namespace, extras = super().parse_known_args(args, namespace)
+        # Names compared without their dashes (which every option shares), a little stricter
+        # than for choices: --versoin is not --overflow.
+        options = {o[2:]: o for o in self._option_string_actions if o.startswith("--")}
+        for arg in extras:
+            if arg.startswith("-") and not arg.lstrip("-").replace(".", "").isdigit():
+                guess = nearest(arg.split("=", 1)[0].lstrip("-"), options, cutoff=0.7)
+                if guess:
+                    self.error(f"unrecognized argument: {arg} (did you mean {options[guess]}?)")
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
+
+    def _check_value(self, action, value):
+        # argparse's own check (a private method, the one place choices are checked, for
+        # subcommands too), with the nearest choice named.
+        if action.choices is not None and value not in action.choices:
+            guess = nearest(str(value), [str(c) for c in action.choices])
+            if guess:
+                choices = ", ".join(map(repr, action.choices))
+                raise argparse.ArgumentError(
+                    action,
+                    f"invalid choice: {value!r} (did you mean {guess!r}?; choose from {choices})",
+                )
+        super()._check_value(action, value)
 
 
 def flag(name: str) -> str:

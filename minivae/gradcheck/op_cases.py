@@ -37,20 +37,19 @@ def op_cases(seed: int = 0, xp=np):
         None,
     )
     yield "tanh", ops.tanh_forward, ops.tanh_backward, {"x": randn(N, D)}, None
-    yield (
-        "lstm_step",
-        ops.lstm_step_forward,
-        ops.lstm_step_backward,
-        {
-            "x": randn(N, D),
-            "prev_h": randn(N, H),
-            "prev_c": randn(N, H),
-            "Wx": randn(D, 4 * H, scale=0.5),
-            "Wh": randn(H, 4 * H, scale=0.5),
-            "b": randn(4 * H),
-        },
-        None,
-    )
+    step_inputs = {
+        "x": randn(N, D),
+        "prev_h": randn(N, H),
+        "prev_c": randn(N, H),
+        "Wx": randn(D, 4 * H, scale=0.5),
+        "Wh": randn(H, 4 * H, scale=0.5),
+        "b": randn(4 * H),
+    }
+    # "auto" runs the fused Numba cell where this package has it; the array cell (the
+    # readable lstm_pointwise_*, what a student writes) gets its own rows.
+    yield "lstm_step", ops.lstm_step_forward, ops.lstm_step_backward, step_inputs, None
+    array_step = partial(ops.lstm_step_forward, kernel="array")
+    yield "lstm_step (array cell)", array_step, ops.lstm_step_backward, step_inputs, None
     lstm_inputs = {
         "x": randn(N, T, D),
         "h0": randn(N, H),

@@ -1,9 +1,16 @@
 """Where the fused Numba kernels (the top-level ``kernels/`` folder, installed as
 ``minivae_kernels``) come from: the one place the library imports them.
 
-Each getter returns the kernel, or None where it cannot run: not installed (a student's
-copy of the package ships without them), or no kernel for these arrays. The callers then
-run their own array code, the readable reference.
+Each getter returns the kernel, or None where it cannot run: not installed beside this
+package, or no kernel for these arrays. The callers then run their own array code, the
+readable reference.
+
+Only the kernels installed *with this package* count: ``minivae_kernels`` beside this
+``minivae`` folder (the same site-packages, or the same source tree for an editable
+install). A student's copy of an assignment (``minivae assignment make``) ships without
+them, but a course's Python often has the full minivae installed: its kernels, which
+compute what the student writes (the LSTM cell's kernel is ``lstm_pointwise_*``), would run
+instead of the student's functions and every check would pass wrong code.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from functools import cache
+from pathlib import Path
 
 import numpy
 
@@ -19,9 +27,17 @@ FUSED_DTYPES = ("float32", "float64")
 
 @cache
 def kernels_installed() -> bool:
-    """Whether the fused kernels can be imported here (a student's copy of an assignment,
-    ``minivae assignment make``, ships without them)."""
-    return importlib.util.find_spec("minivae_kernels") is not None
+    """Whether this package's own fused kernels can be imported: ``minivae_kernels`` found,
+    and beside this ``minivae`` (a student's copy of an assignment, ``minivae assignment
+    make``, ships without them, and must not borrow another installation's)."""
+    try:
+        spec = importlib.util.find_spec("minivae_kernels")
+    except (ImportError, ValueError):
+        return False
+    if spec is None or spec.origin is None:
+        return False
+    ours = Path(__file__).resolve().parents[2]  # the folder holding minivae/
+    return Path(spec.origin).resolve().parents[1] == ours
 
 
 def has_fused_kernel(dtype) -> bool:
@@ -31,6 +47,8 @@ def has_fused_kernel(dtype) -> bool:
 
 
 def _kernel(module: str, name: str):
+    if not kernels_installed():
+        return None
     try:
         return getattr(importlib.import_module(f"minivae_kernels.{module}"), name)
     except ImportError:
@@ -40,6 +58,8 @@ def _kernel(module: str, name: str):
 def fused_lstm_pointwise(xp):
     """-> (forward, backward, name) of the fused LSTM cell for the array module ``xp``
     (the CPU kernel for NumPy, the CUDA kernel for CuPy), or None."""
+    if not kernels_installed():
+        return None
     try:
         from minivae_kernels import fused_lstm_pointwise as pick
     except ImportError:

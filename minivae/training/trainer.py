@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from minivae import ops
 from minivae.backend import make_rng, resolve_device, xp_for
 from minivae.data import iterate_batches
 from minivae.evaluation import evaluate
+from minivae.progress import progress_bar
 from minivae.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from minivae.training.config import RunConfig
 from minivae.training.loading import read_model
@@ -373,14 +372,12 @@ class Trainer:
         if c.ae_pretrain_epochs and p.epoch == c.ae_pretrain_epochs and p.batch_in_epoch == 0:
             self._reset_decoder()
         batches = epoch_batches(self.data.train, c, p.epoch)
-        bar = tqdm(
+        bar = progress_bar(
+            show=self.progress_bar,
             total=len(batches),
             initial=p.batch_in_epoch,
             desc=f"epoch {p.epoch + 1}/{c.epochs}",
-            disable=not self.progress_bar,
             leave=True,
-            file=sys.stderr,
-            dynamic_ncols=True,
         )
         window, start, tokens = [], time.perf_counter(), 0
         for batch in batches[p.batch_in_epoch :]:
