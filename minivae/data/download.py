@@ -26,7 +26,6 @@ import hashlib
 import http.client
 import os
 import shutil
-import sys
 import tarfile
 import urllib.error
 import urllib.request
@@ -92,17 +91,16 @@ def check_file(path: Path, check: FileCheck, what: str, then: str = "") -> None:
 
 
 def _progress(total: int | None, initial: int, label: str):
-    """A tqdm bar on stderr, shown only when stderr is a terminal (a log stays small)."""
-    from tqdm import tqdm
+    """The download's bar, under minivae's one progress policy (on a terminal only)."""
+    from minivae.progress import progress_bar
 
-    return tqdm(
+    return progress_bar(
         total=total,
         initial=initial,
         desc=label,
         unit="B",
         unit_scale=True,
         unit_divisor=1024,
-        disable=not sys.stderr.isatty(),
         leave=False,
     )
 
