@@ -33,6 +33,7 @@ from minivae.training.optim import clip_by_global_norm, make_optimizer
 from minivae.training.progress import Progress, read_progress
 from minivae.training.run_folder import (
     TRAINED,
+    check_resume_target,
     drop_rows_after,
     pop_trained_weights,
     prepare_out,
@@ -86,7 +87,7 @@ class Trainer:
             self.xp = xp_for(self.device)
             self.cfg = cfg
             self.out = Path(out or cfg.out)
-            prepare_out(self.out, overwrite)
+            self.lock = prepare_out(self.out, overwrite)
             self.data = data if data is not None else cfg.prepare_data()
             self.model = cfg.build_model(self.data)
             dtype = np.dtype(cfg.dtype)
@@ -206,7 +207,8 @@ class Trainer:
         self.device = resolve_device(saved.device)
         self.xp = xp_for(self.device)
         self.cfg, self.out, self.model = saved, Path(saved.out), trained.model
-        prepare_out(self.out, overwrite=True, fresh=False)
+        check_resume_target(self.out, path.parent)
+        self.lock = prepare_out(self.out, overwrite=True, fresh=False)
         self.data = saved.prepare_data(vocab=trained.vocab, condition=trained.condition)
         if len(self.data.vocab) != self.model.vocab_size:
             raise CheckpointError(f"{path}: the data's vocabulary does not fit the model")
