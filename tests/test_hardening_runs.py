@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 import zipfile
 
 import numpy as np
@@ -100,3 +101,41 @@ def test_resume_into_a_folder_holding_another_run_is_refused(tmp_path, capsys):
     c = str(tmp_path / "c")
     assert main(["train", "--resume", a, "--out", c, "--epochs", "2", "--no-progress"]) == 0
     assert load_model(tmp_path / "c" / "last.npz").meta["epoch"] == 2
+
+
+# -- wrong messages -------------------------------------------------------------------------
+
+
+def test_grading_a_missing_copy_blames_the_copy_not_results(tmp_path, capsys):
+    missing = tmp_path / "MISSING"
+    assert main(["assignment", "grade", str(missing), "--assignment", "lstm"]) == 2
+    err = error_of(capsys, "assignment grade")
+    assert f"the student copy {missing} does not exist" in err and "--results" not in err
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a grader running as root switches users")
+def test_a_closed_tmpdir_is_named_not_blamed_on_python(tmp_path):
+    import shutil
+    import tempfile
+
+    from minivae.assignments import sandbox
+
+    open_parent = Path(tempfile.mkdtemp(dir="/tmp"))  # pytest's own tmp_path is 0700 too
+    open_parent.chmod(0o755)
+    try:
+        check_closed_tmpdir(sandbox, open_parent / "private-tmp", tmp_path)
+    finally:
+        shutil.rmtree(open_parent)
+
+
+def check_closed_tmpdir(sandbox, closed, tmp_path):
+    closed.mkdir(mode=0o700)  # a TMPDIR only its owner (the grader, root) passes through
+    (closed / "box").mkdir()
+    box = sandbox.Sandbox(
+        closed / "box", sandbox.default_python(), sandbox.child_user(None), 60, 1024
+    )
+    with pytest.raises(sandbox.SetupError) as e:
+        box.probe([tmp_path])
+    message = str(e.value)
+    assert f"{closed} (mode 700) is closed to the user" in message
+    assert "TMPDIR" in message and "--python" not in message
