@@ -8,17 +8,16 @@ import signal
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 import zipfile
+from pathlib import Path
 
-import numpy as np
 import pytest
+from test_hardening import CLI_SMALL, crafted, quiet, saved, steps, trainer
 
 from minivae.cli import main
-from minivae.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from minivae.training.checkpoint import CheckpointError, load_checkpoint
 from minivae.training.loading import load_model
-from minivae.training.trainer import Trainer, TrainingDiverged
-from test_hardening import CLI_SMALL, crafted, quiet, resume_error, saved, steps, trainer
+from minivae.training.trainer import Trainer
 
 __all__ = ["saved"]  # the module fixture, shared
 
@@ -139,3 +138,105 @@ def check_closed_tmpdir(sandbox, closed, tmp_path):
     message = str(e.value)
     assert f"{closed} (mode 700) is closed to the user" in message
     assert "TMPDIR" in message and "--python" not in message
+
+
+# -- what is saved must load ----------------------------------------------------------------
+
+
+def test_a_word_too_long_for_a_word_is_refused_naming_file_and_line(tmp_path, capsys):
+    from minivae.data import text
+
+    corpus = tmp_path / "corpus.txt"
+    long_word = "x" * (text.MAX_WORD_CHARS + 1)  # the 70 MB word, in small
+    corpus.write_text("a b c\nd e f\n" + f"g {long_word} h\n" * 2)
+    assert main(["train", *CLI_SMALL, "--corpus", str(corpus), "--out", str(tmp_path / "r")]) == 2
+    err = error_of(capsys, "train")
+    assert f"{corpus}, line 3: a word of {text.MAX_WORD_CHARS + 1} characters" in err
+    assert not (tmp_path / "r" / "last.npz").exists()
+
+
+def test_a_run_whose_checkpoint_could_not_load_is_refused_before_training(
+    tmp_path, capsys, monkeypatch
+):
+    """The vocabulary of a real corpus (or a word just under the limit, many times) can
+    outgrow what a checkpoint may hold: with the limit lowered, the built-in corpus does."""
+    from minivae.training import checkpoint
+
+    monkeypatch.setattr(checkpoint, "MAX_META_BYTES", 2000)
+    out = tmp_path / "r"
+    assert main(["train", *CLI_SMALL, "--epochs", "1", "--out", str(out)]) == 2
+    assert "could not be loaded back" in error_of(capsys, "train")
+    assert not (out / "last.npz").exists() and not (out / "metrics.jsonl").exists()
+
+
+def test_the_writer_never_writes_metadata_the_reader_refuses(tmp_path, saved, monkeypatch):
+    from minivae.training import checkpoint
+
+    _, params, meta, optim = saved
+    monkeypatch.setattr(checkpoint, "MAX_META_BYTES", len(json.dumps(meta)) - 1)
+    with pytest.raises(CheckpointError, match="could not be loaded back"):
+        crafted(tmp_path, saved)
+    assert not (tmp_path / "c.npz").exists()
+
+
+# -- tracebacks where a message belongs -----------------------------------------------------
+
+
+def test_a_flipped_bit_in_an_array_header_is_a_checkpoint_error(tmp_path, saved, capsys):
+    """Every bit of the first array's header flipped in turn: numpy parses the header as a
+    Python literal, and some flips made it raise tokenize.TokenError or SyntaxError."""
+    data = saved[0].read_bytes()
+    with zipfile.ZipFile(saved[0]) as archive:
+        info = archive.infolist()[0]
+    assert info.compress_type == zipfile.ZIP_STORED
+    start = data.index(b"\x93NUMPY", info.header_offset)  # magic, version, length, dict
+    assert data[start + 10 : start + 20].startswith(b"{'descr'")
+    flipped = tmp_path / "flipped.npz"
+    for i in range(start + 10, start + 80):
+        for bit in range(8):
+            damaged = bytearray(data)
+            damaged[i] ^= 1 << bit
+            flipped.write_bytes(bytes(damaged))
+            with pytest.raises(CheckpointError, match="flipped.npz"):
+                load_checkpoint(flipped)
+    damaged = bytearray(data)
+    damaged[start + 10] ^= 0x01  # '{' -> 'z': tokenize.TokenError inside numpy before
+    flipped.write_bytes(bytes(damaged))
+    assert main(["eval", str(flipped)]) == 2
+    assert "damaged array header" in error_of(capsys, "eval")
+
+
+@pytest.mark.parametrize(
+    "corpus",
+    [None, "a b c\nd e f\n", "a b c\nd e f\ng h\ni j k\nl m\n"],
+    ids=["builtin-3", "2-lines", "5-lines"],
+)
+def test_tiny_runs_finish_with_their_report_and_plots(tmp_path, capsys, corpus):
+    args = ["train", *CLI_SMALL, "--epochs", "1", "--out", str(tmp_path / "r")]
+    if corpus is None:
+        args += ["--builtin-size", "3"]
+    else:
+        (tmp_path / "c.txt").write_text(corpus)
+        args += ["--corpus", str(tmp_path / "c.txt")]
+    assert main(args) == 0, capsys.readouterr().err
+    for name in ("curves.png", "latent.png", "report.json", "best.npz"):
+        assert (tmp_path / "r" / name).exists(), name
+
+
+def test_a_symlink_loop_corpus_is_named(tmp_path, saved, capsys):
+    loop = tmp_path / "loop"
+    loop.symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(loop)
+    assert main(["train", *CLI_SMALL, "--corpus", str(loop), "--out", str(tmp_path / "r")]) == 2
+    assert "loop of symbolic links" in error_of(capsys, "train")
+    assert main(["eval", str(saved[0]), "--corpus", str(loop)]) == 2
+    assert "symbolic link to nothing (or a loop of links)" in error_of(capsys, "eval")
+
+
+def test_a_huge_sparse_corpus_is_refused_by_size_before_reading(tmp_path, capsys):
+    huge = tmp_path / "huge.txt"
+    with huge.open("wb") as f:
+        f.truncate(40 << 30)  # 40 GiB of holes: no disk used
+    assert main(["train", *CLI_SMALL, "--corpus", str(huge), "--out", str(tmp_path / "r")]) == 2
+    err = error_of(capsys, "train")
+    assert f"corpus file {huge} is 40.0 GiB, more than the 2.0 GiB" in err

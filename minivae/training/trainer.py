@@ -25,7 +25,12 @@ from minivae import ops
 from minivae.backend import make_rng, resolve_device, xp_for
 from minivae.data import iterate_batches
 from minivae.evaluation import evaluate
-from minivae.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from minivae.training.checkpoint import (
+    CheckpointError,
+    check_meta_size,
+    load_checkpoint,
+    save_checkpoint,
+)
 from minivae.training.config import RunConfig
 from minivae.training.loading import read_model
 from minivae.training.memory import peak_memory_mb
@@ -46,6 +51,11 @@ LOG_EVERY = 10  # steps between training rows in metrics.jsonl
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+def check_savable(meta: dict, path) -> None:
+    """Refuse, before training, a run whose checkpoints could not be loaded back."""
+    check_meta_size(len(json.dumps(meta).encode("utf-8")), path)
 
 
 def epoch_batches(encoded, cfg: RunConfig, epoch: int) -> list:
@@ -96,6 +106,7 @@ class Trainer:
             self._make_optimizers()
             self.noise_rng = make_rng(cfg.seed, self.device)
             self.progress = Progress(aggressive=cfg.aggressive, lr=cfg.lr)
+            check_savable(self._meta(), self.out / "last.npz")
 
     @property
     def steps_per_epoch(self) -> int:
