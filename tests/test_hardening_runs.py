@@ -240,3 +240,65 @@ def test_a_huge_sparse_corpus_is_refused_by_size_before_reading(tmp_path, capsys
     assert main(["train", *CLI_SMALL, "--corpus", str(huge), "--out", str(tmp_path / "r")]) == 2
     err = error_of(capsys, "train")
     assert f"corpus file {huge} is 40.0 GiB, more than the 2.0 GiB" in err
+
+
+def test_sample_into_a_closed_pipe_stops_quietly(tmp_path, saved):
+    """``minivae sample ... | head -1``: the reader goes away after a line."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "minivae", "sample", str(saved[0]), "-n", "3000"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "MINIVAE_THREADS": "1"},
+    )
+    proc.stdout.readline()
+    proc.stdout.close()  # as head does after its line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 1
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+def test_words_the_terminal_cannot_encode_are_escaped(tmp_path, capsys):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("café naïve über\nüber café\nnaïve café über\n" * 4, encoding="utf-8")
+    out = tmp_path / "r"
+    args = ["train", *CLI_SMALL, "--corpus", str(corpus), "--epochs", "1", "--out", str(out)]
+    assert main(args) == 0
+    capsys.readouterr()
+    env = {**os.environ, "MINIVAE_THREADS": "1", "PYTHONIOENCODING": "ascii"}
+    for argv in (
+        ["sample", str(out), "--method", "sample", "-n", "20"],
+        ["reconstruct", str(out), "café über"],
+    ):
+        run = subprocess.run(
+            [sys.executable, "-m", "minivae", *argv], cwd=ROOT, env=env, capture_output=True
+        )
+        assert run.returncode == 0, run.stderr.decode()
+        assert b"\\xe9" in run.stdout or b"\\xfc" in run.stdout or b"\\xef" in run.stdout
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["gradcheck", "--seed", "-1"], "--seed must be at least 0, got -1"),
+        (["gradcheck", "--tol", "-1"], "--tol must be a positive relative error, got -1.0"),
+        (["gradcheck", "--tol", "inf"], "--tol must be a positive relative error, got inf"),
+        (["bench", "kernels", "--quick", "--repeats", "0"], "--repeats must be at least 1"),
+    ],
+)
+def test_nonsense_options_of_gradcheck_and_bench(argv, message, capsys):
+    assert main(argv) == 2
+    assert message in error_of(capsys, " ".join(a for a in argv[:2] if not a.startswith("-")))
+
+
+def test_eval_refuses_no_importance_samples(saved, capsys):
+    assert main(["eval", str(saved[0]), "--iw-samples", "0"]) == 2
+    assert "--iw-samples must be at least 1 (got 0)" in error_of(capsys, "eval")
+
+
+def test_a_temperature_that_overflows_the_logits_is_refused(saved, capsys):
+    argv = ["sample", str(saved[0]), "--method", "sample", "--temperature", "1e-300"]
+    assert main(argv) == 2
+    assert "temperature must be at least 0.001, got 1e-300" in error_of(capsys, "sample")
+    argv[-1] = "0.001"
+    assert main(argv) == 0

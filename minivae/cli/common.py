@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 USE_ERRORS = (ValueError, OSError)  # CheckpointError, CorpusError, DeviceError are ValueErrors
@@ -43,3 +44,25 @@ def load_for_use(args):
 def fail(command: str, error: Exception) -> int:
     print(f"minivae {command}: error: {error}", file=sys.stderr)
     return 2
+
+
+def tolerant_output() -> None:
+    """Words a terminal's encoding cannot show (``PYTHONIOENCODING=ascii``, a C locale) are
+    written as escapes rather than raising UnicodeEncodeError halfway through the output."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError):  # not a text file of ours (a notebook's, say)
+            pass
+
+
+def closed_pipe() -> int:
+    """The reader of our output went away (``minivae sample ... | head -1``): stop quietly,
+    as the Python docs advise (signal module, "Note on SIGPIPE"): point stdout at devnull so
+    that the flush at exit does not fail again, and exit 1."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor
+        pass
+    return 1

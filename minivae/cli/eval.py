@@ -67,8 +67,11 @@ def run(args) -> int:
         cfg = trained.train_config
         iw_samples = cfg.iw_samples if args.iw_samples is None else args.iw_samples
         batch_size = cfg.batch_size if args.batch_size is None else args.batch_size
-        if iw_samples < 0 or batch_size < 1:
-            raise ValueError("--iw-samples must be >= 0 and --batch-size >= 1")
+        if iw_samples < 1 or batch_size < 1:  # K=0 would print the -ELBO as an "NLL"
+            raise ValueError(
+                f"--iw-samples must be at least 1 (got {iw_samples}) and --batch-size at "
+                f"least 1 (got {batch_size})"
+            )
         encoded, source = eval_set(trained, args)
         m = evaluate(
             trained.model,
