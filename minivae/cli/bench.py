@@ -77,7 +77,8 @@ def run_kernels(args) -> int:
     from minivae.cli.common import fail
 
     if args.repeats < 1:  # the median of no timings
-        return fail("bench kernels", ValueError(f"--repeats must be at least 1, got {args.repeats}"))
+        error = ValueError(f"--repeats must be at least 1, got {args.repeats}")
+        return fail("bench kernels", error)
     sizes = [(16, 64), (64, 512)] if args.quick else None
     devices = ("cpu", "gpu") if gpu_available() else ("cpu",)
     run_kernel_bench(sizes=sizes, dtypes=args.dtype, repeats=args.repeats, devices=devices)

@@ -21,10 +21,9 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from minivae.cli.common import fail
     from minivae.gradcheck import DEFAULT_TOL, format_table
     from minivae.gradcheck.op_cases import check_all_ops
-
-    from minivae.cli.common import fail
 
     if args.seed < 0:
         return fail("gradcheck", ValueError(f"--seed must be at least 0, got {args.seed}"))
