@@ -11,13 +11,14 @@ import textwrap
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
-from test_hardening import CLI_SMALL, crafted, quiet, saved, steps, trainer
+from test_hardening import CLI_SMALL, crafted, quiet, resume_error, saved, steps, trainer
 
 from minivae.cli import main
 from minivae.training.checkpoint import CheckpointError, load_checkpoint
 from minivae.training.loading import load_model
-from minivae.training.trainer import Trainer
+from minivae.training.trainer import Trainer, TrainingDiverged
 
 __all__ = ["saved"]  # the module fixture, shared
 
@@ -302,3 +303,50 @@ def test_a_temperature_that_overflows_the_logits_is_refused(saved, capsys):
     assert "temperature must be at least 0.001, got 1e-300" in error_of(capsys, "sample")
     argv[-1] = "0.001"
     assert main(argv) == 0
+
+
+# -- after a divergence ---------------------------------------------------------------------
+
+
+def test_the_last_good_checkpoint_evaluates_finite(tmp_path, capsys):
+    """Step 6 leaves finite weights that score NaN (a log-variance of 1e4: exp overflows);
+    --save-every 3 would save them as last.npz, then name it the last good one."""
+    t = trainer(tmp_path, epochs=2, save_every=3)
+    rest = t.optimizers["encoder"]
+    step = rest.step
+
+    def destructive(params, grads):
+        step(params, grads)
+        if rest.step_count == 6:
+            params["logvar_b"][:] = 1e4
+
+    rest.step = destructive
+    with pytest.raises(TrainingDiverged, match=r"at step 6 score nan.*last good checkpoint is"):
+        t.run()
+    last = tmp_path / "run" / "last.npz"
+    assert load_model(last).meta["step"] == 3
+    assert main(["eval", str(last)]) == 0
+    assert "nan" not in capsys.readouterr().out.lower()
+
+
+def test_resuming_non_finite_weights_is_refused_naming_the_file(tmp_path, saved):
+    _, params, _, optim = saved
+    bad = dict(params, logvar_b=np.full_like(params["logvar_b"], np.inf))
+    message = resume_error(crafted(tmp_path, saved, params=bad))
+    assert "parameter logvar_b holds NaN or infinite values" in message
+    key = next(iter(optim))
+    bad = dict(optim, **{key: np.full_like(optim[key], np.nan)})
+    message = resume_error(crafted(tmp_path, saved, name="o.npz", optim=bad))
+    assert f"optimizer state {key} holds NaN or infinite values" in message
+
+
+def test_a_resumed_step_of_1e30_is_refused(tmp_path, saved):
+    meta = dict(saved[2], step=10**30)
+    message = resume_error(crafted(tmp_path, saved, meta=meta))
+    assert f"step {10**30} does not follow from epoch 0 and batch 3" in message
+
+
+def test_a_checkpoint_without_its_random_state_is_refused(tmp_path, saved):
+    meta = {k: v for k, v in saved[2].items() if k != "noise_rng_state"}
+    message = resume_error(crafted(tmp_path, saved, meta=meta))
+    assert "has no random state (noise_rng_state)" in message

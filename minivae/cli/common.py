@@ -24,20 +24,15 @@ def add_checkpoint_args(p, seed_default=0, seed_help="random seed of the draws")
 
 
 def load_for_use(args):
-    """-> TrainedModel with its parameters on the chosen device (and a warning if they are
-    not all finite)."""
+    """-> TrainedModel with its parameters on the chosen device; a checkpoint with weights
+    that are not all finite is refused (its numbers and samples would be meaningless)."""
     from minivae.backend import resolve_device, xp_for
+    from minivae.training.checkpoint import check_finite
     from minivae.training.loading import load_model
 
     trained = load_model(args.checkpoint)
     xp = xp_for(resolve_device(args.device))
-    bad = [k for k, v in trained.params.items() if not bool(xp.isfinite(v).all())]
-    if bad:
-        print(
-            f"minivae: warning: {trained.path} has non-finite weights ({', '.join(bad[:3])}): "
-            "its numbers and samples are meaningless",
-            file=sys.stderr,
-        )
+    check_finite(trained.params, trained.path)
     return trained._replace(params={k: xp.asarray(v) for k, v in trained.params.items()})
 
 

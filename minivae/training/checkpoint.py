@@ -205,6 +205,17 @@ def field(meta: dict, key: str, kind, path, low=None, high=None):
     return value
 
 
+def check_finite(arrays: dict, path, what: str = "parameter") -> None:
+    """Refuse a checkpoint holding NaN or infinite numbers: its run had diverged, and every
+    number computed from it would be meaningless."""
+    for name, a in arrays.items():
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise CheckpointError(
+                f"checkpoint {path}: {what} {name} holds NaN or infinite values (its run had "
+                "diverged); use an earlier checkpoint of the run, such as its best.npz"
+            )
+
+
 def check_param_shapes(params: dict, expected: dict, path) -> None:
     """Every expected parameter present with its shape and a float dtype, and nothing else."""
     missing = sorted(set(expected) - set(params))

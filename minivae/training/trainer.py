@@ -27,6 +27,7 @@ from minivae.data import iterate_batches
 from minivae.evaluation import evaluate
 from minivae.training.checkpoint import (
     CheckpointError,
+    check_finite,
     check_meta_size,
     load_checkpoint,
     save_checkpoint,
@@ -146,6 +147,7 @@ class Trainer:
                 f"parameters {bad[:3]} are not finite at step {self.progress.step}; "
                 f"{name} not written. {self._last_good()}"
             )
+        self._check_evaluates(name)
         state = {
             f"{group}.{key}": value
             for group, opt in self.optimizers.items()
@@ -154,6 +156,22 @@ class Trainer:
         if self.averaged is not None:
             state.update({f"{TRAINED}.{k}": v for k, v in self.params.items()})
         return save_checkpoint(self.out / name, self.eval_params, self._meta(), state)
+
+    def _check_evaluates(self, name: str) -> None:
+        """Finite weights may still score NaN (a log-variance of 1e4: exp overflows). Before
+        a checkpoint is written, its weights score a validation batch as ``minivae eval``
+        would (importance samples included): a checkpoint kept as "the last good one" must
+        evaluate finite."""
+        batch = eval_batches(self.data.valid, self.cfg.batch_size)[:1]
+        c = self.cfg
+        m = evaluate(
+            self.model, self.eval_params, batch, c.iw_samples, seed=c.seed, kernel=c.kernel
+        )
+        if not (math.isfinite(m["nelbo"]) and math.isfinite(m["nll"])):
+            raise TrainingDiverged(
+                f"the weights at step {self.progress.step} score {m['nelbo']} on a validation "
+                f"batch; {name} not written. {self._last_good()} Try a lower --lr."
+            )
 
     def _make_optimizers(self) -> None:
         """One optimizer for the encoder's own parameters and one for the rest: they step
@@ -209,6 +227,13 @@ class Trainer:
             path = path / "last.npz"
         params, meta, optim = load_checkpoint(path)
         trained = read_model(params, meta, path)
+        check_finite(params, path)
+        check_finite(optim, path, "optimizer state")
+        if "noise_rng_state" not in meta:
+            raise CheckpointError(
+                f"checkpoint {path} has no random state (noise_rng_state): the run would not "
+                "continue exactly"
+            )
         # Everything that shapes the run comes from the checkpoint; only how long to train,
         # where to run and which kernels may change. The run continues in its own folder.
         unknown = set(overrides) - {"epochs", "max_minutes", "device", "kernel"}
