@@ -51,9 +51,7 @@ def hold_lock(folder):
     return proc
 
 
-def test_a_run_folder_in_use_by_another_process_is_refused_and_freed_when_it_dies(
-    tmp_path, capsys
-):
+def test_a_run_folder_in_use_by_another_process_is_refused_and_freed_when_it_dies(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", *CLI_SMALL, "--epochs", "1", "--out", str(out)]) == 0
     before = (out / "metrics.jsonl").read_text()
@@ -350,3 +348,50 @@ def test_a_checkpoint_without_its_random_state_is_refused(tmp_path, saved):
     meta = {k: v for k, v in saved[2].items() if k != "noise_rng_state"}
     message = resume_error(crafted(tmp_path, saved, meta=meta))
     assert "has no random state (noise_rng_state)" in message
+
+
+# -- wrong messages about splits, and a report that does not end ----------------------------
+
+
+def test_eval_names_where_each_split_came_from(tmp_path, capsys):
+    corpus, test = tmp_path / "ptb.valid.txt", tmp_path / "ptb.test.txt"
+    corpus.write_text("".join(f"the cat number {i} sat down\n" for i in range(40)))
+    test.write_text("the cat sat down\n")
+    out = tmp_path / "r"
+    args = ["train", *CLI_SMALL, "--corpus", str(corpus), "--valid-fraction", "0.2"]
+    assert main([*args, "--test", str(test), "--epochs", "1", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(out), "--split", "test"]) == 0
+    text = capsys.readouterr().out
+    assert f"test file {test}: 1 sentences" in text and "test split of" not in text
+    assert main(["eval", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert f"the validation part (20%, --valid-fraction) held out of training from {corpus}" in text
+    # a run without a test file has no test split: said, not a test split of the corpus
+    plain = tmp_path / "plain"
+    assert main([*args, "--epochs", "1", "--out", str(plain)]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(plain), "--split", "test"]) == 2
+    assert "the run has no test split" in error_of(capsys, "eval")
+
+
+def test_the_report_leaves_out_very_long_test_sentences_and_says_so(tmp_path, capsys, monkeypatch):
+    """The 300,000-word test sentence, in small: the limit lowered to 50 words."""
+    from minivae.training import report
+
+    monkeypatch.setattr(report, "REPORT_MAX_WORDS", 50)
+    corpus, valid, test = (tmp_path / f"{n}.txt" for n in ("train", "valid", "test"))
+    corpus.write_text("".join(f"the cat number {i} sat down\n" for i in range(40)))
+    valid.write_text("the cat sat down\n" + "the cat " * 50 + "\n")  # 100 words
+    test.write_text("the cat sat down\n" + "the cat " * 30 + "\n")  # 60 words
+    out = tmp_path / "r"
+    args = ["train", *CLI_SMALL, "--corpus", str(corpus), "--valid", str(valid)]
+    assert main([*args, "--test", str(test), "--epochs", "1", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "note: 1 test sentences over 50 words are left out of this report's test" in text
+    assert "Test metrics (1 sentences" in text
+    assert "... (40 more words)" in text  # the 100-word validation sentence, shown cut
+    assert json.loads((out / "report.json").read_text())["test"]["left_out_over_max_words"] == 1
+    # minivae eval still scores every test sentence
+    assert main(["eval", str(out), "--split", "test"]) == 0
+    assert "2 sentences" in capsys.readouterr().out
