@@ -12,6 +12,8 @@ from minivae.interface import TextModel, num_rows, take_rows
 
 METHODS = ("greedy", "sample", "beam")
 
+MIN_TEMPERATURE = 1e-3  # below it, sampling is greedy decoding (and logits / T overflow)
+
 
 def decode(
     model: TextModel,
@@ -43,8 +45,11 @@ def decode(
             )
             for n in range(num_rows(code))
         ]
-    if not temperature > 0:
-        raise ValueError(f"temperature must be positive, got {temperature}")
+    if not temperature >= MIN_TEMPERATURE:  # logits / 1e-300 overflow: NaN probabilities
+        raise ValueError(
+            f"temperature must be at least {MIN_TEMPERATURE:g}, got {temperature:g} (a "
+            "temperature near 0 is greedy decoding: use the greedy method)"
+        )
     if top_k < 0:
         raise ValueError(f"top_k must be >= 0, got {top_k}")
     if method == "sample" and rng is None:

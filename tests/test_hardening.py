@@ -189,11 +189,12 @@ def test_a_non_finite_validation_loss_is_divergence(tmp_path, monkeypatch):
     assert not (tmp_path / "run" / "best.npz").exists()
 
 
-def test_eval_of_non_finite_weights_warns(tmp_path, saved, capsys):
+def test_eval_of_non_finite_weights_is_refused(tmp_path, saved, capsys):
     params = dict(saved[1], out_b=np.full_like(saved[1]["out_b"], np.nan))
     path = crafted(tmp_path, saved, params=params)
-    main(["eval", str(path), "--iw-samples", "1"])
-    assert "non-finite weights" in capsys.readouterr().err
+    assert main(["eval", str(path), "--iw-samples", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"checkpoint {path}: parameter out_b holds NaN or infinite values" in err
 
 
 def test_runs_never_overwrite_each_other(tmp_path, capsys, monkeypatch):

@@ -158,6 +158,18 @@ def printable(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def closed_folder(paths, uid: int, gid: int) -> Path | None:
+    """The first folder on the way to any of ``paths`` that user ``uid`` (group ``gid``)
+    may not pass through (no x permission for them), or None."""
+    for path in paths:
+        for folder in reversed(Path(path).parents):
+            st = folder.stat()
+            bit = 0o100 if st.st_uid == uid else 0o010 if st.st_gid == gid else 0o001
+            if not st.st_mode & bit:
+                return folder
+    return None
+
+
 class Sandbox:
     """The children of one grading run: in ``root`` (a fresh folder, removed by the caller),
     run by ``python`` as ``user`` ((uid, gid) or None: the grader's own) with the limits."""
@@ -187,6 +199,14 @@ class Sandbox:
         run = self._run(["--probe"], {"paths": np.array([str(p) for p in paths])})
         if run.arrays is None or "readable" not in run.arrays:
             user = f" as user {pwd.getpwuid(self.user[0]).pw_name}" if self.user else ""
+            closed = self.user and closed_folder([self.root, self.site], *self.user)
+            if closed:  # not the interpreter's fault: the child cannot reach its files
+                raise SetupError(
+                    f"the students' code cannot run here: {closed} (mode "
+                    f"{closed.stat().st_mode & 0o777:o}) is closed to the user the code runs"
+                    f"{user}, and the grader's temporary files are inside it; set TMPDIR to a "
+                    "folder every user may pass through (such as /tmp)"
+                )
             raise SetupError(
                 f"the students' code cannot run here: {self.python} -I -S{user} failed "
                 f"({run.failure}). Give --python an interpreter"

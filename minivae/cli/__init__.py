@@ -69,9 +69,16 @@ def main(argv: list[str] | None = None) -> int:
         from minivae.cli.common import fail
 
         return fail(args.command, ValueError(f"--threads must be at least 1, got {threads}"))
+    from minivae.cli.common import closed_pipe, tolerant_output
+
+    tolerant_output()
     try:
         with thread_policy(threads):
-            return int(args.func(args) or 0)
+            code = int(args.func(args) or 0)
+            sys.stdout.flush()  # a closed pipe shows here, not at exit
+            return code
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return closed_pipe()

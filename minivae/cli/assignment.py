@@ -83,6 +83,9 @@ def run_grade(args) -> int:
     from minivae.assignments import grade as g
     from minivae.cli.common import fail
 
+    if not Path(args.dir).is_dir():  # before --results, whose default lies inside it
+        why = "is not a folder" if Path(args.dir).exists() else "does not exist"
+        return fail("assignment grade", ValueError(f"the student copy {args.dir} {why}"))
     results = Path(args.results) if args.results else Path(args.dir) / "results.json"
     if not results.parent.is_dir() or results.is_dir():
         why = f"{results} is a folder" if results.is_dir() else f"no folder {results.parent}"

@@ -74,7 +74,11 @@ def _step_args(p) -> None:
 def run_kernels(args) -> int:
     from minivae.backend import gpu_available
     from minivae.benchmarks.kernels import run_kernel_bench
+    from minivae.cli.common import fail
 
+    if args.repeats < 1:  # the median of no timings
+        error = ValueError(f"--repeats must be at least 1, got {args.repeats}")
+        return fail("bench kernels", error)
     sizes = [(16, 64), (64, 512)] if args.quick else None
     devices = ("cpu", "gpu") if gpu_available() else ("cpu",)
     run_kernel_bench(sizes=sizes, dtypes=args.dtype, repeats=args.repeats, devices=devices)

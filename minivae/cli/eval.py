@@ -53,7 +53,25 @@ def eval_set(trained, args):
         encoded = encode_examples(examples, trained.vocab, trained.condition)
         return encoded, args.corpus or args.pairs
     data = cfg.prepare_data(vocab=trained.vocab, condition=trained.condition)
-    return data.split(args.split), f"{args.split} split of {data.source}"
+    if args.split == "test" and data.test is None:
+        raise ValueError(
+            f"the run has no test split (it was trained without a test file); evaluate a file "
+            f"with {'--pairs' if trained.model.conditional else '--corpus'}"
+        )
+    return data.split(args.split), split_source(cfg, args.split, data)
+
+
+def split_source(cfg, split: str, data) -> str:
+    """Where a run's split came from, in words: its own file, or the part of the corpus held
+    out of training (--valid-fraction), never "the test split of" a file it is not in."""
+    own = getattr(cfg, split, None)
+    if isinstance(own, str):
+        return f"{split} file {own}"
+    if split == "valid":
+        fraction = getattr(cfg, "valid_fraction", None)
+        share = f" ({fraction:.0%}, --valid-fraction)" if fraction else ""
+        return f"the validation part{share} held out of training from {data.source}"
+    return f"{split} split of {data.source}"
 
 
 def run(args) -> int:
@@ -67,8 +85,11 @@ def run(args) -> int:
         cfg = trained.train_config
         iw_samples = cfg.iw_samples if args.iw_samples is None else args.iw_samples
         batch_size = cfg.batch_size if args.batch_size is None else args.batch_size
-        if iw_samples < 0 or batch_size < 1:
-            raise ValueError("--iw-samples must be >= 0 and --batch-size >= 1")
+        if iw_samples < 1 or batch_size < 1:  # K=0 would print the -ELBO as an "NLL"
+            raise ValueError(
+                f"--iw-samples must be at least 1 (got {iw_samples}) and --batch-size at "
+                f"least 1 (got {batch_size})"
+            )
         encoded, source = eval_set(trained, args)
         m = evaluate(
             trained.model,

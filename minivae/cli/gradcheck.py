@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -19,9 +21,16 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    from minivae.cli.common import fail
     from minivae.gradcheck import DEFAULT_TOL, format_table
     from minivae.gradcheck.op_cases import check_all_ops
 
+    if args.seed < 0:
+        return fail("gradcheck", ValueError(f"--seed must be at least 0, got {args.seed}"))
+    if args.tol is not None and not (0 < args.tol < math.inf):  # -1 fails every row, inf none
+        return fail(
+            "gradcheck", ValueError(f"--tol must be a positive relative error, got {args.tol}")
+        )
     tol = args.tol or DEFAULT_TOL
     rows = check_all_ops(seed=args.seed, tol=tol)
     if not args.ops_only:

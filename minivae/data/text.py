@@ -10,6 +10,23 @@ class CorpusError(ValueError):
     """A corpus file that cannot be used; the message names the file (and line)."""
 
 
+MAX_CORPUS_BYTES = 2 << 30  # a corpus is read whole into memory (PTB's is 5 MB)
+MAX_WORD_CHARS = 1000  # longer is no word (a run-on line, binary data); it would bloat the
+# vocabulary that every checkpoint carries
+
+
+def check_words(path, n: int, line: str) -> None:
+    """Refuse a line holding a "word" longer than ``MAX_WORD_CHARS``, naming file and line."""
+    if len(line) > MAX_WORD_CHARS:
+        longest = max(map(len, line.split()), default=0)
+        if longest > MAX_WORD_CHARS:
+            raise CorpusError(
+                f"{path}, line {n}: a word of {longest} characters, more than the "
+                f"{MAX_WORD_CHARS} a word may have; is this a text file of words separated "
+                "by spaces?"
+            )
+
+
 def tokenize(line: str, lowercase: bool = False) -> list[str]:
     """Whitespace tokens of a line."""
     return (line.lower() if lowercase else line).split()
@@ -24,9 +41,20 @@ def _numbered_lines(path) -> list[tuple[int, str]]:
     """
     path = Path(path)
     if not path.exists():
+        if path.is_symlink():
+            raise CorpusError(
+                f"corpus file {path} is a symbolic link to nothing (or a loop of links)"
+            )
         raise CorpusError(f"corpus file {path} does not exist")
     if not path.is_file():
         raise CorpusError(f"corpus {path} is not a file")
+    size = path.stat().st_size
+    if size > MAX_CORPUS_BYTES:
+        raise CorpusError(
+            f"corpus file {path} is {size / 2**30:.1f} GiB, more than the "
+            f"{MAX_CORPUS_BYTES / 2**30:.1f} GiB minivae reads (a corpus is read whole into "
+            "memory); use a part of it"
+        )
     data = path.read_bytes()
     try:
         text = data.decode("utf-8")
@@ -40,6 +68,8 @@ def _numbered_lines(path) -> list[tuple[int, str]]:
     lines = text.split("\n")
     if lines[-1] == "":
         lines.pop()  # after the newline that ends the last line: no line
+    for n, line in enumerate(lines, start=1):
+        check_words(path, n, line)
     return [(n, line.removesuffix("\r")) for n, line in enumerate(lines, start=1)]
 
 

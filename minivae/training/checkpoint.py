@@ -17,6 +17,7 @@ import json
 import math
 import os
 import tempfile
+import tokenize
 import zipfile
 from pathlib import Path
 
@@ -73,8 +74,23 @@ def save_checkpoint(path, params: dict, meta: dict, optim_state: dict | None = N
     meta = {"format": FORMAT, "version": VERSION, **meta}
     arrays = {f"param/{k}": to_numpy(v) for k, v in params.items()}
     arrays.update({f"optim/{k}": to_numpy(v) for k, v in (optim_state or {}).items()})
-    arrays["meta.json"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    raw = json.dumps(meta).encode("utf-8")
+    check_meta_size(len(raw), path)  # never write what load_checkpoint would refuse
+    arrays["meta.json"] = np.frombuffer(raw, dtype=np.uint8)
     return write_atomic(path, lambda f: np.savez(f, **arrays))
+
+
+def check_meta_size(size: int, path) -> None:
+    """A checkpoint's metadata (vocabularies, settings, history) must fit ``MAX_META_BYTES``,
+    the most ``load_checkpoint`` reads: a run whose checkpoint could not be loaded back is
+    refused before it trains (``Trainer``), and such a file is never written."""
+    if size > MAX_META_BYTES:
+        raise CheckpointError(
+            f"the checkpoint {path} would hold {size / 2**20:.1f} MiB of metadata (mostly the "
+            f"vocabulary), above the {MAX_META_BYTES / 2**20:.0f} MiB a checkpoint may hold: "
+            "it could not be loaded back. Use --max-vocab or --min-count for a smaller "
+            "vocabulary"
+        )
 
 
 def _read_arrays(path: Path) -> dict:
@@ -88,7 +104,14 @@ def _read_arrays(path: Path) -> dict:
                 read_header = HEADER_READERS.get(np.lib.format.read_magic(f))
                 if read_header is None:
                     raise CheckpointError(f"{path}: {info.filename} has an unknown .npy version")
-                shape, fortran, dtype = read_header(f)
+                try:
+                    shape, fortran, dtype = read_header(f)
+                except (ValueError, TypeError, SyntaxError, tokenize.TokenError) as e:
+                    # numpy parses the header as a Python literal: a damaged one fails there
+                    raise CheckpointError(
+                        f"{path}: {info.filename} has a damaged array header ({e}): the file "
+                        "is corrupt or crafted"
+                    ) from None
                 if dtype.hasobject:
                     raise CheckpointError(f"{path}: {info.filename} holds Python objects")
                 claimed = math.prod(shape) * dtype.itemsize
@@ -180,6 +203,17 @@ def field(meta: dict, key: str, kind, path, low=None, high=None):
             f"{bounds}, got {value!r}"[:300]
         )
     return value
+
+
+def check_finite(arrays: dict, path, what: str = "parameter") -> None:
+    """Refuse a checkpoint holding NaN or infinite numbers: its run had diverged, and every
+    number computed from it would be meaningless."""
+    for name, a in arrays.items():
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise CheckpointError(
+                f"checkpoint {path}: {what} {name} holds NaN or infinite values (its run had "
+                "diverged); use an earlier checkpoint of the run, such as its best.npz"
+            )
 
 
 def check_param_shapes(params: dict, expected: dict, path) -> None:

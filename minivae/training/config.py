@@ -243,7 +243,14 @@ MODEL_NAMES = ["vae", "hierarchical"]  # TrainConfig.model -> the model built
 
 
 def absolute(path: str | None) -> str | None:
-    return None if path is None else str(Path(path).expanduser().resolve())
+    if path is None:
+        return None
+    try:
+        return str(Path(path).expanduser().resolve())
+    except RuntimeError:  # Python < 3.13 on a loop of symbolic links (later: OSError)
+        raise ValueError(f"{path} is a loop of symbolic links") from None
+    except OSError as e:
+        raise ValueError(f"cannot follow the path {path}: {e.strerror or e}") from None
 
 
 @dataclass

@@ -48,7 +48,15 @@ def pca_2d(x: np.ndarray) -> np.ndarray:
     """Project rows of x onto their two principal directions (by SVD of the centred data)."""
     centred = x - x.mean(axis=0)
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    return centred @ vt[:2].T
+    return two_columns(centred @ vt[:2].T)
+
+
+def two_columns(xy: np.ndarray) -> np.ndarray:
+    """Points with fewer than two coordinates (a single sentence has one direction, or none)
+    drawn against zero."""
+    if xy.shape[1] >= 2:
+        return xy
+    return np.concatenate([xy, np.zeros((len(xy), 2 - xy.shape[1]))], axis=1)
 
 
 def lda_2d(x: np.ndarray, labels) -> np.ndarray:
@@ -68,7 +76,7 @@ def lda_2d(x: np.ndarray, labels) -> np.ndarray:
     within += 1e-6 * np.trace(within) / len(within) * np.eye(len(within))  # keep it invertible
     values, vectors = np.linalg.eig(np.linalg.solve(within, between))
     top = np.argsort(values.real)[::-1][:2]
-    return centred @ vectors[:, top].real
+    return two_columns(centred @ vectors[:, top].real)
 
 
 def plot_latent(mu: np.ndarray, labels: list | None, out_path, title: str = "") -> Path:

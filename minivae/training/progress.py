@@ -52,13 +52,30 @@ def read_progress(meta: dict, path, steps_per_epoch: int, default_lr: float) -> 
         raise CheckpointError(
             f"checkpoint {path}: field 'lr' (the learning rate) must be positive, got {lr!r}"
         )
+    step = ckpt.field(meta, "step", int, path, 0)
+    epoch = ckpt.field(meta, "epoch", int, path, 0)
+    batch_in_epoch = ckpt.field(meta, "batch_in_epoch", int, path, 0, steps_per_epoch)
+    check_step(step, epoch, batch_in_epoch, steps_per_epoch, path)
     return Progress(
-        step=ckpt.field(meta, "step", int, path, 0),
-        epoch=ckpt.field(meta, "epoch", int, path, 0),
-        batch_in_epoch=ckpt.field(meta, "batch_in_epoch", int, path, 0, steps_per_epoch),
+        step=step,
+        epoch=epoch,
+        batch_in_epoch=batch_in_epoch,
         best_valid=best,
         history=history,
         aggressive=ckpt.field(meta, "aggressive", bool, path),
         best_mi=best_mi,
         lr=lr,
     )
+
+
+def check_step(step: int, epoch: int, batch_in_epoch: int, steps_per_epoch: int, path) -> None:
+    """Every step is a batch of an epoch: the step count must be the epochs done times the
+    steps per epoch plus the batches of this one (a step of 1e30 is a crafted file, or data
+    that changed since the run began)."""
+    expected = epoch * steps_per_epoch + batch_in_epoch
+    if step != expected:
+        raise CheckpointError(
+            f"checkpoint {path}: step {step} does not follow from epoch {epoch} and batch "
+            f"{batch_in_epoch} at {steps_per_epoch} steps per epoch (expected {expected}): "
+            "the file was altered, or the training data changed since the run began"
+        )

@@ -11,6 +11,7 @@ import numpy as np
 
 from minivae.training import checkpoint as ckpt
 from minivae.training.checkpoint import CheckpointError
+from minivae.training.lock import lock_run_folder
 
 RUN_FILES = (
     "best.npz",
@@ -90,10 +91,11 @@ def check_same_arrays(found: dict, expected: dict, path, what: str, owner: str) 
             )
 
 
-def prepare_out(out: Path, overwrite: bool, fresh: bool = True) -> None:
+def prepare_out(out: Path, overwrite: bool, fresh: bool = True):
     """Make sure the run folder can be written before any work is done: created, writable,
-    not another run's (a fresh run into a used folder needs ``overwrite``), and free of the
-    temporary files a killed save may have left."""
+    not in use by another process (``lock.py``), not another run's (a fresh run into a used
+    folder needs ``overwrite``), and free of the temporary files a killed save may have left.
+    -> the folder's lock, to keep while the run writes there."""
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".minivae-write-test"
@@ -101,6 +103,7 @@ def prepare_out(out: Path, overwrite: bool, fresh: bool = True) -> None:
         probe.unlink()
     except OSError as e:
         raise ValueError(f"cannot write to the run folder {out}: {e.strerror or e}") from None
+    lock = lock_run_folder(out)  # before anything in it is replaced
     used = [name for name in RUN_FILES if (out / name).exists()]
     if fresh and used:
         if not overwrite:
@@ -113,6 +116,20 @@ def prepare_out(out: Path, overwrite: bool, fresh: bool = True) -> None:
     for tmp in out.glob(".*.tmp"):
         if any(tmp.name.startswith(f".{name}.") for name in RUN_FILES):
             tmp.unlink(missing_ok=True)
+    return lock
+
+
+def check_resume_target(out: Path, own: Path) -> None:
+    """A resumed run may continue in another folder (``--resume A --out B``) only if that
+    folder holds no run: B's checkpoints and metrics are never replaced by A's."""
+    if not out.exists() or out.resolve() == own.resolve():
+        return
+    used = [name for name in RUN_FILES if (out / name).exists()]
+    if used:
+        raise ValueError(
+            f"{out} already holds another run ({', '.join(used)}): a run resumed from {own} "
+            "continues in its own folder or in an empty one; choose another --out"
+        )
 
 
 def drop_rows_after(path: Path, step: int) -> None:

@@ -24,7 +24,13 @@ from minivae.backend import make_rng, resolve_device, xp_for
 from minivae.data import iterate_batches
 from minivae.evaluation import evaluate
 from minivae.progress import progress_bar
-from minivae.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from minivae.training.checkpoint import (
+    CheckpointError,
+    check_finite,
+    check_meta_size,
+    load_checkpoint,
+    save_checkpoint,
+)
 from minivae.training.config import RunConfig
 from minivae.training.loading import read_model
 from minivae.training.memory import peak_memory_mb
@@ -32,6 +38,7 @@ from minivae.training.optim import clip_by_global_norm, make_optimizer
 from minivae.training.progress import Progress, read_progress
 from minivae.training.run_folder import (
     TRAINED,
+    check_resume_target,
     drop_rows_after,
     pop_trained_weights,
     prepare_out,
@@ -44,6 +51,11 @@ LOG_EVERY = 10  # steps between training rows in metrics.jsonl
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+def check_savable(meta: dict, path) -> None:
+    """Refuse, before training, a run whose checkpoints could not be loaded back."""
+    check_meta_size(len(json.dumps(meta).encode("utf-8")), path)
 
 
 def epoch_batches(encoded, cfg: RunConfig, epoch: int) -> list:
@@ -85,7 +97,7 @@ class Trainer:
             self.xp = xp_for(self.device)
             self.cfg = cfg
             self.out = Path(out or cfg.out)
-            prepare_out(self.out, overwrite)
+            self.lock = prepare_out(self.out, overwrite)
             self.data = data if data is not None else cfg.prepare_data()
             self.model = cfg.build_model(self.data)
             dtype = np.dtype(cfg.dtype)
@@ -94,6 +106,7 @@ class Trainer:
             self._make_optimizers()
             self.noise_rng = make_rng(cfg.seed, self.device)
             self.progress = Progress(aggressive=cfg.aggressive, lr=cfg.lr)
+            check_savable(self._meta(), self.out / "last.npz")
 
     @property
     def steps_per_epoch(self) -> int:
@@ -133,6 +146,7 @@ class Trainer:
                 f"parameters {bad[:3]} are not finite at step {self.progress.step}; "
                 f"{name} not written. {self._last_good()}"
             )
+        self._check_evaluates(name)
         state = {
             f"{group}.{key}": value
             for group, opt in self.optimizers.items()
@@ -141,6 +155,22 @@ class Trainer:
         if self.averaged is not None:
             state.update({f"{TRAINED}.{k}": v for k, v in self.params.items()})
         return save_checkpoint(self.out / name, self.eval_params, self._meta(), state)
+
+    def _check_evaluates(self, name: str) -> None:
+        """Finite weights may still score NaN (a log-variance of 1e4: exp overflows). Before
+        a checkpoint is written, its weights score a validation batch as ``minivae eval``
+        would (importance samples included): a checkpoint kept as "the last good one" must
+        evaluate finite."""
+        batch = eval_batches(self.data.valid, self.cfg.batch_size)[:1]
+        c = self.cfg
+        m = evaluate(
+            self.model, self.eval_params, batch, c.iw_samples, seed=c.seed, kernel=c.kernel
+        )
+        if not (math.isfinite(m["nelbo"]) and math.isfinite(m["nll"])):
+            raise TrainingDiverged(
+                f"the weights at step {self.progress.step} score {m['nelbo']} on a validation "
+                f"batch; {name} not written. {self._last_good()} Try a lower --lr."
+            )
 
     def _make_optimizers(self) -> None:
         """One optimizer for the encoder's own parameters and one for the rest: they step
@@ -196,6 +226,13 @@ class Trainer:
             path = path / "last.npz"
         params, meta, optim = load_checkpoint(path)
         trained = read_model(params, meta, path)
+        check_finite(params, path)
+        check_finite(optim, path, "optimizer state")
+        if "noise_rng_state" not in meta:
+            raise CheckpointError(
+                f"checkpoint {path} has no random state (noise_rng_state): the run would not "
+                "continue exactly"
+            )
         # Everything that shapes the run comes from the checkpoint; only how long to train,
         # where to run and which kernels may change. The run continues in its own folder.
         unknown = set(overrides) - {"epochs", "max_minutes", "device", "kernel"}
@@ -205,7 +242,8 @@ class Trainer:
         self.device = resolve_device(saved.device)
         self.xp = xp_for(self.device)
         self.cfg, self.out, self.model = saved, Path(saved.out), trained.model
-        prepare_out(self.out, overwrite=True, fresh=False)
+        check_resume_target(self.out, path.parent)
+        self.lock = prepare_out(self.out, overwrite=True, fresh=False)
         self.data = saved.prepare_data(vocab=trained.vocab, condition=trained.condition)
         if len(self.data.vocab) != self.model.vocab_size:
             raise CheckpointError(f"{path}: the data's vocabulary does not fit the model")
