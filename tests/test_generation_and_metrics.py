@@ -5,11 +5,11 @@ import math
 import numpy as np
 import pytest
 
+from minivae.blocks.inference import log_px_given_z, posterior
 from minivae.evaluation import evaluate, mutual_information, unigram_nll
 from minivae.generation import _sample, beam_search, decode, interpolate
 from minivae.gradcheck.models import tiny_batch
 from minivae.model import EOS, ModelConfig, TextVAE, init_params, loss_and_grads
-from minivae.model.inference import log_px_given_z, posterior
 from minivae.ops import log_normal
 
 CONFIG = ModelConfig(vocab_size=12, embed_dim=6, hidden_dim=8, latent_dim=3)
@@ -44,7 +44,8 @@ def test_scoring_k_codes_at_once_equals_the_training_decoder(cell, z_mode, share
     """log_px_given_z shares the words' input projection among a sentence's K codes, runs
     past each sentence's end and scores only real positions: the same numbers as the
     training decoder's logits (masked, per code) for every cell and way of feeding z."""
-    from minivae.model.vae import decode_forward, decoder_io
+    from minivae.blocks.decoder import decode_forward
+    from minivae.blocks.sequence import decoder_io
     from minivae.ops import target_log_probs
 
     config = ModelConfig(
@@ -85,7 +86,7 @@ def test_beam_of_width_one_is_greedy(params):
 
 
 def test_wider_beams_find_sentences_at_least_as_likely(params):
-    from minivae.model.inference import decoder_start, decoder_step
+    from minivae.blocks.inference import decoder_start, decoder_step
 
     def score(z, ids):
         state, tok, total = decoder_start(params, CONFIG, z), np.array([2]), 0.0

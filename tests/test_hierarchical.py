@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from minivae import ops
+from minivae.blocks.latent import prior_forward
 from minivae.cli import main
-from minivae.conditional.model import prior_forward
 from minivae.evaluation import evaluate
 from minivae.gradcheck import DEFAULT_TOL
 from minivae.gradcheck.models import check_model, tiny_batch

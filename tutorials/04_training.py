@@ -111,8 +111,8 @@ assert last["mi"] > 1.0, "z should say which sentence it came from"
 # ## Samples and reconstructions
 
 # %%
+from minivae.blocks.inference import posterior  # noqa: E402
 from minivae.generation import decode  # noqa: E402
-from minivae.model.inference import posterior  # noqa: E402
 
 vocab, params, model = trainer.data.vocab, trainer.params, trainer.model
 config = model.config

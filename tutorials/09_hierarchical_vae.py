@@ -58,7 +58,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from minivae import ops
-from minivae.conditional.model import prior_forward, prior_net_forward
+from minivae.blocks.latent import gaussian_sample, prior_forward, prior_net_forward
 from minivae.data import batch_of
 from minivae.generation import decode
 from minivae.gradcheck import check_op, format_table
@@ -66,7 +66,6 @@ from minivae.gradcheck.models import check_model
 from minivae.gradcheck.op_cases import op_cases
 from minivae.hierarchical.config import HVAEConfig
 from minivae.hierarchical.hvae import HierarchicalVAE
-from minivae.model.latent import gaussian_sample
 from minivae.training.config import TrainConfig
 from minivae.training.report import latent_means
 from minivae.training.trainer import Trainer

@@ -10,18 +10,13 @@ import numpy as np
 
 from minivae import ops
 from minivae.backend import get_array_module
+from minivae.blocks import inference
+from minivae.blocks.latent import gaussian_kl, gaussian_sample, prior_forward
+from minivae.blocks.sequence import on_device
 from minivae.conditional.config import CVAEConfig
-from minivae.conditional.model import (
-    condition_forward,
-    loss_and_grads,
-    prior_forward,
-    recognition_forward,
-)
+from minivae.conditional.model import condition_forward, loss_and_grads, recognition_forward
 from minivae.conditional.params import cvae_param_shapes, init_cvae_params
 from minivae.interface import Gaussian, LatentSample, Posterior, TextModel
-from minivae.model import inference
-from minivae.model.latent import gaussian_kl, gaussian_sample
-from minivae.model.vae import on_device
 
 
 class ConditionalVAE(TextModel):

@@ -12,14 +12,13 @@ import numpy as np
 
 from minivae import ops
 from minivae.backend import get_array_module
-from minivae.conditional.model import prior_forward
+from minivae.blocks import inference
+from minivae.blocks.latent import gaussian_kl, gaussian_sample, prior_forward
+from minivae.blocks.sequence import on_device
 from minivae.hierarchical.config import HVAEConfig
 from minivae.hierarchical.model import encode_forward, loss_and_grads
 from minivae.hierarchical.params import hvae_param_shapes, init_hvae_params
 from minivae.interface import Gaussian, LatentSample, Posterior, TextModel
-from minivae.model import inference
-from minivae.model.latent import gaussian_kl, gaussian_sample
-from minivae.model.vae import on_device
 
 
 class HierarchicalVAE(TextModel):

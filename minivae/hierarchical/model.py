@@ -46,20 +46,12 @@ The forward pass keeps every op's cache; the backward pass walks them in reverse
 from __future__ import annotations
 
 from minivae import ops
-from minivae.conditional.model import prior_backward, prior_forward
+from minivae.blocks.decoder import decode_backward, decode_forward
+from minivae.blocks.encoder import embedding_names, rnn_encoder_backward, rnn_encoder_forward
+from minivae.blocks.latent import kl_term_backward, kl_term_forward, prior_backward, prior_forward
+from minivae.blocks.sequence import decoder_inputs, draw_eps, on_device
 from minivae.hierarchical.config import HVAEConfig
 from minivae.interface import LossTerms
-from minivae.model.latent import kl_term_backward, kl_term_forward
-from minivae.model.vae import (
-    decode_backward,
-    decode_forward,
-    decoder_inputs,
-    draw_eps,
-    embedding_names,
-    on_device,
-    rnn_encoder_backward,
-    rnn_encoder_forward,
-)
 
 # The heads of each layer's q on the encoder state: mean weight and bias, log-variance
 # weight and bias. z1's are the plain VAE's.

@@ -9,11 +9,11 @@ import numpy as np
 
 from minivae import ops
 from minivae.backend import get_array_module
+from minivae.blocks import inference
+from minivae.blocks.latent import gaussian_kl, gaussian_sample
+from minivae.blocks.params import init_params, param_shapes
 from minivae.interface import Gaussian, LatentSample, Posterior, TextModel
-from minivae.model import inference
 from minivae.model.config import ModelConfig
-from minivae.model.latent import gaussian_kl, gaussian_sample
-from minivae.model.params import init_params, param_shapes
 from minivae.model.vae import loss_and_grads
 
 

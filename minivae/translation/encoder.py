@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from minivae import ops
 from minivae.backend import get_array_module
-from minivae.model.rnn import rnn_backward, rnn_forward
+from minivae.blocks.rnn import rnn_backward, rnn_forward
 
 
 def reverse_within_length(lengths, S: int):

@@ -16,15 +16,10 @@ from __future__ import annotations
 
 from minivae import ops
 from minivae.backend import get_array_module
-from minivae.conditional.model import (
-    bow_backward,
-    bow_forward,
-    latent_backward,
-    latent_forward,
-    recognition_net_forward,
-)
+from minivae.blocks.bow import bow_backward, bow_forward
+from minivae.blocks.latent import latent_backward, latent_forward, recognition_net_forward
+from minivae.blocks.sequence import decoder_inputs, on_device
 from minivae.interface import loss_terms
-from minivae.model.vae import decoder_inputs, on_device
 from minivae.translation.config import NMTConfig
 from minivae.translation.decoder import decoder_backward, decoder_forward
 from minivae.translation.encoder import (

@@ -13,10 +13,9 @@ import numpy as np
 
 from minivae import ops
 from minivae.backend import get_array_module
-from minivae.conditional.model import prior_forward
+from minivae.blocks.latent import gaussian_kl, gaussian_sample, prior_forward
+from minivae.blocks.sequence import decoder_io, on_device
 from minivae.interface import Gaussian, LatentSample, Posterior, TextModel
-from minivae.model.latent import gaussian_kl, gaussian_sample
-from minivae.model.vae import decoder_io, on_device
 from minivae.translation import decoder
 from minivae.translation.config import NMTConfig
 from minivae.translation.model import (

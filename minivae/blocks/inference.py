@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from minivae import ops
 from minivae.backend import get_array_module
-from minivae.model.config import ModelConfig
-from minivae.model.rnn import input_projection, rnn_step, rnn_step_projected
-from minivae.model.vae import (
-    decoder_io,
-    embedding_names,
-    encode_forward,
-    on_device,
-)
+from minivae.blocks.config import ModelConfig
+from minivae.blocks.encoder import embedding_names, encode_forward
+from minivae.blocks.rnn import input_projection, rnn_step, rnn_step_projected
+from minivae.blocks.sequence import decoder_io, on_device
 
 
 def posterior(params, config: ModelConfig, tokens, lengths, kernel: str = "auto"):
