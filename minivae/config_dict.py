@@ -1,8 +1,11 @@
-"""The JSON form of the config dataclasses, as checkpoints store them."""
+"""The JSON form of the config dataclasses, as checkpoints store them, and ``option``: a
+config field with its command-line help and allowed values (the command line, the
+validation and the checkpoint are derived from the fields)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+from dataclasses import asdict, field, fields
+from pathlib import Path
 
 
 class DictConfig:
@@ -32,3 +35,12 @@ class DictConfig:
             return cls(**d)
         except TypeError as e:  # a field of the wrong type that __post_init__ trips over
             raise ValueError(f"a bad {cls.__name__}: {e}") from None
+
+
+def option(default, help: str, choices=None):
+    """A config field with its command-line help (and allowed values)."""
+    return field(default=default, metadata={"help": help, "choices": choices})
+
+
+def absolute(path: str | None) -> str | None:
+    return None if path is None else str(Path(path).expanduser().resolve())

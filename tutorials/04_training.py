@@ -32,7 +32,7 @@ from minivae.data import builtin_corpus
 from minivae.gradcheck import format_table
 from minivae.gradcheck.models import check_model
 from minivae.model import ModelConfig, TextVAE
-from minivae.training.config import TrainConfig
+from minivae.model.run_config import TrainConfig
 from minivae.training.report import latent_means
 from minivae.training.trainer import Trainer
 

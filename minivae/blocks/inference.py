@@ -8,12 +8,13 @@ from minivae.blocks.config import ModelConfig
 from minivae.blocks.encoder import embedding_names, encode_forward
 from minivae.blocks.rnn import input_projection, rnn_step, rnn_step_projected
 from minivae.blocks.sequence import decoder_io, on_device
+from minivae.interface import Step
 
 
 def posterior(params, config: ModelConfig, tokens, lengths, kernel: str = "auto"):
     """q(z|x) = N(mu, e^logvar).  tokens: (N, T), lengths: (N,)  ->  mu, logvar: (N, Z)"""
     _, tokens, _, mask = on_device(params, tokens, lengths)
-    mu, logvar, _ = encode_forward(params, config, tokens, mask, kernel)
+    mu, logvar, _ = encode_forward(params, config, tokens, mask, Step(kernel=kernel))
     return mu, logvar
 
 

@@ -10,10 +10,49 @@ Metrics: draws by the reparameterization op and each row's KL.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from minivae import ops
 from minivae.backend import get_array_module
-from minivae.blocks.encoder import rnn_encoder_backward, rnn_encoder_forward
+from minivae.blocks.encoder import RNNReader, rnn_encoder_backward, rnn_encoder_forward
 from minivae.blocks.sequence import draw_eps
+from minivae.interface import Step
+
+
+class KLCache(NamedTuple):
+    """``kl_term_forward``'s: the KL op's and free bits' caches, the batch and latent sizes."""
+
+    kl: object
+    free_bits: object
+    N: int
+    Z: int
+
+
+class PriorCache(NamedTuple):
+    """``prior_net_forward``'s: the hidden layer's affine and tanh, the two heads."""
+
+    hidden: object
+    tanh: object
+    mu: object
+    logvar: object
+
+
+class RecognitionCache(NamedTuple):
+    """``recognition_net_forward``'s: the x encoder, the two heads, the width H of h_x."""
+
+    encoder: object
+    mu: object
+    logvar: object
+    H: int
+
+
+class LatentCache(NamedTuple):
+    """``latent_forward``'s: recognition and prior networks, the draw, the KL term."""
+
+    recognition: RecognitionCache
+    prior: PriorCache
+    reparameterize: object
+    kl: KLCache
 
 
 def kl_term_forward(mu, logvar, free_bits: float = 0.0, prior_mu=None, prior_logvar=None):
@@ -26,7 +65,7 @@ def kl_term_forward(mu, logvar, free_bits: float = 0.0, prior_mu=None, prior_log
     kl_nz, c_kl = ops.gaussian_kl_forward(mu.reshape(N * Z, 1), logvar.reshape(N * Z, 1), *flat)
     kl_nz = kl_nz.reshape(N, Z)
     kl_objective, c_fb = ops.free_bits_forward(kl_nz, free_bits)
-    return kl_objective, kl_nz.sum(axis=1), kl_nz.mean(axis=0), (c_kl, c_fb, N, Z)
+    return kl_objective, kl_nz.sum(axis=1), kl_nz.mean(axis=0), KLCache(c_kl, c_fb, N, Z)
 
 
 def kl_term_backward(dobjective, cache):
@@ -67,7 +106,7 @@ def prior_net_forward(c, W, b, W_mu, b_mu, W_lv, b_lv):
     hidden, c_tanh = ops.tanh_forward(a)
     prior_mu, c_mu = ops.affine_forward(hidden, W_mu, b_mu)
     prior_logvar, c_lv = ops.affine_forward(hidden, W_lv, b_lv)
-    return prior_mu, prior_logvar, (c_hid, c_tanh, c_mu, c_lv)
+    return prior_mu, prior_logvar, PriorCache(c_hid, c_tanh, c_mu, c_lv)
 
 
 def prior_net_backward(dprior_mu, dprior_logvar, cache):
@@ -111,18 +150,18 @@ def prior_net_shapes(C: int, P: int, Z: int) -> dict[str, tuple]:
 # -- a recognition network q(z|x,c) -------------------------------------------------------
 
 
-def recognition_net_forward(params, cell: str, embed_name: str, tokens, mask, c, kernel="auto"):
+def recognition_net_forward(params, reader: RNNReader, tokens, mask, c, kernel="auto"):
     """q(z|x,c) = N(mu, e^logvar), [mu; logvar] = [h_x; c] W + b, h_x the last state of an
-    RNN (weights ``enc_*``) over x embedded by ``params[embed_name]``.
+    RNN over x (``reader``: its cell, embedding table and weights' prefix).
 
     tokens, mask: (N, T), c: (N, C)  ->  mu (N, Z), logvar (N, Z), cache
     """
     xp = get_array_module(c)
-    h_x, c_enc = rnn_encoder_forward(params, cell, embed_name, "enc", tokens, mask, kernel)
+    h_x, c_enc = rnn_encoder_forward(params, reader, tokens, mask, Step(kernel=kernel))
     hc = xp.concatenate([h_x, c], axis=1)
     mu, c_mu = ops.affine_forward(hc, params["mu_W"], params["mu_b"])
     logvar, c_lv = ops.affine_forward(hc, params["logvar_W"], params["logvar_b"])
-    return mu, logvar, (c_enc, c_mu, c_lv, h_x.shape[1])
+    return mu, logvar, RecognitionCache(c_enc, c_mu, c_lv, h_x.shape[1])
 
 
 def recognition_backward(dmu, dlogvar, cache, grads: dict):
@@ -138,24 +177,25 @@ def recognition_backward(dmu, dlogvar, cache, grads: dict):
 # -- the conditional latent layer: q(z|x,c), p(z|c), a draw of z, the KL --------------------
 
 
-def latent_forward(
-    params, cell, embed_name, tokens, mask, c, eps=None, rng=None, free_bits=0.0, kernel="auto"
-):
+def latent_forward(params, reader: RNNReader, tokens, mask, c, step: Step | None = None):
     """The conditional VAE's latent variable for a batch: the recognition network reads x
-    (an RNN over ``params[embed_name]``) and c, the prior network c; z = mu + e^(logvar/2) eps.
+    (an RNN, ``reader``) and c, the prior network c; z = mu + e^(logvar/2) eps.
 
-    tokens, mask: (N, T), c: (N, C), eps: (N, Z) or None (drawn from ``rng``)
+    tokens, mask: (N, T), c: (N, C); step: eps (N, Z) or None (drawn from ``step.rng``),
+    free bits, the kernels (no dropout here)
     -> z (N, Z), kl_objective (scalar, free bits applied), kl (N,), kl_per_dim (Z,), cache
     """
+    step = Step() if step is None else step
+    eps, rng, free_bits = step.eps, step.rng, step.free_bits
     xp = get_array_module(c)
-    mu, logvar, c_rec = recognition_net_forward(params, cell, embed_name, tokens, mask, c, kernel)
+    mu, logvar, c_rec = recognition_net_forward(params, reader, tokens, mask, c, step.kernel)
     prior_mu, prior_logvar, c_prior = prior_forward(params, c)
     eps = xp.asarray(draw_eps(rng, mu.shape, eps), dtype=mu.dtype)
     z, c_rep = ops.reparameterize_forward(mu, logvar, eps)
     kl_objective, kl, kl_per_dim, c_kl = kl_term_forward(
         mu, logvar, free_bits, prior_mu, prior_logvar
     )
-    return z, kl_objective, kl, kl_per_dim, (c_rec, c_prior, c_rep, c_kl)
+    return z, kl_objective, kl, kl_per_dim, LatentCache(c_rec, c_prior, c_rep, c_kl)
 
 
 def latent_backward(dz, beta: float, cache, grads: dict):

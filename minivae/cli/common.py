@@ -26,7 +26,7 @@ def load_for_use(args):
     """-> TrainedModel with its parameters on the chosen device (and a warning if they are
     not all finite)."""
     from minivae.backend import resolve_device, xp_for
-    from minivae.training.loading import load_model
+    from minivae.loading import load_model
 
     trained = load_model(args.checkpoint)
     xp = xp_for(resolve_device(args.device))

@@ -18,11 +18,16 @@ from minivae import ops
 from minivae.backend import get_array_module
 from minivae.blocks.bow import bow_backward, bow_forward
 from minivae.blocks.decoder import decode_backward, decode_forward
-from minivae.blocks.encoder import embedding_names, rnn_encoder_backward, rnn_encoder_forward
+from minivae.blocks.encoder import (
+    RNNReader,
+    embedding_names,
+    rnn_encoder_backward,
+    rnn_encoder_forward,
+)
 from minivae.blocks.latent import latent_backward, latent_forward, recognition_net_forward
 from minivae.blocks.sequence import decoder_inputs, on_device
 from minivae.conditional.config import CVAEConfig
-from minivae.interface import loss_terms
+from minivae.interface import Step, loss_terms
 
 # -- the condition ------------------------------------------------------------------------
 
@@ -41,7 +46,8 @@ def condition_forward(params, config: CVAEConfig, src, src_lengths=None, kernel:
         return emb[:, 0], ("label", cache)
     src_lengths = xp.asarray(src_lengths)
     mask = xp.arange(src.shape[1])[None, :] < src_lengths[:, None]
-    c, cache = rnn_encoder_forward(params, config.cell, "src_embed", "src", src, mask, kernel)
+    reader = RNNReader(config.cell, "src_embed", "src")
+    c, cache = rnn_encoder_forward(params, reader, src, mask, Step(kernel=kernel))
     return c, ("sequence", cache)
 
 
@@ -63,7 +69,8 @@ def condition_backward(dc, cache, grads: dict) -> None:
 def recognition_forward(params, config: CVAEConfig, tokens, mask, c, kernel: str = "auto"):
     """tokens, mask: (N, T), c: (N, C)  ->  mu (N, Z), logvar (N, Z), cache"""
     enc_name = embedding_names(config.decoder_config)[0]
-    return recognition_net_forward(params, config.cell, enc_name, tokens, mask, c, kernel)
+    reader = RNNReader(config.cell, enc_name, "enc")
+    return recognition_net_forward(params, reader, tokens, mask, c, kernel)
 
 
 # -- the bag-of-words loss ------------------------------------------------------------------
@@ -75,30 +82,21 @@ def recognition_forward(params, config: CVAEConfig, tokens, mask, c, kernel: str
 # -- the whole model ------------------------------------------------------------------------
 
 
-def loss_and_grads(
-    params,
-    batch,
-    config: CVAEConfig,
-    beta: float = 1.0,
-    eps=None,
-    rng=None,
-    word_dropout: float = 0.0,
-    free_bits: float = 0.0,
-    kernel: str = "auto",
-    dropout: float = 0.0,
-    label_smoothing: float = 0.0,
-):
-    """The negative conditional ELBO (KL weight ``beta``) of a batch and its gradient.
+def loss_and_grads(params, batch, config: CVAEConfig, step: Step | None = None):
+    """The negative conditional ELBO (KL weight ``step.beta``) of a batch and its gradient.
 
     batch: ``tokens`` (N, T) and ``lengths`` (N,) of x; ``src`` (N,) class ids or (N, Ts)
     source ids with ``src_lengths`` (N,)
-    eps: (N, Z) noise for the reparameterization; drawn from ``rng`` when None
-    free_bits: nats per latent dimension below which the KL is not pushed down
-    kernel, dropout: as for the plain VAE's ``loss_and_grads`` (dropout on the decoder)
-    label_smoothing: as for the plain VAE's ``loss_and_grads``
+    step.eps: (N, Z) noise for the reparameterization; drawn from ``rng`` when None
+    step.free_bits: nats per latent dimension below which the KL is not pushed down
+    step.kernel, dropout: as for the plain VAE's ``loss_and_grads`` (dropout on the decoder)
+    step.label_smoothing: as for the plain VAE's ``loss_and_grads``
     -> (LossTerms with extra["bow"], grads: {name: array like params[name]})
     """
-    cpu_kernel = "array" if kernel == "array" else "auto"
+    step = Step() if step is None else step
+    beta, rng, kernel = step.beta, step.rng, step.kernel
+    word_dropout, label_smoothing = step.word_dropout, step.label_smoothing
+    cpu_kernel = step.cpu_kernel
     xp, tokens, lengths, enc_mask = on_device(params, batch.tokens, batch.lengths)
     dtype = params["out_W"].dtype
     Z = config.latent_dim
@@ -106,14 +104,13 @@ def loss_and_grads(
     # Forward: c, q(z|x,c), p(z|c), a sample of z, p(x|z,c).
     c, c_cond = condition_forward(params, config, batch.src, batch.src_lengths, kernel)
     enc_name = embedding_names(config.decoder_config)[0]
+    reader = RNNReader(config.cell, enc_name, "enc")
     z, kl_objective, kl, kl_per_dim, c_latent = latent_forward(
-        params, config.cell, enc_name, tokens, enc_mask, c, eps, rng, free_bits, kernel
+        params, reader, tokens, enc_mask, c, step
     )
     u = xp.concatenate([z, c], axis=1)
     inputs, targets, dec_mask = decoder_inputs(tokens, lengths, word_dropout, rng)
-    logits, c_dec = decode_forward(
-        params, config.decoder_config, u, inputs, dec_mask, kernel, dropout, rng
-    )
+    logits, c_dec = decode_forward(params, config.decoder_config, u, inputs, dec_mask, step)
     rec, c_ce = ops.softmax_cross_entropy_forward(
         logits, targets, dec_mask, cpu_kernel, label_smoothing
     )

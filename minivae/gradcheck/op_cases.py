@@ -307,7 +307,7 @@ def translation_cases(randn, rng, xp):
         def decoder_forward(emb, z, h0, keys, keys_proj, mask, *arrays, _kind=kind, _n=names):
             params = dict(zip(_n, arrays))
             h, contexts, _, cache = recurrence_forward(
-                params, _kind, emb, z, h0, keys, keys_proj, mask
+                params, _kind, (emb, z, h0), (keys, keys_proj, mask)
             )
             return h, contexts, cache
 
