@@ -44,3 +44,12 @@ def option(default, help: str, choices=None):
 
 def absolute(path: str | None) -> str | None:
     return None if path is None else str(Path(path).expanduser().resolve())
+
+
+def sizes_from(cls, run, **given):
+    """The model config dataclass ``cls`` of a run: each field from ``given`` (what the data
+    decides, such as the vocabulary size), else from the run config ``run``'s option of the
+    same name. A model's size is then a field of its config and an option of its run, and
+    no ``build_model`` copies it by hand."""
+    return cls(**{f.name: given[f.name] if f.name in given else getattr(run, f.name)
+                  for f in fields(cls)})

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from minivae.conditional.config import CVAEConfig
-from minivae.config_dict import absolute, option
+from minivae.config_dict import absolute, option, sizes_from
 from minivae.training.config import RunConfig
 
 PARALLEL_FILES = ("source", "target", "valid_source", "valid_target", "test_source", "test_target")
@@ -123,23 +123,14 @@ class CVAETrainConfig(RunConfig):
         from minivae.conditional.cvae import ConditionalVAE
 
         label = self.condition == "label"
-        return ConditionalVAE(
-            CVAEConfig(
-                vocab_size=len(data.vocab),
-                condition=self.condition,
-                src_vocab_size=0 if label else data.condition.size,
-                num_classes=data.condition.size if label else 0,
-                cond_dim=self.cond_dim,
-                embed_dim=self.embed_dim,
-                hidden_dim=self.hidden_dim,
-                latent_dim=self.latent_dim,
-                prior_dim=self.prior_dim,
-                cell=self.cell,
-                z_mode=self.z_mode,
-                share_embeddings=self.share_embeddings,
-                bow=self.bow,
-            )
+        sizes = sizes_from(
+            CVAEConfig,
+            self,
+            vocab_size=len(data.vocab),
+            src_vocab_size=0 if label else data.condition.size,
+            num_classes=data.condition.size if label else 0,
         )
+        return ConditionalVAE(sizes)
 
     def task_metrics(self, model, params, data, log=print, out=None) -> dict:
         """The task's metrics on the validation pairs, and on the test pairs (``test_*``)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from minivae.config_dict import absolute, option
+from minivae.config_dict import absolute, option, sizes_from
 from minivae.training.config import RunConfig
 
 MODEL_NAMES = ["vae", "hierarchical"]  # TrainConfig.model -> the model built
@@ -64,17 +64,6 @@ class TrainConfig(RunConfig):
         from minivae.hierarchical.hvae import HierarchicalVAE
         from minivae.model import ModelConfig, TextVAE
 
-        sizes = dict(
-            vocab_size=len(data.vocab),
-            embed_dim=self.embed_dim,
-            hidden_dim=self.hidden_dim,
-            latent_dim=self.latent_dim,
-            cell=self.cell,
-            z_mode=self.z_mode,
-            share_embeddings=self.share_embeddings,
-        )
         if self.model == "hierarchical":
-            return HierarchicalVAE(
-                HVAEConfig(**sizes, latent_dim2=self.latent_dim2, prior_hidden=self.prior_hidden)
-            )
-        return TextVAE(ModelConfig(**sizes))
+            return HierarchicalVAE(sizes_from(HVAEConfig, self, vocab_size=len(data.vocab)))
+        return TextVAE(sizes_from(ModelConfig, self, vocab_size=len(data.vocab)))

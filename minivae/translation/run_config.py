@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from minivae.conditional.run_config import CVAETrainConfig
-from minivae.config_dict import option
+from minivae.config_dict import option, sizes_from
 from minivae.translation.config import ATTENTIONS, NMTConfig
 
 
@@ -117,22 +117,8 @@ class NMTTrainConfig(CVAETrainConfig):
     def build_model(self, data):
         from minivae.translation.nmt import TranslationVAE
 
-        return TranslationVAE(
-            NMTConfig(
-                vocab_size=len(data.vocab),
-                src_vocab_size=data.condition.size,
-                embed_dim=self.embed_dim,
-                enc_hidden_dim=self.enc_hidden_dim,
-                hidden_dim=self.hidden_dim,
-                attention=self.attention,
-                attention_dim=self.attention_dim,
-                out_dim=self.out_dim,
-                latent_dim=self.latent_dim,
-                prior_dim=self.prior_dim,
-                bow=self.bow,
-                key_dropout=self.key_dropout,
-            )
-        )
+        vocab, sources = len(data.vocab), data.condition.size
+        return TranslationVAE(sizes_from(NMTConfig, self, vocab_size=vocab, src_vocab_size=sources))
 
     def selection_score(self, row: dict) -> float:
         """--select bleu: the highest validation BLEU (as a score, lower is better); else the
