@@ -16,6 +16,7 @@ from minivae.ops.attention import (
 )
 from minivae.ops.dropout import dropout_backward, dropout_forward
 from minivae.ops.embedding import embedding_backward, embedding_forward
+from minivae.ops.free_bits import free_bits_backward, free_bits_forward
 from minivae.ops.gaussian_kl import gaussian_kl_backward, gaussian_kl_forward
 from minivae.ops.gru import gru_backward, gru_forward, gru_step_backward, gru_step_forward
 from minivae.ops.log_density import log_normal
@@ -37,8 +38,7 @@ from minivae.ops.softmax_cross_entropy import (
     target_log_probs,
 )
 from minivae.ops.weight_decay import l2_penalty_backward, l2_penalty_forward
-from minivae.remedies.free_bits import free_bits_backward, free_bits_forward
-from minivae.remedies.word_dropout import word_dropout
+from minivae.ops.word_dropout import word_dropout
 
 __all__ = [
     "affine_target_log_probs",

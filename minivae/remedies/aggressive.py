@@ -9,8 +9,6 @@ import math
 
 import numpy as np
 
-from minivae.training.optim import clip_by_global_norm
-
 
 def train_encoder(trainer, batches) -> None:
     """He et al.'s inner loop: encoder-only updates on random training ``batches``, at most
@@ -22,7 +20,7 @@ def train_encoder(trainer, batches) -> None:
     for i in range(c.aggressive_steps):
         terms, grads = trainer.loss_and_grads(batches[pick.integers(len(batches))])
         grads = {k: g for k, g in grads.items() if k in trainer.groups["encoder"]}
-        norm = clip_by_global_norm(grads, c.clip)
+        norm = trainer.clip(grads)
         if not (math.isfinite(terms.loss) and math.isfinite(norm)):
             break  # the outer step reports it
         trainer._step(grads, ("encoder",))

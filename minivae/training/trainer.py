@@ -221,6 +221,10 @@ class Trainer:
             terms = terms._replace(extra={**terms.extra, "l2": float(penalty)})
         return terms, grads
 
+    def clip(self, grads: dict) -> float:
+        """Scale ``grads`` in place to a global norm of at most --clip; -> the norm before."""
+        return clip_by_global_norm(grads, self.cfg.clip)
+
     def train_step(self, batch) -> tuple:
         """One update; -> (LossTerms, gradient norm before clipping).
 
@@ -233,7 +237,7 @@ class Trainer:
         terms, grads = self.loss_and_grads(batch)
         if p.aggressive:
             grads = {k: g for k, g in grads.items() if k in self.groups["rest"]}
-        norm = clip_by_global_norm(grads, c.clip)
+        norm = self.clip(grads)
         if not (math.isfinite(terms.loss) and math.isfinite(norm)):
             raise TrainingDiverged(
                 f"loss became {terms.loss} (gradient norm {norm}) at step {p.step + 1} "
