@@ -53,3 +53,12 @@ def test_a_size_the_run_does_not_declare_is_an_error_naming_it():
     with pytest.raises(AttributeError, match="depth"):
         sizes_from(Sizes, TrainConfig(), vocab_size=5)
     assert sizes_from(Sizes, TrainConfig(), vocab_size=5, depth=3) == Sizes(5, 3)
+
+
+def test_a_trainer_resumes_from_a_read_checkpoint_not_a_path(tmp_path):
+    """Reading a checkpoint needs the registry (above training): a path is refused with the
+    function that reads one named."""
+    from minivae.training.trainer import Trainer
+
+    with pytest.raises(TypeError, match="resume_trainer"):
+        Trainer(resume=tmp_path / "last.npz", progress_bar=False, log=lambda *_: None)
