@@ -22,12 +22,12 @@ from minivae.backend import resolve_device, xp_for
 from minivae.data import Examples, encode_examples, pad_batch, pad_conditions, read_sentences
 from minivae.evaluation import evaluate
 from minivae.generation import decode, posterior_path
-from minivae.training.loading import TrainedModel, load_model
+from minivae.loading import TrainedModel, load_model
 from minivae.training.trainer import eval_batches
 
 
 class Model:
-    """A trained model, ready to use. ``trained``: what ``minivae.training.loading.load_model``
+    """A trained model, ready to use. ``trained``: what ``minivae.loading.load_model``
     returns (model, params, vocabularies, the run's config)."""
 
     def __init__(self, trained: TrainedModel, device: str = "cpu", kernel: str = "auto"):

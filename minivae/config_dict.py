@@ -1,8 +1,11 @@
-"""The JSON form of the config dataclasses, as checkpoints store them."""
+"""The JSON form of the config dataclasses, as checkpoints store them, and ``option``: a
+config field with its command-line help and allowed values (the command line, the
+validation and the checkpoint are derived from the fields)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+from dataclasses import asdict, field, fields
+from pathlib import Path
 
 
 class DictConfig:
@@ -32,3 +35,28 @@ class DictConfig:
             return cls(**d)
         except TypeError as e:  # a field of the wrong type that __post_init__ trips over
             raise ValueError(f"a bad {cls.__name__}: {e}") from None
+
+
+def option(default, help: str, choices=None):
+    """A config field with its command-line help (and allowed values)."""
+    return field(default=default, metadata={"help": help, "choices": choices})
+
+
+def absolute(path: str | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return str(Path(path).expanduser().resolve())
+    except RuntimeError:  # Python < 3.13 on a loop of symbolic links (later: OSError)
+        raise ValueError(f"{path} is a loop of symbolic links") from None
+    except OSError as e:
+        raise ValueError(f"cannot follow the path {path}: {e.strerror or e}") from None
+
+
+def sizes_from(cls, run, **given):
+    """The model config dataclass ``cls`` of a run: each field from ``given`` (what the data
+    decides, such as the vocabulary size), else from the run config ``run``'s option of the
+    same name. A model's size is then a field of its config and an option of its run, and
+    no ``build_model`` copies it by hand."""
+    return cls(**{f.name: given[f.name] if f.name in given else getattr(run, f.name)
+                  for f in fields(cls)})

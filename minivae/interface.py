@@ -2,12 +2,13 @@
 and the command line, so that each of those is written once for every model.
 
 A model is a small object around its frozen config dataclass. Its math stays in plain
-functions composed from the ops (``minivae.model.vae.loss_and_grads`` and friends); the
+functions composed from the ops and blocks (``minivae.model.vae.loss_and_grads`` and friends); the
 object only binds the config and says how the pieces fit:
 
     param_shapes, init_params        the parameters (one flat dict of named arrays)
     encoder/decoder_param_names      which belong to q and which to p (for the remedies)
-    loss_and_grads                   the training objective and its hand-written gradient
+    loss_and_grads                   the training objective and its hand-written gradient,
+                                     (params, batch, step): ``Step`` holds the rest
     posterior                        q(z|x[, c]) of each latent layer, from a batch
     sample_latent                    z ~ q with log q(z|x), log p(z) and each layer's KL
     log_likelihood                   log p(x | z[, c]) of each sentence (scoring_width:
@@ -22,7 +23,7 @@ A *code* is whatever the decoder reads (the plain VAE's z; the conditional VAE's
 an array, or a tuple of arrays, with one row per sentence. A decoder *state* is a tuple of
 arrays with one row per sentence, so beam search can reorder any model's state the same way.
 
-A new model implements these, registers its class in ``minivae.models.MODELS`` and gets
+A new model implements these, gets one row in ``minivae.registry.FAMILIES`` and gets
 training, resume, divergence handling, checkpoints, metrics, sampling, beam search, plots
 and the command line from the shared code. docs/models.md walks through it.
 """
@@ -30,9 +31,44 @@ and the command line from the shared code. docs/models.md walks through it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one training step needs besides the parameters and the batch: every model's
+    ``loss_and_grads(params, batch, step)`` takes one. A regulariser is a field here, read
+    by the families that honour it; ``Step()`` is a plain evaluation of the ELBO.
+
+    beta: the KL weight (the trainer's schedule, 0 while pre-training an autoencoder)
+    eps: fixed reparameterization noise (N, sum of the latent sizes), or None: drawn from rng
+    rng: where noise comes from: eps, word dropout's and dropout's masks
+    word_dropout: probability of replacing a decoder input word by <unk> (Bowman et al. 2016)
+    free_bits: nats per latent dimension below which the KL is not pushed down
+    kernel: "auto" | "fused" | "array": the fused Numba kernels or the array code
+    dropout: the rate of dropout on embeddings and RNN outputs (Srivastava et al. 2014)
+    label_smoothing: train against (1 - eps) onehot + eps / V (Szegedy et al. 2016)
+    training: False for a forward pass at inference (no dropout of any kind)
+    """
+
+    beta: float = 1.0
+    eps: object = None
+    rng: object = None
+    word_dropout: float = 0.0
+    free_bits: float = 0.0
+    kernel: str = "auto"
+    dropout: float = 0.0
+    label_smoothing: float = 0.0
+    training: bool = True
+
+    @property
+    def cpu_kernel(self) -> str:
+        """The softmax's and the embedding gradient's kernels: CPU ones only, so "fused"
+        runs them fused wherever they can, as "auto" does (``ops.lstm.select_pointwise``)."""
+        return "array" if self.kernel == "array" else "auto"
 
 
 class LossTerms(NamedTuple):
@@ -161,20 +197,10 @@ class TextModel(ABC):
 
     # -- training -----------------------------------------------------------------------
     @abstractmethod
-    def loss_and_grads(
-        self,
-        params,
-        batch,
-        beta: float = 1.0,
-        eps=None,
-        rng=None,
-        word_dropout: float = 0.0,
-        free_bits: float = 0.0,
-        kernel: str = "auto",
-        dropout: float = 0.0,
-        label_smoothing: float = 0.0,
-    ):
-        """-> (LossTerms, {name: gradient})"""
+    def loss_and_grads(self, params, batch, step: Step | None = None):
+        """The training objective of a batch and its gradient, under ``step`` (the KL weight,
+        the noise, the regularisers, the kernels; None: ``Step()``).
+        -> (LossTerms, {name: gradient})"""
 
     # -- inference ----------------------------------------------------------------------
     @abstractmethod

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from minivae.cli import main
-from minivae.conditional.config import CVAEConfig, CVAETrainConfig
+from minivae.conditional.config import CVAEConfig
 from minivae.conditional.cvae import ConditionalVAE
 from minivae.conditional.data import (
     dialogue_pairs,
@@ -17,21 +17,23 @@ from minivae.conditional.data import (
     translate,
     translation_pairs,
 )
-from minivae.conditional.metrics import (
+from minivae.conditional.model import loss_and_grads
+from minivae.conditional.params import cvae_param_shapes, init_cvae_params
+from minivae.conditional.run_config import CVAETrainConfig
+from minivae.conditional.tasks import generate
+from minivae.data import CorpusError, read_pairs
+from minivae.generation_metrics import (
     bleu_precision_recall,
     bleu_signature,
     corpus_bleu,
     distinct_n,
     sentence_bleu,
 )
-from minivae.conditional.model import loss_and_grads
-from minivae.conditional.params import cvae_param_shapes, init_cvae_params
-from minivae.conditional.tasks import generate
-from minivae.data import CorpusError, read_pairs
 from minivae.gradcheck import DEFAULT_TOL, check_op
 from minivae.gradcheck.models import check_model, tiny_model_batch
 from minivae.gradcheck.op_cases import prior_kl_backward, prior_kl_forward
-from minivae.training.loading import load_model
+from minivae.interface import Step
+from minivae.loading import load_model, resume_trainer
 from minivae.training.report import final_report
 from minivae.training.trainer import Trainer
 
@@ -93,13 +95,13 @@ def test_loss_is_rec_plus_beta_kl_plus_bow_and_kl_uses_the_prior_network():
     params = init_cvae_params(config, seed=0, dtype=np.float64)
     batch = tiny_model_batch(ConditionalVAE(config))
     eps = np.random.default_rng(1).standard_normal((3, config.latent_dim))
-    terms, grads = loss_and_grads(params, batch, config, beta=0.3, eps=eps)
+    terms, grads = loss_and_grads(params, batch, config, Step(beta=0.3, eps=eps))
     bow = terms.extra["bow"]
     assert terms.loss == pytest.approx(terms.rec + 0.3 * terms.kl + bow, rel=1e-12)
     assert terms.kl >= 0 and bow > 0
     assert set(grads) == set(params)
     params["prior_mu_b"] += 1.0  # moving the prior moves the KL
-    assert loss_and_grads(params, batch, config, beta=0.3, eps=eps)[0].kl != terms.kl
+    assert loss_and_grads(params, batch, config, Step(beta=0.3, eps=eps))[0].kl != terms.kl
 
 
 def test_config_checks_and_shapes():
@@ -191,7 +193,7 @@ def test_bleu_compares_the_words_between_spaces():
 
 def test_conditioning_on_the_source_beats_the_unconditional_vae(tmp_path):
     """The same targets, sizes and budget: the source must be worth nats of NLL."""
-    from minivae.training.config import TrainConfig
+    from minivae.model.run_config import TrainConfig
 
     sizes = dict(embed_dim=32, hidden_dim=48, latent_dim=8)
     budget = dict(epochs=10, lr=5e-3, kl_warmup=100, iw_samples=5, device="cpu")
@@ -292,7 +294,7 @@ def test_conditional_run_resumes_exactly_and_stops_on_divergence(tmp_path):
         part.progress.step += 1
         part.progress.batch_in_epoch += 1
     part.save("last.npz")
-    resumed = Trainer(resume=tmp_path / "part", progress_bar=False, log=quiet)
+    resumed = resume_trainer(tmp_path / "part", progress_bar=False, log=quiet)
     assert resumed.model.kind == "cvae" and resumed.progress.step == 5
     resumed.run()
     for name, value in full.params.items():

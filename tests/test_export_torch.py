@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from minivae import ops
+from minivae.blocks.inference import posterior
 from minivae.model import ModelConfig, decode_forward, decoder_io, init_params
-from minivae.model.inference import posterior
 
 V, E, H, Z = 13, 5, 6, 3
 LENGTHS = np.array([7, 3, 5, 1, 0])  # one full row, one empty (its state stays h0)

@@ -5,11 +5,12 @@ import math
 import numpy as np
 import pytest
 
+from minivae.blocks.inference import log_px_given_z, posterior
 from minivae.evaluation import evaluate, mutual_information, unigram_nll
 from minivae.generation import _sample, beam_search, decode, interpolate
 from minivae.gradcheck.models import tiny_batch
+from minivae.interface import Step
 from minivae.model import EOS, ModelConfig, TextVAE, init_params, loss_and_grads
-from minivae.model.inference import log_px_given_z, posterior
 from minivae.ops import log_normal
 
 CONFIG = ModelConfig(vocab_size=12, embed_dim=6, hidden_dim=8, latent_dim=3)
@@ -27,7 +28,7 @@ def params():
 def test_log_px_given_z_agrees_with_the_training_reconstruction(params):
     batch = tiny_batch(CONFIG.vocab_size, seed=3)
     eps = np.random.default_rng(0).standard_normal((3, 3))
-    terms, _ = loss_and_grads(params, batch, CONFIG, eps=eps)
+    terms, _ = loss_and_grads(params, batch, CONFIG, Step(eps=eps))
     mu, logvar = posterior(params, CONFIG, batch.tokens, batch.lengths)
     z = mu + np.exp(0.5 * logvar) * eps
     assert -log_px_given_z(params, CONFIG, batch.tokens, batch.lengths, z).mean() == pytest.approx(
@@ -44,7 +45,8 @@ def test_scoring_k_codes_at_once_equals_the_training_decoder(cell, z_mode, share
     """log_px_given_z shares the words' input projection among a sentence's K codes, runs
     past each sentence's end and scores only real positions: the same numbers as the
     training decoder's logits (masked, per code) for every cell and way of feeding z."""
-    from minivae.model.vae import decode_forward, decoder_io
+    from minivae.blocks.decoder import decode_forward
+    from minivae.blocks.sequence import decoder_io
     from minivae.ops import target_log_probs
 
     config = ModelConfig(
@@ -62,7 +64,8 @@ def test_scoring_k_codes_at_once_equals_the_training_decoder(cell, z_mode, share
     inputs, targets, mask = decoder_io(batch.tokens, batch.lengths)
     expected = []
     for k in range(3):
-        logits, _ = decode_forward(p, config, z[k * 4 : (k + 1) * 4], inputs, mask, kernel)
+        rows = z[k * 4 : (k + 1) * 4]
+        logits, _ = decode_forward(p, config, rows, inputs, mask, Step(kernel=kernel))
         expected.append((target_log_probs(logits, targets, kernel) * mask).sum(axis=1))
     got = log_px_given_z(p, config, batch.tokens, batch.lengths, z, kernel)
     assert len(set(batch.lengths.tolist())) > 1  # padding is there to be skipped
@@ -85,7 +88,7 @@ def test_beam_of_width_one_is_greedy(params):
 
 
 def test_wider_beams_find_sentences_at_least_as_likely(params):
-    from minivae.model.inference import decoder_start, decoder_step
+    from minivae.blocks.inference import decoder_start, decoder_step
 
     def score(z, ids):
         state, tok, total = decoder_start(params, CONFIG, z), np.array([2]), 0.0

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from minivae.backend import gpu_available
+from minivae.interface import Step
 
 pytestmark = pytest.mark.skipif(
     not gpu_available(), reason="needs CuPy and a CUDA GPU (pip install 'minivae[gpu]')"
@@ -55,8 +56,8 @@ def test_every_model_through_the_interface_matches_numpy_on_the_gpu(cp, index):
     batch = tiny_model_batch(model, seed=1)
     eps = np.random.default_rng(0).standard_normal((3, sum(model.latent_sizes.values())))
     kw = dict(eps=eps, kernel=kernel)
-    t_cpu, g_cpu = model.loss_and_grads(params, batch, **kw)
-    t_gpu, g_gpu = model.loss_and_grads(gpu_params, batch, **{**kw, "eps": cp.asarray(eps)})
+    t_cpu, g_cpu = model.loss_and_grads(params, batch, Step(**kw))
+    t_gpu, g_gpu = model.loss_and_grads(gpu_params, batch, Step(**{**kw, "eps": cp.asarray(eps)}))
     assert t_gpu.loss == pytest.approx(t_cpu.loss, rel=1e-10), label
     for name in g_cpu:
         np.testing.assert_allclose(to_numpy(g_gpu[name]), g_cpu[name], rtol=1e-7, atol=1e-12)
@@ -75,15 +76,15 @@ def test_whole_model_on_the_gpu_matches_numpy(cp):
     params = init_params(config, dtype=np.float64)
     gpu_params = {k: cp.asarray(v) for k, v in params.items()}
     batch, eps = tiny_batch(11), np.random.default_rng(0).standard_normal((3, 3))
-    t_cpu, g_cpu = loss_and_grads(params, batch, config, eps=eps)
-    t_gpu, g_gpu = loss_and_grads(gpu_params, batch, config, eps=cp.asarray(eps))
+    t_cpu, g_cpu = loss_and_grads(params, batch, config, Step(eps=eps))
+    t_gpu, g_gpu = loss_and_grads(gpu_params, batch, config, Step(eps=cp.asarray(eps)))
     assert t_gpu.loss == pytest.approx(t_cpu.loss, rel=1e-10)
     for name in g_cpu:
         np.testing.assert_allclose(to_numpy(g_gpu[name]), g_cpu[name], rtol=1e-8, atol=1e-12)
 
 
 def test_short_training_run_learns_on_the_gpu(tmp_path):
-    from minivae.training.config import TrainConfig
+    from minivae.model.run_config import TrainConfig
     from minivae.training.trainer import Trainer
 
     cfg = TrainConfig(
@@ -122,10 +123,9 @@ def test_translation_model_on_the_gpu_matches_numpy(cp, case):
     gpu_params = {k: cp.asarray(v) for k, v in params.items()}
     batch = tiny_model_batch(model, seed=0)
     eps = np.random.default_rng(0).standard_normal((3, model.config.latent_dim))
-    t_cpu, g_cpu = model.loss_and_grads(params, batch, eps=eps, rng=np.random.default_rng(1))
-    t_gpu, g_gpu = model.loss_and_grads(
-        gpu_params, batch, eps=cp.asarray(eps), rng=np.random.default_rng(1)
-    )
+    t_cpu, g_cpu = model.loss_and_grads(params, batch, Step(eps=eps, rng=np.random.default_rng(1)))
+    gpu_step = Step(eps=cp.asarray(eps), rng=np.random.default_rng(1))
+    t_gpu, g_gpu = model.loss_and_grads(gpu_params, batch, gpu_step)
     assert t_gpu.loss == pytest.approx(t_cpu.loss, rel=1e-10)
     for name in g_cpu:
         np.testing.assert_allclose(

@@ -11,9 +11,9 @@ import pytest
 
 from minivae.backend import gpu_available
 from minivae.cli import main
+from minivae.loading import load_model, resume_trainer
+from minivae.model.run_config import TrainConfig
 from minivae.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from minivae.training.config import TrainConfig
-from minivae.training.loading import load_model
 from minivae.training.trainer import Trainer, TrainingDiverged, epoch_batches
 
 SMALL = dict(
@@ -69,7 +69,7 @@ def crafted(tmp_path, saved, name="c.npz", params=None, meta=None, optim=None):
 
 def resume_error(path) -> str:
     with pytest.raises(CheckpointError) as e:
-        Trainer(resume=path, progress_bar=False, log=quiet)
+        resume_trainer(path, progress_bar=False, log=quiet)
     assert str(path.name) in str(e.value)
     return str(e.value)
 
@@ -237,8 +237,8 @@ def test_resume_after_a_kill_leaves_no_duplicate_rows_and_no_stale_files(tmp_pat
     (tmp_path / "run" / ".last.npz.abcd1234.tmp").write_bytes(b"half a checkpoint")
     last = load_model(tmp_path / "run" / "last.npz").meta["step"]
     assert last == killed_at
-    resumed = Trainer(
-        resume=tmp_path / "run", progress_bar=False, log=quiet, overrides={"epochs": 3}
+    resumed = resume_trainer(
+        tmp_path / "run", progress_bar=False, log=quiet, overrides={"epochs": 3}
     )
     assert not list((tmp_path / "run").glob(".*.tmp"))
     resumed.run()
@@ -255,7 +255,7 @@ def test_rows_after_the_checkpoint_are_dropped_on_resume(tmp_path):
         for s in range(5, 10):
             f.write(json.dumps({"split": "train", "step": s}) + "\n")
         f.write('{"split": "tra')  # cut short by the kill
-    Trainer(resume=tmp_path / "run", progress_bar=False, log=quiet)
+    resume_trainer(tmp_path / "run", progress_bar=False, log=quiet)
     text = (tmp_path / "run" / "metrics.jsonl").read_text()
     assert text == ""  # every row was after step 4
 

@@ -16,9 +16,9 @@ import pytest
 from test_hardening import CLI_SMALL, crafted, quiet, resume_error, saved, steps, trainer
 
 from minivae.cli import main
+from minivae.loading import load_model, resume_trainer
 from minivae.training.checkpoint import CheckpointError, load_checkpoint
-from minivae.training.loading import load_model
-from minivae.training.trainer import Trainer, TrainingDiverged
+from minivae.training.trainer import TrainingDiverged
 
 __all__ = ["saved"]  # the module fixture, shared
 
@@ -79,7 +79,7 @@ def test_one_process_may_resume_a_run_it_trained(tmp_path):
     t = trainer(tmp_path, epochs=2)
     steps(t, 2)
     t.save("last.npz")
-    resumed = Trainer(resume=tmp_path / "run", progress_bar=False, log=quiet)
+    resumed = resume_trainer(tmp_path / "run", progress_bar=False, log=quiet)
     assert resumed.lock is t.lock  # the same process: shared, not refused
 
 

@@ -7,16 +7,17 @@ import numpy as np
 import pytest
 
 from minivae import ops
+from minivae.blocks.latent import prior_forward
 from minivae.cli import main
-from minivae.conditional.model import prior_forward
 from minivae.evaluation import evaluate
 from minivae.gradcheck import DEFAULT_TOL
 from minivae.gradcheck.models import check_model, tiny_batch
 from minivae.hierarchical.config import HVAEConfig
 from minivae.hierarchical.hvae import HierarchicalVAE
 from minivae.hierarchical.model import loss_and_grads
+from minivae.interface import Step
+from minivae.loading import load_model
 from minivae.model import ModelConfig, TextVAE
-from minivae.training.loading import load_model
 
 TINY = dict(vocab_size=11, embed_dim=4, hidden_dim=5, latent_dim=3, latent_dim2=2, prior_hidden=4)
 
@@ -60,7 +61,7 @@ def _setup(dtype=np.float64, scale_prior: float = 1.0, **kw):
 
 def test_loss_is_reconstruction_plus_beta_times_both_kls():
     model, params, batch, eps = _setup(scale_prior=3.0)
-    terms, grads = model.loss_and_grads(params, batch, beta=0.3, eps=eps)
+    terms, grads = model.loss_and_grads(params, batch, Step(beta=0.3, eps=eps))
     kl1, kl2 = terms.extra["kl_z1"], terms.extra["kl_z2"]
     assert terms.loss == pytest.approx(terms.rec + 0.3 * (kl1 + kl2), rel=1e-12)
     assert terms.kl == pytest.approx(kl1 + kl2, rel=1e-12)
@@ -77,7 +78,7 @@ def test_the_kl_of_z1_is_against_the_prior_at_the_drawn_z2():
     """Recomputed outside the ops: z2 = mu2 + sigma2 eps2 (eps's last Z2 columns) through the
     prior network, then the diagonal-Gaussian KL formula."""
     model, params, batch, eps = _setup(scale_prior=3.0)
-    terms, _ = model.loss_and_grads(params, batch, eps=eps)
+    terms, _ = model.loss_and_grads(params, batch, Step(eps=eps))
     post = model.posterior(params, batch)
     (mu1, lv1), (mu2, lv2) = post.layers["z1"], post.layers["z2"]
     z2 = mu2 + np.exp(lv2 / 2) * eps[:, 3:]
@@ -87,7 +88,8 @@ def test_the_kl_of_z1_is_against_the_prior_at_the_drawn_z2():
     assert terms.extra["kl_z1"] == pytest.approx(kl_diag(mu1, lv1, prior_mu, prior_lv).mean())
     assert terms.extra["kl_z2"] == pytest.approx(kl_diag(mu2, lv2).mean())
     # A different z2 moves the prior, so the KL of z1 changes with eps2 (z2 is used).
-    other, _ = model.loss_and_grads(params, batch, eps=np.concatenate([eps[:, :3], -eps[:, 3:]], 1))
+    flipped = Step(eps=np.concatenate([eps[:, :3], -eps[:, 3:]], 1))
+    other, _ = model.loss_and_grads(params, batch, flipped)
     assert other.extra["kl_z1"] != pytest.approx(terms.extra["kl_z1"], rel=1e-3)
     assert other.extra["kl_z2"] == terms.extra["kl_z2"]
 
@@ -97,8 +99,8 @@ def test_free_bits_above_every_dimension_leave_z2_no_gradient():
     dimension sits under the free-bits floor, the KL pushes nothing and z2's heads and the
     prior network get exactly zero gradient; the reported KL is unchanged."""
     model, params, batch, eps = _setup()
-    plain, _ = model.loss_and_grads(params, batch, eps=eps)
-    floored, grads = model.loss_and_grads(params, batch, eps=eps, free_bits=10.0)
+    plain, _ = model.loss_and_grads(params, batch, Step(eps=eps))
+    floored, grads = model.loss_and_grads(params, batch, Step(eps=eps, free_bits=10.0))
     assert floored.kl == pytest.approx(plain.kl)
     assert floored.kl_objective == pytest.approx(10.0 * (3 + 2))
     for name in ("z2_mu_W", "z2_logvar_b", "prior_W", "prior_mu_W", "prior_logvar_b"):
@@ -109,8 +111,8 @@ def test_free_bits_above_every_dimension_leave_z2_no_gradient():
 def test_padding_length_does_not_change_the_loss():
     model, params, batch, eps = _setup()
     wider = batch._replace(tokens=np.pad(batch.tokens, ((0, 0), (0, 3))))
-    a, ga = model.loss_and_grads(params, batch, eps=eps)
-    b, gb = model.loss_and_grads(params, wider, eps=eps)
+    a, ga = model.loss_and_grads(params, batch, Step(eps=eps))
+    b, gb = model.loss_and_grads(params, wider, Step(eps=eps))
     assert a.loss == pytest.approx(b.loss, rel=1e-12)
     for name in ga:
         np.testing.assert_allclose(ga[name], gb[name], rtol=1e-10, atol=1e-14)
@@ -118,7 +120,7 @@ def test_padding_length_does_not_change_the_loss():
 
 def test_model_runs_in_float32_and_draws_its_own_noise():
     model, params, batch, _ = _setup(dtype=np.float32)
-    terms, grads = loss_and_grads(params, batch, model.config, rng=np.random.default_rng(0))
+    terms, grads = loss_and_grads(params, batch, model.config, Step(rng=np.random.default_rng(0)))
     assert np.isfinite(terms.loss)
     assert all(g.dtype == np.float32 for g in grads.values())
     with pytest.raises(ValueError, match="eps or an rng"):

@@ -5,6 +5,7 @@ import pytest
 
 from minivae.gradcheck import DEFAULT_TOL
 from minivae.gradcheck.models import check_model, tiny_batch
+from minivae.interface import Step
 from minivae.model import (
     BOS,
     EOS,
@@ -55,7 +56,7 @@ def _setup(dtype=np.float64, **kw):
 
 def test_loss_is_reconstruction_plus_beta_kl_and_kl_is_nonnegative():
     config, params, batch, eps = _setup()
-    terms, grads = loss_and_grads(params, batch, config, beta=0.3, eps=eps)
+    terms, grads = loss_and_grads(params, batch, config, Step(beta=0.3, eps=eps))
     assert terms.loss == pytest.approx(terms.rec + 0.3 * terms.kl, rel=1e-12)
     assert terms.kl >= 0 and terms.rec > 0
     assert terms.num_tokens == int(batch.lengths.sum() + len(batch.lengths))
@@ -66,21 +67,21 @@ def test_loss_is_reconstruction_plus_beta_kl_and_kl_is_nonnegative():
 
 def test_free_bits_floor_the_kl_objective_but_not_the_reported_kl():
     config, params, batch, eps = _setup()
-    plain, _ = loss_and_grads(params, batch, config, eps=eps)
-    floored, grads = loss_and_grads(params, batch, config, eps=eps, free_bits=10.0)
+    plain, _ = loss_and_grads(params, batch, config, Step(eps=eps))
+    floored, grads = loss_and_grads(params, batch, config, Step(eps=eps, free_bits=10.0))
     assert floored.kl == pytest.approx(plain.kl)
     assert floored.kl_objective == pytest.approx(10.0 * config.latent_dim)
     # Every dimension is under the floor, so the KL pushes nothing: mu gets only the
     # reconstruction's gradient, which beta=0 also gives.
-    _, rec_only = loss_and_grads(params, batch, config, eps=eps, beta=0.0)
+    _, rec_only = loss_and_grads(params, batch, config, Step(eps=eps, beta=0.0))
     np.testing.assert_allclose(grads["mu_W"], rec_only["mu_W"], rtol=1e-12)
 
 
 def test_padding_length_does_not_change_the_loss():
     config, params, batch, eps = _setup()
     wider = batch._replace(tokens=np.pad(batch.tokens, ((0, 0), (0, 3))))
-    a, ga = loss_and_grads(params, batch, config, eps=eps)
-    b, gb = loss_and_grads(params, wider, config, eps=eps)
+    a, ga = loss_and_grads(params, batch, config, Step(eps=eps))
+    b, gb = loss_and_grads(params, wider, config, Step(eps=eps))
     assert a.loss == pytest.approx(b.loss, rel=1e-12)
     for name in ga:
         np.testing.assert_allclose(ga[name], gb[name], rtol=1e-10, atol=1e-14)
@@ -88,20 +89,18 @@ def test_padding_length_does_not_change_the_loss():
 
 def test_word_dropout_hides_inputs_but_not_targets():
     config, params, batch, eps = _setup()
-    clean, _ = loss_and_grads(params, batch, config, eps=eps)
-    same, _ = loss_and_grads(
-        params, batch, config, eps=eps, word_dropout=0.0, rng=np.random.default_rng(0)
-    )
+    clean, _ = loss_and_grads(params, batch, config, Step(eps=eps))
+    keep = Step(eps=eps, word_dropout=0.0, rng=np.random.default_rng(0))
+    same, _ = loss_and_grads(params, batch, config, keep)
     assert same.loss == clean.loss
-    dropped, _ = loss_and_grads(
-        params, batch, config, eps=eps, word_dropout=1.0, rng=np.random.default_rng(0)
-    )
+    drop = Step(eps=eps, word_dropout=1.0, rng=np.random.default_rng(0))
+    dropped, _ = loss_and_grads(params, batch, config, drop)
     assert dropped.loss != clean.loss and dropped.num_tokens == clean.num_tokens
 
 
 def test_model_runs_in_float32():
     config, params, batch, eps = _setup(dtype=np.float32)
-    terms, grads = loss_and_grads(params, batch, config, eps=eps)
+    terms, grads = loss_and_grads(params, batch, config, Step(eps=eps))
     assert np.isfinite(terms.loss)
     assert all(g.dtype == np.float32 for g in grads.values())
 
@@ -122,7 +121,7 @@ def test_whole_model_gradient_with_label_smoothing():
 def test_label_smoothing_reaches_the_loss_through_the_trainer_and_is_checked(tmp_path):
     """--label-smoothing changes the trained objective (the same batch, noise and weights give
     another loss), not the validation metrics' definition; 1 or more is refused by name."""
-    from minivae.training.config import TrainConfig
+    from minivae.model.run_config import TrainConfig
     from minivae.training.trainer import Trainer, epoch_batches
 
     small = dict(builtin_size=60, embed_dim=8, hidden_dim=8, latent_dim=2, device="cpu")

@@ -5,7 +5,9 @@ over-fitting remedies dropout and weight decay, through the shared trainer."""
 import numpy as np
 import pytest
 
-from minivae.training.config import TrainConfig
+from minivae.loading import resume_trainer
+from minivae.model.run_config import TrainConfig
+from minivae.remedies import aggressive, pretraining
 from minivae.training.trainer import Trainer, epoch_batches
 
 SMALL = dict(
@@ -34,7 +36,7 @@ def test_aggressive_training_updates_the_encoder_alone_in_between(tmp_path):
     encoder, rest = t.optimizers["encoder"], t.optimizers["rest"]
     before = {k: v.copy() for k, v in t.params.items()}
     batch = epoch_batches(t.data.train, t.cfg, 0)[0]
-    t._train_encoder()
+    aggressive.train_encoder(t, epoch_batches(t.data.train, t.cfg, t.progress.epoch))
     changed = {k for k in t.params if not np.array_equal(t.params[k], before[k])}
     assert changed == t.model.encoder_param_names()  # the inner loop moves q's weights only
     assert 1 <= encoder.step_count <= 12 and rest.step_count == 0
@@ -67,7 +69,7 @@ def test_aggressive_run_resumes_exactly(tmp_path):
         part.progress.step += 1
         part.progress.batch_in_epoch += 1
     part.save("last.npz")
-    resumed = Trainer(resume=tmp_path / "part", progress_bar=False, log=quiet)
+    resumed = resume_trainer(tmp_path / "part", progress_bar=False, log=quiet)
     assert resumed.progress.aggressive
     resumed.run()
     for name, value in full.params.items():
@@ -81,7 +83,7 @@ def test_pretraining_trains_an_autoencoder_then_resets_the_decoder(tmp_path):
     with (tmp_path / "run" / "metrics.jsonl").open("a") as rows:
         t._run_epoch(rows)  # the autoencoder epoch
         trained = {k: v.copy() for k, v in t.params.items()}
-        t._reset_decoder()
+        pretraining.reset_decoder(t)
     fresh = t.model.init_params(seed=t.cfg.seed + 1)
     for name in t.model.decoder_param_names():
         np.testing.assert_array_equal(t.params[name], fresh[name], err_msg=name)

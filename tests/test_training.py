@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from minivae.cli import main
+from minivae.loading import load_model, resume_trainer
+from minivae.model.run_config import TrainConfig
 from minivae.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from minivae.training.config import TrainConfig
-from minivae.training.loading import load_model
 from minivae.training.trainer import Trainer, TrainingDiverged
 
 SMALL = dict(
@@ -53,7 +53,7 @@ def test_resume_gives_the_same_parameters_as_an_uninterrupted_run(tmp_path):
         part.progress.step += 1
         part.progress.batch_in_epoch += 1
     part.save("last.npz")
-    resumed = Trainer(resume=tmp_path / "part", progress_bar=False, log=lambda *_: None)
+    resumed = resume_trainer(tmp_path / "part", progress_bar=False, log=lambda *_: None)
     assert resumed.progress.step == 7
     resumed.run()
     assert resumed.progress.step == full.progress.step
@@ -246,7 +246,7 @@ def test_lr_decay_halves_the_rate_after_an_epoch_without_improvement_and_survive
     assert trainer.progress.lr == pytest.approx(cfg.lr / 4)
     assert all(opt.lr == pytest.approx(cfg.lr / 4) for opt in trainer.optimizers.values())
     assert load_checkpoint(tmp_path / "run/best.npz")[1]["epoch"] == 1
-    resumed = Trainer(resume=tmp_path / "run", progress_bar=False, log=lambda *_: None)
+    resumed = resume_trainer(tmp_path / "run", progress_bar=False, log=lambda *_: None)
     assert resumed.progress.lr == pytest.approx(cfg.lr / 4)
     assert all(opt.lr == pytest.approx(cfg.lr / 4) for opt in resumed.optimizers.values())
 
@@ -280,7 +280,7 @@ def test_a_crafted_checkpoint_learning_rate_is_refused(tmp_path, lr):
     meta["lr"] = lr
     save_checkpoint(tmp_path / "run/last.npz", params, meta, optim)
     with pytest.raises(CheckpointError, match="lr|learning rate"):
-        Trainer(resume=tmp_path / "run", progress_bar=False, log=lambda *_: None)
+        resume_trainer(tmp_path / "run", progress_bar=False, log=lambda *_: None)
 
 
 def test_a_checkpoint_from_before_the_decay_resumes_at_its_configured_rate(tmp_path):
@@ -288,5 +288,5 @@ def test_a_checkpoint_from_before_the_decay_resumes_at_its_configured_rate(tmp_p
     params, meta, optim = load_checkpoint(tmp_path / "run/last.npz")
     del meta["lr"]  # written before --lr-decay existed
     save_checkpoint(tmp_path / "run/last.npz", params, meta, optim)
-    resumed = Trainer(resume=tmp_path / "run", progress_bar=False, log=lambda *_: None)
+    resumed = resume_trainer(tmp_path / "run", progress_bar=False, log=lambda *_: None)
     assert resumed.progress.lr == 3e-3

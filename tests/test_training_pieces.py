@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from minivae.remedies.kl_schedules import kl_weight
 from minivae.training.optim import SGD, Adam, clip_by_global_norm
-from minivae.training.schedules import kl_weight
 
 
 def test_adam_matches_the_textbook_update():

@@ -13,17 +13,19 @@ from minivae.cli import main
 from minivae.data import CorpusError, pad_batch
 from minivae.generation import decode
 from minivae.gradcheck.models import check_model, model_cases, tiny_model_batch
+from minivae.interface import Step
+from minivae.loading import load_model
 from minivae.training.checkpoint import load_checkpoint
-from minivae.training.loading import load_model
 from minivae.training.report import final_report
 from minivae.training.trainer import Trainer
-from minivae.translation.config import NMTConfig, NMTTrainConfig
+from minivae.translation.config import NMTConfig
 from minivae.translation.encoder import (
     bidirectional_encoder_forward,
     gather_positions,
     reverse_within_length,
 )
 from minivae.translation.nmt import TranslationVAE
+from minivae.translation.run_config import NMTTrainConfig
 
 NMT_CASES = [c for c in model_cases() if c[1].kind == "nmt"]
 TINY = dict(vocab_size=13, src_vocab_size=11, embed_dim=6, enc_hidden_dim=4, hidden_dim=5)
@@ -384,7 +386,7 @@ def test_key_dropout_acts_in_training_only():
 
     def loss(model, seed):
         rng = np.random.default_rng(seed)
-        return model.loss_and_grads(params, batch, eps=eps, rng=rng)[0].loss
+        return model.loss_and_grads(params, batch, Step(eps=eps, rng=rng))[0].loss
 
     assert loss(plain, 0) == loss(plain, 1)  # no dropout anywhere: the masks do not matter
     assert loss(dropped, 0) != loss(dropped, 1) and loss(dropped, 0) != loss(plain, 0)

@@ -166,9 +166,9 @@ def documented_outputs() -> set[str]:
     """Relative paths that the README's, the docs' and the experiments' commands write: every
     --out and --results, the tutorials' run folders, the scripts' $RUNS folders, the
     commands' default run folders."""
-    from minivae.conditional.config import CVAETrainConfig
-    from minivae.training.config import TrainConfig
-    from minivae.translation.config import NMTTrainConfig
+    from minivae.conditional.run_config import CVAETrainConfig
+    from minivae.model.run_config import TrainConfig
+    from minivae.translation.run_config import NMTTrainConfig
 
     files = [ROOT / "README.md", *ROOT.glob("docs/*.md"), ROOT / "tutorials" / "README.md"]
     files += [*ROOT.glob("experiments/*.sh"), *ROOT.glob("minivae/assignments/instructions/*")]

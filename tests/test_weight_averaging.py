@@ -5,9 +5,9 @@ crafted checkpoint's trained weights are refused with the file named."""
 import numpy as np
 import pytest
 
+from minivae.loading import load_model, resume_trainer
+from minivae.model.run_config import TrainConfig
 from minivae.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from minivae.training.config import TrainConfig
-from minivae.training.loading import load_model
 from minivae.training.trainer import Trainer
 
 SMALL = dict(
@@ -64,8 +64,8 @@ def test_a_resumed_run_continues_the_trained_weights_and_the_average_exactly(tmp
     best = load_model(tmp_path / "part/best.npz")
     for name in part.params:
         np.testing.assert_array_equal(best.params[name], part.averaged[name], err_msg=name)
-    resumed = Trainer(
-        resume=tmp_path / "part", progress_bar=False, log=lambda *_: None, overrides={"epochs": 2}
+    resumed = resume_trainer(
+        tmp_path / "part", progress_bar=False, log=lambda *_: None, overrides={"epochs": 2}
     )
     for name in part.params:  # read back as they were written
         np.testing.assert_array_equal(resumed.params[name], part.params[name], err_msg=name)
@@ -93,7 +93,7 @@ def test_crafted_trained_weights_are_refused_naming_the_file(tmp_path, attack):
         state["train.out_b"] = np.full_like(state["train.out_b"], np.nan)
     save_checkpoint(path, params, meta, state)
     with pytest.raises(CheckpointError, match=str(path)):
-        Trainer(resume=path, progress_bar=False, log=lambda *_: None)
+        resume_trainer(path, progress_bar=False, log=lambda *_: None)
 
 
 @pytest.mark.parametrize("ema", [1.0, 1.5, -0.1, float("nan")])
@@ -119,4 +119,4 @@ def test_trained_weights_in_a_run_without_ema_are_refused(tmp_path):
     state["train.out_b"] = params["out_b"]
     save_checkpoint(path, params, meta, state)
     with pytest.raises(CheckpointError, match="unexpected optimizer state"):
-        Trainer(resume=path, progress_bar=False, log=lambda *_: None)
+        resume_trainer(path, progress_bar=False, log=lambda *_: None)

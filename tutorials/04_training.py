@@ -32,7 +32,7 @@ from minivae.data import builtin_corpus
 from minivae.gradcheck import format_table
 from minivae.gradcheck.models import check_model
 from minivae.model import ModelConfig, TextVAE
-from minivae.training.config import TrainConfig
+from minivae.model.run_config import TrainConfig
 from minivae.training.report import latent_means
 from minivae.training.trainer import Trainer
 
@@ -111,8 +111,8 @@ assert last["mi"] > 1.0, "z should say which sentence it came from"
 # ## Samples and reconstructions
 
 # %%
+from minivae.blocks.inference import posterior  # noqa: E402
 from minivae.generation import decode  # noqa: E402
-from minivae.model.inference import posterior  # noqa: E402
 
 vocab, params, model = trainer.data.vocab, trainer.params, trainer.model
 config = model.config

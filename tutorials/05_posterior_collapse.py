@@ -39,9 +39,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from minivae.gradcheck.models import check_model, tiny_batch
+from minivae.interface import Step
 from minivae.model import ModelConfig, TextVAE, init_params, loss_and_grads
-from minivae.training.config import TrainConfig
-from minivae.training.schedules import kl_weight
+from minivae.model.run_config import TrainConfig
+from minivae.remedies.kl_schedules import kl_weight
 from minivae.training.trainer import Trainer
 
 # %% [markdown]
@@ -77,8 +78,8 @@ print("free-bits model gradient: max relative error", max(r.error for r in rows)
 # gets exactly the gradient it gets with beta = 0.
 params = init_params(tiny, dtype=np.float64)
 batch, eps = tiny_batch(11), np.random.default_rng(0).standard_normal((3, 3))
-_, g_floor = loss_and_grads(params, batch, tiny, eps=eps, free_bits=100.0)
-_, g_beta0 = loss_and_grads(params, batch, tiny, eps=eps, beta=0.0)
+_, g_floor = loss_and_grads(params, batch, tiny, Step(eps=eps, free_bits=100.0))
+_, g_beta0 = loss_and_grads(params, batch, tiny, Step(eps=eps, beta=0.0))
 np.testing.assert_allclose(g_floor["mu_W"], g_beta0["mu_W"])
 
 # %% [markdown]

@@ -28,9 +28,9 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
+from minivae.blocks.inference import decoder_start, decoder_step, posterior
 from minivae.generation import _sample, beam_search, decode, interpolate
-from minivae.model.inference import decoder_start, decoder_step, posterior
-from minivae.training.config import TrainConfig
+from minivae.model.run_config import TrainConfig
 from minivae.training.trainer import Trainer
 
 # %% [markdown]

@@ -65,14 +65,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from minivae import ops
-from minivae.conditional.config import CVAEConfig, CVAETrainConfig
+from minivae.conditional.config import CVAEConfig
 from minivae.conditional.cvae import ConditionalVAE
 from minivae.conditional.data import dialogue_pairs, references_by_source
+from minivae.conditional.run_config import CVAETrainConfig
 from minivae.conditional.tasks import generate
 from minivae.gradcheck import check_op, format_table
 from minivae.gradcheck.models import check_model
 from minivae.gradcheck.op_cases import op_cases
-from minivae.training.loading import load_model
+from minivae.loading import load_model
 from minivae.training.report import final_report
 from minivae.training.trainer import Trainer
 

@@ -58,7 +58,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from minivae import ops
-from minivae.conditional.model import prior_forward, prior_net_forward
+from minivae.blocks.latent import gaussian_sample, prior_forward, prior_net_forward
 from minivae.data import batch_of
 from minivae.generation import decode
 from minivae.gradcheck import check_op, format_table
@@ -66,8 +66,8 @@ from minivae.gradcheck.models import check_model
 from minivae.gradcheck.op_cases import op_cases
 from minivae.hierarchical.config import HVAEConfig
 from minivae.hierarchical.hvae import HierarchicalVAE
-from minivae.model.latent import gaussian_sample
-from minivae.training.config import TrainConfig
+from minivae.interface import Step
+from minivae.model.run_config import TrainConfig
 from minivae.training.report import latent_means
 from minivae.training.trainer import Trainer
 
@@ -195,7 +195,7 @@ for name, run in [("free bits", trainer), ("no free bits", collapsed)]:
 
 # %%
 valid = batch_of(data.valid, np.arange(len(data.valid.ids)))
-terms, _ = model.loss_and_grads(params, valid, rng=np.random.default_rng(0))
+terms, _ = model.loss_and_grads(params, valid, Step(rng=np.random.default_rng(0)))
 per_dim = np.asarray(terms.kl_per_dim)
 fig, ax = plt.subplots(figsize=(8, 3))
 ax.bar(range(8), per_dim[:8], label="z1: KL(q(z1|x) || p(z1|z2))")

@@ -46,10 +46,11 @@ from minivae.conditional.data import VERBS
 from minivae.gradcheck import check_op, format_table, numerical_gradient_array, rel_error
 from minivae.gradcheck.models import check_model
 from minivae.training.trainer import Trainer
-from minivae.translation.config import NMTConfig, NMTTrainConfig
+from minivae.translation.config import NMTConfig
 from minivae.translation.encoder import gather_positions, reverse_within_length
 from minivae.translation.heatmap import plot_attention
 from minivae.translation.nmt import TranslationVAE
+from minivae.translation.run_config import NMTTrainConfig
 from minivae.translation.tasks import attention_weights, translate
 
 rng = np.random.default_rng(0)

@@ -32,7 +32,7 @@ import numpy as np
 
 from minivae import ops
 from minivae.gradcheck import check_op, format_table
-from minivae.training.config import TrainConfig
+from minivae.model.run_config import TrainConfig
 from minivae.training.trainer import Trainer
 
 # %% [markdown]

@@ -18,11 +18,12 @@ import time
 import numpy as np
 
 from minivae import ops
+from minivae.blocks.decoder import decode_forward
+from minivae.blocks.inference import posterior
+from minivae.blocks.sequence import decoder_io, on_device
 from minivae.data import EncodedCorpus, Examples, Vocab, encode_examples, read_sentences
 from minivae.evaluation import evaluate
 from minivae.model import ModelConfig, TextVAE
-from minivae.model.inference import posterior
-from minivae.model.vae import decode_forward, decoder_io, on_device
 from minivae.training.trainer import eval_batches
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from minivae.benchmarks.runs_table import run_row
-from minivae.training.loading import load_model
+from minivae.loading import load_model
 
 
 def latent_size(folder: Path) -> int:

@@ -20,6 +20,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from minivae.benchmarks.timing import median_time
+from minivae.interface import Step
 from minivae.training.optim import Adam, clip_by_global_norm
 from minivae.translation.config import NMTConfig
 from minivae.translation.nmt import TranslationVAE
@@ -50,9 +51,8 @@ def minivae_step_fn(config: NMTConfig, batch, xp=np, seed: int = 0):
     rng = np.random.default_rng(seed) if xp is np else xp.random.default_rng(seed)
 
     def step():
-        _, grads = model.loss_and_grads(
-            params, batch, rng=rng, dropout=DROPOUT, label_smoothing=LABEL_SMOOTHING
-        )
+        train = Step(rng=rng, dropout=DROPOUT, label_smoothing=LABEL_SMOOTHING)
+        _, grads = model.loss_and_grads(params, batch, train)
         clip_by_global_norm(grads, 5.0)
         optimizer.step(params, grads)
 

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from minivae.benchmarks.timing import median_time
+from minivae.interface import Step
 from minivae.model import ModelConfig, init_params, loss_and_grads
 from minivae.training.optim import Adam, clip_by_global_norm
 
@@ -35,7 +36,7 @@ def minivae_step_fn(config: ModelConfig, batch, xp=np, seed: int = 0):
     rng = np.random.default_rng(seed) if xp is np else xp.random.default_rng(seed)
 
     def one_step():  # not "step": the cost split counts optimizer.step by that name
-        _, grads = loss_and_grads(params, batch, config, rng=rng)
+        _, grads = loss_and_grads(params, batch, config, Step(rng=rng))
         clip_by_global_norm(grads, 5.0)
         optimizer.step(params, grads)
 

@@ -27,8 +27,8 @@ def load_for_use(args):
     """-> TrainedModel with its parameters on the chosen device; a checkpoint with weights
     that are not all finite is refused (its numbers and samples would be meaningless)."""
     from minivae.backend import resolve_device, xp_for
+    from minivae.loading import load_model
     from minivae.training.checkpoint import check_finite
-    from minivae.training.loading import load_model
 
     trained = load_model(args.checkpoint)
     xp = xp_for(resolve_device(args.device))

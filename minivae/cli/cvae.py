@@ -13,7 +13,7 @@ from minivae.cli.common import USE_ERRORS, fail, load_for_use
 def add_parser(sub) -> None:
     from minivae.cli.generate import add_sample_parser
     from minivae.cli.train import add_training_parser, run_training
-    from minivae.conditional.config import CVAETrainConfig
+    from minivae.conditional.run_config import CVAETrainConfig
 
     p = sub.add_parser(
         "cvae",

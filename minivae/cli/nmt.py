@@ -10,7 +10,7 @@ def add_parser(sub) -> None:
     from minivae.cli.cvae import add_eval_parser
     from minivae.cli.generate import add_sample_parser
     from minivae.cli.train import add_training_parser, run_training
-    from minivae.translation.config import NMTTrainConfig
+    from minivae.translation.run_config import NMTTrainConfig
 
     p = sub.add_parser(
         "nmt",

@@ -15,9 +15,6 @@ from minivae.cli.options import (
     given_options,
 )
 
-# What a resumed run may change; the checkpoint's settings win for everything else.
-RESUMABLE = {"epochs", "max_minutes", "device", "kernel", "out"}
-
 
 def add_training_parser(sub, name: str, cls, help: str, description: str, run):
     p = sub.add_parser(name, help=help, description=description)
@@ -37,7 +34,7 @@ def add_training_parser(sub, name: str, cls, help: str, description: str, run):
 
 
 def add_parser(sub) -> None:
-    from minivae.training.config import TrainConfig
+    from minivae.model.run_config import TrainConfig
 
     add_training_parser(
         sub,
@@ -55,15 +52,17 @@ def add_parser(sub) -> None:
 def run_training(args, cls, command: str) -> int:
     """Train (or resume), print the final report; user errors exit 2, divergence 1."""
     from minivae.data import CorpusError
+    from minivae.loading import resume_trainer
     from minivae.training.checkpoint import CheckpointError
     from minivae.training.report import final_report
+    from minivae.training.resume import RESUMABLE
     from minivae.training.trainer import Trainer, TrainingDiverged
 
     try:
         given = given_options(cls, args)
         start = time.perf_counter()
         if args.resume:
-            fixed = sorted(set(given) - RESUMABLE)
+            fixed = sorted(set(given) - RESUMABLE - {"out"})
             if fixed:
                 raise ValueError(
                     "--resume continues a run with its own settings; only --epochs, "
@@ -71,8 +70,8 @@ def run_training(args, cls, command: str) -> int:
                     f"{', '.join(fixed)})"
                 )
             overrides = {k: v for k, v in given.items() if k != "out"}
-            trainer = Trainer(
-                resume=args.resume,
+            trainer = resume_trainer(
+                args.resume,
                 progress_bar=not args.no_progress,
                 out=given.get("out"),
                 overrides=overrides,

@@ -10,18 +10,13 @@ import numpy as np
 
 from minivae import ops
 from minivae.backend import get_array_module
+from minivae.blocks import inference
+from minivae.blocks.latent import gaussian_kl, gaussian_sample, prior_forward
+from minivae.blocks.sequence import on_device
 from minivae.conditional.config import CVAEConfig
-from minivae.conditional.model import (
-    condition_forward,
-    loss_and_grads,
-    prior_forward,
-    recognition_forward,
-)
+from minivae.conditional.model import condition_forward, loss_and_grads, recognition_forward
 from minivae.conditional.params import cvae_param_shapes, init_cvae_params
-from minivae.interface import Gaussian, LatentSample, Posterior, TextModel
-from minivae.model import inference
-from minivae.model.latent import gaussian_kl, gaussian_sample
-from minivae.model.vae import on_device
+from minivae.interface import Gaussian, LatentSample, Posterior, Step, TextModel
 
 
 class ConditionalVAE(TextModel):
@@ -44,8 +39,8 @@ class ConditionalVAE(TextModel):
         prefixes = ("dec_", "out_", "z_to_h_", "prior_", "bow_")
         return {n for n in self.param_shapes() if n.startswith(prefixes)}
 
-    def loss_and_grads(self, params, batch, **options):
-        return loss_and_grads(params, batch, self.config, **options)
+    def loss_and_grads(self, params, batch, step: Step | None = None):
+        return loss_and_grads(params, batch, self.config, step)
 
     def condition_context(self, params, src, src_lengths=None, kernel: str = "auto"):
         """c (M, C) of class ids (M,) or of source ids (M, Ts) with their lengths."""

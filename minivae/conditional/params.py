@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from minivae.blocks.latent import prior_net_shapes
+from minivae.blocks.params import init_from_shapes, param_shapes, rnn_bias_shapes
 from minivae.conditional.config import CVAEConfig
-from minivae.model.params import init_from_shapes, param_shapes, rnn_bias_shapes
 
 
 def cvae_param_shapes(config: CVAEConfig) -> dict[str, tuple]:
@@ -42,19 +43,6 @@ def cvae_param_shapes(config: CVAEConfig) -> dict[str, tuple]:
     if config.bow:
         shapes.update({"bow_W": (Z + C, config.vocab_size), "bow_b": (config.vocab_size,)})
     return shapes
-
-
-def prior_net_shapes(C: int, P: int, Z: int) -> dict[str, tuple]:
-    """The prior network's weights (``minivae.conditional.model.PRIOR_NAMES``): its input
-    (C,) -> tanh layer (P,) -> mean and log-variance (Z,) each."""
-    return {
-        "prior_W": (C, P),
-        "prior_b": (P,),
-        "prior_mu_W": (P, Z),
-        "prior_mu_b": (Z,),
-        "prior_logvar_W": (P, Z),
-        "prior_logvar_b": (Z,),
-    }
 
 
 def init_cvae_params(config: CVAEConfig, seed: int = 0, dtype=np.float32, xp=np) -> dict:

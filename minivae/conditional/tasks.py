@@ -13,21 +13,23 @@ from __future__ import annotations
 import numpy as np
 
 from minivae.conditional.data import references_by_source
-from minivae.conditional.metrics import (
+from minivae.data import pad_conditions
+from minivae.generation import decode
+from minivae.generation_metrics import (
     attribute_agreement,
     bleu_precision_recall,
     corpus_bleu,
     distinct_n,
 )
-from minivae.data import pad_conditions
-from minivae.generation import decode
 from minivae.text_metrics import rouge
 
 
-def generate(model, params, encoded_conditions, num: int, rng, use_mean=False, **decode_args):
-    """``num`` sentences (token ids) for each encoded condition, z from the prior network.
+def generate(model, params, encoded_conditions, num: int, rng, **decode_args):
+    """``num`` sentences (token ids) for each encoded condition, z from the prior network
+    (its mean with ``use_mean=True``); the other ``decode_args`` go to ``generation.decode``.
     -> one list of ``num`` id lists per condition
     """
+    use_mean = decode_args.pop("use_mean", False)
     kernel = decode_args.get("kernel", "auto")  # the conditions are encoded with it too
     context = model.condition_context(params, *pad_conditions(encoded_conditions), kernel)
     code = model.prior_code(params, num, rng, context, use_mean=use_mean)

@@ -33,10 +33,10 @@ except ImportError as e:  # pragma: no cover - exercised by a test that hides to
 import numpy as np
 
 from minivae.backend import to_numpy
+from minivae.blocks.config import ModelConfig
+from minivae.blocks.encoder import embedding_names
+from minivae.blocks.params import param_shapes
 from minivae.data.vocab import BOS
-from minivae.model.config import ModelConfig
-from minivae.model.params import param_shapes
-from minivae.model.vae import embedding_names
 from minivae.training.checkpoint import check_param_shapes
 
 RNNS = (("enc", "encoder"), ("dec", "decoder"))  # minivae's prefix, TorchVAE's attribute

@@ -7,7 +7,7 @@ import numpy as np
 
 from minivae.data import Batch
 from minivae.gradcheck.core import DEFAULT_TOL, CheckRow, check_params, not_implemented_row
-from minivae.interface import TextModel
+from minivae.interface import Step, TextModel
 
 
 def tiny_batch(vocab_size: int, seed: int = 0, N: int = 3, T: int = 5) -> Batch:
@@ -63,9 +63,7 @@ def check_model(
 
     def run():
         masks = np.random.default_rng(seed + 2)  # the same dropout masks every time
-        return model.loss_and_grads(
-            params,
-            batch,
+        step = Step(
             beta=beta,
             eps=eps,
             rng=masks,
@@ -74,6 +72,7 @@ def check_model(
             dropout=dropout,
             label_smoothing=label_smoothing,
         )
+        return model.loss_and_grads(params, batch, step)
 
     try:
         return check_params(run, params, label, tol=tol, h=h, max_entries=max_entries, seed=seed)

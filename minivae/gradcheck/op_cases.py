@@ -175,7 +175,7 @@ def prior_kl_forward(c, W, b, W_mu, b_mu, W_lv, b_lv, mu, logvar):
     """KL(N(mu, e^logvar) || p(z|c)) with p(z|c) from the conditional VAE's prior network:
     the KL's gradient with respect to the prior, carried back through the network.
     -> kl (N,), cache"""
-    from minivae.conditional.model import prior_net_forward
+    from minivae.blocks.latent import prior_net_forward
 
     prior_mu, prior_logvar, c_prior = prior_net_forward(c, W, b, W_mu, b_mu, W_lv, b_lv)
     kl, c_kl = ops.gaussian_kl_forward(mu, logvar, prior_mu, prior_logvar)
@@ -184,7 +184,7 @@ def prior_kl_forward(c, W, b, W_mu, b_mu, W_lv, b_lv, mu, logvar):
 
 def prior_kl_backward(dkl, cache):
     """-> dc, dW, db, dW_mu, db_mu, dW_lv, db_lv, dmu, dlogvar"""
-    from minivae.conditional.model import prior_net_backward
+    from minivae.blocks.latent import prior_net_backward
 
     c_prior, c_kl = cache
     dmu, dlogvar, dprior_mu, dprior_logvar = ops.gaussian_kl_backward(dkl, c_kl)
@@ -306,7 +306,7 @@ def translation_cases(randn, rng, xp):
         def decoder_forward(emb, z, h0, keys, keys_proj, mask, *arrays, _kind=kind, _n=names):
             params = dict(zip(_n, arrays))
             h, contexts, _, cache = recurrence_forward(
-                params, _kind, emb, z, h0, keys, keys_proj, mask
+                params, _kind, (emb, z, h0), (keys, keys_proj, mask)
             )
             return h, contexts, cache
 

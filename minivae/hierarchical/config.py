@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from minivae.blocks.config import ModelConfig
 from minivae.config_dict import DictConfig
-from minivae.model.config import ModelConfig
 
 
 @dataclass(frozen=True)

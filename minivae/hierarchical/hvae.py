@@ -12,14 +12,13 @@ import numpy as np
 
 from minivae import ops
 from minivae.backend import get_array_module
-from minivae.conditional.model import prior_forward
+from minivae.blocks import inference
+from minivae.blocks.latent import gaussian_kl, gaussian_sample, prior_forward
+from minivae.blocks.sequence import on_device
 from minivae.hierarchical.config import HVAEConfig
 from minivae.hierarchical.model import encode_forward, loss_and_grads
 from minivae.hierarchical.params import hvae_param_shapes, init_hvae_params
-from minivae.interface import Gaussian, LatentSample, Posterior, TextModel
-from minivae.model import inference
-from minivae.model.latent import gaussian_kl, gaussian_sample
-from minivae.model.vae import on_device
+from minivae.interface import Gaussian, LatentSample, Posterior, Step, TextModel
 
 
 class HierarchicalVAE(TextModel):
@@ -46,14 +45,14 @@ class HierarchicalVAE(TextModel):
         prefixes = ("dec_", "out_", "z_to_h_", "prior_")
         return {n for n in self.param_shapes() if n.startswith(prefixes)}
 
-    def loss_and_grads(self, params, batch, **options):
-        return loss_and_grads(params, batch, self.config, **options)
+    def loss_and_grads(self, params, batch, step: Step | None = None):
+        return loss_and_grads(params, batch, self.config, step)
 
     def posterior(self, params, batch, kernel: str = "auto") -> Posterior:
         """Both layers' q; z1's prior mean for the active units is p(z1|z2)'s at z2 = the
         mean of q(z2|x) (z1 is active where it varies more than the prior predicts)."""
         _, tokens, _, mask = on_device(params, batch.tokens, batch.lengths)
-        q, _ = encode_forward(params, self.config, tokens, mask, kernel)
+        q, _ = encode_forward(params, self.config, tokens, mask, Step(kernel=kernel))
         layers = {name: Gaussian(*q[name]) for name in self.latent_sizes}
         prior_mu_at_mean = prior_forward(params, layers["z2"].mu)[0]
         return Posterior(layers, {"z1": prior_mu_at_mean, "z2": None})

@@ -46,20 +46,17 @@ The forward pass keeps every op's cache; the backward pass walks them in reverse
 from __future__ import annotations
 
 from minivae import ops
-from minivae.conditional.model import prior_backward, prior_forward
-from minivae.hierarchical.config import HVAEConfig
-from minivae.interface import LossTerms
-from minivae.model.latent import kl_term_backward, kl_term_forward
-from minivae.model.vae import (
-    decode_backward,
-    decode_forward,
-    decoder_inputs,
-    draw_eps,
+from minivae.blocks.decoder import decode_backward, decode_forward
+from minivae.blocks.encoder import (
+    RNNReader,
     embedding_names,
-    on_device,
     rnn_encoder_backward,
     rnn_encoder_forward,
 )
+from minivae.blocks.latent import kl_term_backward, kl_term_forward, prior_backward, prior_forward
+from minivae.blocks.sequence import decoder_inputs, draw_eps, on_device
+from minivae.hierarchical.config import HVAEConfig
+from minivae.interface import LossTerms, Step
 
 # The heads of each layer's q on the encoder state: mean weight and bias, log-variance
 # weight and bias. z1's are the plain VAE's.
@@ -69,17 +66,15 @@ HEADS = {
 }
 
 
-def encode_forward(
-    params, config: HVAEConfig, tokens, mask, kernel: str = "auto", dropout=0.0, rng=None
-):
+def encode_forward(params, config: HVAEConfig, tokens, mask, step: Step | None = None):
     """tokens, mask: (N, T)  ->  {layer: (mu, logvar)}: (N, Z1) for z1, (N, Z2) for z2; cache
 
-    dropout: on the embeddings, as in the plain VAE's encoder (training only).
+    step: the kernels, and the dropout on the embeddings as in the plain VAE's encoder
+    (training only; masks from ``step.rng``).
     """
     enc_name = embedding_names(config.decoder_config)[0]
-    h, c_enc = rnn_encoder_forward(
-        params, config.cell, enc_name, "enc", tokens, mask, kernel, dropout, rng
-    )
+    reader = RNNReader(config.cell, enc_name, "enc")
+    h, c_enc = rnn_encoder_forward(params, reader, tokens, mask, step)
     layers, caches = {}, {}
     for layer, (mu_W, mu_b, lv_W, lv_b) in HEADS.items():
         mu, c_mu = ops.affine_forward(h, params[mu_W], params[mu_b])
@@ -102,32 +97,24 @@ def encode_backward(dlayers: dict, cache, grads: dict) -> None:
     rnn_encoder_backward(dh, c_enc, grads)
 
 
-def loss_and_grads(
-    params,
-    batch,
-    config: HVAEConfig,
-    beta: float = 1.0,
-    eps=None,
-    rng=None,
-    word_dropout: float = 0.0,
-    free_bits: float = 0.0,
-    kernel: str = "auto",
-    dropout: float = 0.0,
-    label_smoothing: float = 0.0,
-):
-    """The negative two-layer ELBO (KL weight ``beta`` on both layers) of a batch and its
+def loss_and_grads(params, batch, config: HVAEConfig, step: Step | None = None):
+    """The negative two-layer ELBO (KL weight ``step.beta`` on both layers) of a batch and its
     gradient.
 
     batch: ``tokens`` (N, T) int padded with PAD and ``lengths`` (N,)
-    eps: (N, Z1 + Z2) noise for the two reparameterizations (z1's first); drawn from ``rng``
+    step.eps: (N, Z1 + Z2) noise for the two reparameterizations (z1's first); drawn from ``rng``
     when None
-    free_bits: nats per latent dimension, in each layer, below which its KL is not pushed
+    step.free_bits: nats per latent dimension, in each layer, below which its KL is not pushed
     down: each layer's objective is sum_j max(free_bits, KL_j) on its own
-    kernel, dropout: as for the plain VAE's ``loss_and_grads``
-    label_smoothing: as for the plain VAE's ``loss_and_grads``
+    step.kernel, dropout: as for the plain VAE's ``loss_and_grads``
+    step.label_smoothing: as for the plain VAE's ``loss_and_grads``
     -> (LossTerms with extra["kl_z1"], extra["kl_z2"], grads: {name: array like params[name]})
     """
-    cpu_kernel = "array" if kernel == "array" else "auto"
+    step = Step() if step is None else step
+    beta, eps, rng = step.beta, step.eps, step.rng
+    word_dropout, free_bits = step.word_dropout, step.free_bits
+    label_smoothing = step.label_smoothing
+    cpu_kernel = step.cpu_kernel
     xp, tokens, lengths, enc_mask = on_device(params, batch.tokens, batch.lengths)
     N = tokens.shape[0]
     dtype = params["out_W"].dtype
@@ -135,14 +122,14 @@ def loss_and_grads(
     decoder = config.decoder_config
 
     # Forward: q(z1|x), q(z2|x), a draw of each, p(z1|z2), p(x|z1), the two KL terms.
-    q, c_enc = encode_forward(params, config, tokens, enc_mask, kernel, dropout, rng)
+    q, c_enc = encode_forward(params, config, tokens, enc_mask, step)
     (mu1, lv1), (mu2, lv2) = q["z1"], q["z2"]
     eps = xp.asarray(draw_eps(rng, (N, Z1 + Z2), eps), dtype=dtype)
     z1, c_rep1 = ops.reparameterize_forward(mu1, lv1, eps[:, :Z1])
     z2, c_rep2 = ops.reparameterize_forward(mu2, lv2, eps[:, Z1:])
     prior_mu, prior_logvar, c_prior = prior_forward(params, z2)
     inputs, targets, dec_mask = decoder_inputs(tokens, lengths, word_dropout, rng)
-    logits, c_dec = decode_forward(params, decoder, z1, inputs, dec_mask, kernel, dropout, rng)
+    logits, c_dec = decode_forward(params, decoder, z1, inputs, dec_mask, step)
     rec, c_ce = ops.softmax_cross_entropy_forward(
         logits, targets, dec_mask, cpu_kernel, label_smoothing
     )

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from minivae.conditional.params import prior_net_shapes
+from minivae.blocks.latent import prior_net_shapes
+from minivae.blocks.params import init_from_shapes, param_shapes
 from minivae.hierarchical.config import HVAEConfig
-from minivae.model.params import init_from_shapes, param_shapes
 
 
 def hvae_param_shapes(config: HVAEConfig) -> dict[str, tuple]:

@@ -9,11 +9,11 @@ import numpy as np
 
 from minivae import ops
 from minivae.backend import get_array_module
-from minivae.interface import Gaussian, LatentSample, Posterior, TextModel
-from minivae.model import inference
+from minivae.blocks import inference
+from minivae.blocks.latent import gaussian_kl, gaussian_sample
+from minivae.blocks.params import init_params, param_shapes
+from minivae.interface import Gaussian, LatentSample, Posterior, Step, TextModel
 from minivae.model.config import ModelConfig
-from minivae.model.latent import gaussian_kl, gaussian_sample
-from minivae.model.params import init_params, param_shapes
 from minivae.model.vae import loss_and_grads
 
 
@@ -33,8 +33,8 @@ class TextVAE(TextModel):
     def decoder_param_names(self) -> set:
         return {n for n in self.param_shapes() if n.startswith(("dec_", "out_", "z_to_h_"))}
 
-    def loss_and_grads(self, params, batch, **options):
-        return loss_and_grads(params, batch, self.config, **options)
+    def loss_and_grads(self, params, batch, step: Step | None = None):
+        return loss_and_grads(params, batch, self.config, step)
 
     def posterior(self, params, batch, kernel: str = "auto") -> Posterior:
         mu, logvar = inference.posterior(params, self.config, batch.tokens, batch.lengths, kernel)

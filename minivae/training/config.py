@@ -13,21 +13,16 @@ A config also knows its data and its model: ``prepare_data`` reads and encodes t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
-from pathlib import Path
+from dataclasses import dataclass, fields
 from typing import ClassVar
 
-from minivae.config_dict import DictConfig
-from minivae.training.schedules import SCHEDULES
+from minivae.blocks import config as blocks_config
+from minivae.config_dict import DictConfig, option
+from minivae.remedies.kl_schedules import SCHEDULES
 
-
-def option(default, help: str, choices=None):
-    """A config field with its command-line help (and allowed values)."""
-    return field(default=default, metadata={"help": help, "choices": choices})
-
-
-CELLS = ["lstm", "gru"]
-Z_MODES = ["init", "concat", "both"]
+# The model's choices are defined once, with the model (lists: the command line shows them so).
+CELLS = list(blocks_config.CELLS)
+Z_MODES = list(blocks_config.Z_MODES)
 DEVICES = ["cpu", "gpu", "auto"]
 DTYPES = ["float32", "float64"]
 KERNELS = ["auto", "fused", "array"]
@@ -231,92 +226,10 @@ class RunConfig(DictConfig):
 
     def selection_score(self, row: dict) -> float:
         """The number a validation row is judged by (lower is better): what picks best.npz
-        and, with --lr-decay, decays the rate when it does not improve."""
-        return -row["bleu"] if self.select == "bleu" else row["nelbo"]
+        and, with --lr-decay, decays the rate when it does not improve. The rule belongs to
+        the task: here the lowest -ELBO; a task with other choices of --select overrides it."""
+        return row["nelbo"]
 
     @property
     def selection_name(self) -> str:
-        return "highest validation BLEU" if self.select == "bleu" else "lowest validation -ELBO"
-
-
-MODEL_NAMES = ["vae", "hierarchical"]  # TrainConfig.model -> the model built
-
-
-def absolute(path: str | None) -> str | None:
-    if path is None:
-        return None
-    try:
-        return str(Path(path).expanduser().resolve())
-    except RuntimeError:  # Python < 3.13 on a loop of symbolic links (later: OSError)
-        raise ValueError(f"{path} is a loop of symbolic links") from None
-    except OSError as e:
-        raise ValueError(f"cannot follow the path {path}: {e.strerror or e}") from None
-
-
-@dataclass
-class TrainConfig(RunConfig):
-    """A text VAE on one sentence per line: the built-in corpus or a file."""
-
-    model: str = option(
-        "vae",
-        "the model: vae (the plain text VAE) or hierarchical (two latent layers z2 -> z1 -> x; "
-        "--latent-dim is z1's size)",
-        MODEL_NAMES,
-    )
-    corpus: str | None = option(
-        None, "text file, one sentence per line (default: the built-in corpus)"
-    )
-    valid: str | None = option(
-        None, "validation file, one sentence per line (default: --valid-fraction of the corpus)"
-    )
-    test: str | None = option(None, "test file, one sentence per line: scored in the final report")
-    builtin_size: int = option(10000, "number of sentences of the built-in corpus")
-    # the hierarchical model's own sizes
-    latent_dim2: int = option(16, "--model hierarchical: size of the top latent z2")
-    prior_hidden: int = option(
-        64, "--model hierarchical: hidden size of the prior network p(z1|z2)"
-    )
-
-    def __post_init__(self):
-        super().__post_init__()
-        self._check("builtin_size", int, low=2, high=1_000_000)
-        for name in ("latent_dim2", "prior_hidden"):
-            self._check(name, int, low=1)
-        for name in ("corpus", "valid", "test"):  # saved whole: a run must not depend on
-            setattr(self, name, absolute(getattr(self, name)))  # the folder it was started in
-
-    def prepare_data(self, vocab=None, condition=None):
-        from minivae.data import Examples, builtin_corpus, read_sentences
-
-        def read(path):
-            return None if path is None else Examples(read_sentences(path, self.lowercase))
-
-        if self.corpus is None:
-            corpus = builtin_corpus(n=self.builtin_size, seed=self.seed)
-            examples = Examples([s.tokens for s in corpus], attrs=[s.attrs for s in corpus])
-            source = "built-in corpus"
-        else:
-            examples, source = read(self.corpus), self.corpus
-        return self.dataset(
-            examples, source, valid=read(self.valid), test=read(self.test), vocab=vocab
-        )
-
-    def build_model(self, data):
-        from minivae.hierarchical.config import HVAEConfig
-        from minivae.hierarchical.hvae import HierarchicalVAE
-        from minivae.model import ModelConfig, TextVAE
-
-        sizes = dict(
-            vocab_size=len(data.vocab),
-            embed_dim=self.embed_dim,
-            hidden_dim=self.hidden_dim,
-            latent_dim=self.latent_dim,
-            cell=self.cell,
-            z_mode=self.z_mode,
-            share_embeddings=self.share_embeddings,
-        )
-        if self.model == "hierarchical":
-            return HierarchicalVAE(
-                HVAEConfig(**sizes, latent_dim2=self.latent_dim2, prior_hidden=self.prior_hidden)
-            )
-        return TextVAE(ModelConfig(**sizes))
+        return "lowest validation -ELBO"

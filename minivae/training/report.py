@@ -35,7 +35,7 @@ def reconstruction_scores(model, params, data, split="valid", max_len=40, kernel
     """BLEU and ROUGE of greedy reconstructions (from the posterior means) of a split's
     sentences against the sentences themselves (as read, before <unk> and truncation), at
     most the first RECONSTRUCTION_LIMIT of them.  -> {recon_bleu, recon_rouge1, ...}"""
-    from minivae.conditional.metrics import corpus_bleu
+    from minivae.generation_metrics import corpus_bleu
     from minivae.text_metrics import rouge
 
     encoded = data.split(split)

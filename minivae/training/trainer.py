@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import replace
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -23,30 +23,22 @@ from minivae import ops
 from minivae.backend import make_rng, resolve_device, xp_for
 from minivae.data import iterate_batches
 from minivae.evaluation import evaluate
+from minivae.interface import Step
 from minivae.progress import progress_bar
-from minivae.training.checkpoint import (
-    CheckpointError,
-    check_finite,
-    check_meta_size,
-    load_checkpoint,
-    save_checkpoint,
-)
+from minivae.remedies import aggressive, pretraining
+from minivae.training.checkpoint import check_meta_size, load_checkpoint, save_checkpoint
 from minivae.training.config import RunConfig
-from minivae.training.loading import read_model
 from minivae.training.memory import peak_memory_mb
 from minivae.training.optim import clip_by_global_norm, make_optimizer
-from minivae.training.progress import Progress, read_progress
-from minivae.training.run_folder import (
-    TRAINED,
-    check_resume_target,
-    drop_rows_after,
-    pop_trained_weights,
-    prepare_out,
-    restore_optimizers,
-)
-from minivae.training.schedules import kl_weight
+from minivae.training.progress import Progress
+from minivae.training.resume import ResumePoint
+from minivae.training.resume import resume as resume_run
+from minivae.training.run_folder import TRAINED, prepare_out
 
 LOG_EVERY = 10  # steps between training rows in metrics.jsonl
+# The fields of a Step that a run config sets by name: the regularisers and the kernels (the
+# KL weight comes from the schedule, the noise from the run's generator).
+STEP_KNOBS = {f.name for f in fields(Step)} - {"beta", "eps", "rng", "training"}
 
 
 class TrainingDiverged(RuntimeError):
@@ -71,9 +63,10 @@ def eval_batches(encoded, batch_size: int) -> list:
 class Trainer:
     """Holds a run's data, model, optimizer and progress; ``run()`` trains to the last epoch.
 
-    resume: a checkpoint (or run folder) to continue instead of ``cfg``: its settings win,
-    except ``overrides`` (epochs, max_minutes, device, kernel); the run continues in its own folder
-    unless ``out`` says otherwise. overwrite: a fresh run may replace the run files already
+    resume: a checkpoint read for a resume (``training.resume.ResumePoint``; from a path:
+    ``minivae.loading.resume_trainer``) to continue instead of ``cfg``: its settings win,
+    except ``overrides`` (epochs, max_minutes, device, kernel); the run continues in its own
+    folder unless ``out`` says otherwise. overwrite: a fresh run may replace the run files already
     in ``cfg.out`` (otherwise a used folder is refused). data: an already prepared Dataset.
     """
 
@@ -91,7 +84,12 @@ class Trainer:
         self.log = log
         self.progress_bar = progress_bar
         if resume is not None:
-            self._load(Path(resume), out, overrides or {})
+            if not isinstance(resume, ResumePoint):
+                raise TypeError(
+                    "resume takes a ResumePoint: resume a run folder or checkpoint with "
+                    "minivae.loading.resume_trainer(path)"
+                )
+            resume_run(self, resume, out, overrides or {})
         else:
             self.device = resolve_device(cfg.device)
             self.xp = xp_for(self.device)
@@ -221,90 +219,33 @@ class Trainer:
             return f"The last good checkpoint is {last}."
         return "No checkpoint was written yet."
 
-    def _load(self, path: Path, out, overrides: dict) -> None:
-        if path.is_dir():
-            path = path / "last.npz"
-        params, meta, optim = load_checkpoint(path)
-        trained = read_model(params, meta, path)
-        check_finite(params, path)
-        check_finite(optim, path, "optimizer state")
-        if "noise_rng_state" not in meta:
-            raise CheckpointError(
-                f"checkpoint {path} has no random state (noise_rng_state): the run would not "
-                "continue exactly"
-            )
-        # Everything that shapes the run comes from the checkpoint; only how long to train,
-        # where to run and which kernels may change. The run continues in its own folder.
-        unknown = set(overrides) - {"epochs", "max_minutes", "device", "kernel"}
-        if unknown:
-            raise ValueError(f"a resumed run keeps its settings; cannot change {sorted(unknown)}")
-        saved = replace(trained.train_config, **overrides, out=str(out or path.parent))
-        self.device = resolve_device(saved.device)
-        self.xp = xp_for(self.device)
-        self.cfg, self.out, self.model = saved, Path(saved.out), trained.model
-        check_resume_target(self.out, path.parent)
-        self.lock = prepare_out(self.out, overwrite=True, fresh=False)
-        self.data = saved.prepare_data(vocab=trained.vocab, condition=trained.condition)
-        if len(self.data.vocab) != self.model.vocab_size:
-            raise CheckpointError(f"{path}: the data's vocabulary does not fit the model")
-        self.params = {k: self.xp.asarray(v) for k, v in params.items()}
-        self.averaged = None
-        if saved.ema:  # the file's parameters are the average; the trained ones are state
-            self.averaged = self.params
-            weights = pop_trained_weights(optim, params, path)
-            self.params = {k: self.xp.asarray(v) for k, v in weights.items()}
-        self._make_optimizers()
-        restore_optimizers(self.optimizers, self.groups, optim, meta, params, path, self.xp)
-        self.noise_rng = make_rng(saved.seed, self.device)
-        state = meta.get("noise_rng_state")
-        if state is not None and isinstance(self.noise_rng, np.random.Generator):
-            try:
-                self.noise_rng.bit_generator.state = state
-            except (TypeError, ValueError, KeyError) as e:
-                raise CheckpointError(f"checkpoint {path}: bad random state ({e})") from None
-        self.progress = read_progress(meta, path, self.steps_per_epoch, saved.lr)
-        self._set_lr(self.progress.lr)
-        drop_rows_after(self.out / "metrics.jsonl", self.progress.step)
-        p = self.progress
-        self.log(f"resumed from {path} at step {p.step} (epoch {p.epoch + 1})")
-
     # -- training ------------------------------------------------------------------------
     def beta(self, step: int) -> float:
-        """The KL weight at ``step``: 0 while pre-training an autoencoder, then the schedule,
-        counted from the end of pre-training."""
+        """The KL weight at ``step`` (``remedies/pretraining.py``: 0 while pre-training an
+        autoencoder, then the schedule of ``remedies/kl_schedules.py``)."""
+        return pretraining.kl_weight_at(self.cfg, step, self.steps_per_epoch)
+
+    def step_context(self) -> Step:
+        """The ``Step`` of the current update: the schedule's KL weight, the run's noise and
+        every regulariser of ``Step`` that the run config sets (a field of the same name)."""
         c = self.cfg
-        pretrain_steps = c.ae_pretrain_epochs * self.steps_per_epoch
-        if step < pretrain_steps:
-            return 0.0
-        return kl_weight(
-            step - pretrain_steps,
-            c.kl_schedule,
-            warmup=c.kl_warmup,
-            beta_max=c.beta_max,
-            cycles=c.kl_cycles,
-            total_steps=(c.epochs - c.ae_pretrain_epochs) * self.steps_per_epoch,
-        )
+        knobs = {f.name: getattr(c, f.name) for f in fields(Step) if f.name in STEP_KNOBS}
+        return Step(beta=self.beta(self.progress.step), rng=self.noise_rng, **knobs)
 
     def loss_and_grads(self, batch):
         """The model's loss and gradients at this step, with weight decay's L2 term added to
         the gradients (its value goes to ``extra``)."""
-        c, p = self.cfg, self.progress
-        terms, grads = self.model.loss_and_grads(
-            self.params,
-            batch,
-            beta=self.beta(p.step),
-            rng=self.noise_rng,
-            word_dropout=c.word_dropout,
-            free_bits=c.free_bits,
-            kernel=c.kernel,
-            dropout=c.dropout,
-            label_smoothing=c.label_smoothing,
-        )
+        c = self.cfg
+        terms, grads = self.model.loss_and_grads(self.params, batch, self.step_context())
         if c.weight_decay:
             penalty, cache = ops.l2_penalty_forward(self.params, c.weight_decay)
             ops.l2_penalty_backward(1.0, cache, grads=grads)
             terms = terms._replace(extra={**terms.extra, "l2": float(penalty)})
         return terms, grads
+
+    def clip(self, grads: dict) -> float:
+        """Scale ``grads`` in place to a global norm of at most --clip; -> the norm before."""
+        return clip_by_global_norm(grads, self.cfg.clip)
 
     def train_step(self, batch) -> tuple:
         """One update; -> (LossTerms, gradient norm before clipping).
@@ -313,12 +254,12 @@ class Trainer:
         its loss stops falling, and this step then updates the rest of the model only.
         """
         c, p = self.cfg, self.progress
-        if p.aggressive:
-            self._train_encoder()
+        if p.aggressive:  # remedies/aggressive.py
+            aggressive.train_encoder(self, epoch_batches(self.data.train, c, p.epoch))
         terms, grads = self.loss_and_grads(batch)
         if p.aggressive:
             grads = {k: g for k, g in grads.items() if k in self.groups["rest"]}
-        norm = clip_by_global_norm(grads, c.clip)
+        norm = self.clip(grads)
         if not (math.isfinite(terms.loss) and math.isfinite(norm)):
             raise TrainingDiverged(
                 f"loss became {terms.loss} (gradient norm {norm}) at step {p.step + 1} "
@@ -327,38 +268,6 @@ class Trainer:
             )
         self._step(grads, ("rest",) if p.aggressive else ("encoder", "rest"))
         return terms, norm
-
-    def _train_encoder(self) -> None:
-        """He et al.'s inner loop: encoder-only updates on random training batches, at most
-        ``aggressive_steps``, until the mean loss of the last 5 is no lower than of the 5
-        before. The batches are drawn by (seed, step), so a resumed run draws the same."""
-        c, p = self.cfg, self.progress
-        batches = epoch_batches(self.data.train, c, p.epoch)
-        pick = np.random.default_rng([c.seed, p.step, 1])
-        losses = []
-        for i in range(c.aggressive_steps):
-            terms, grads = self.loss_and_grads(batches[pick.integers(len(batches))])
-            grads = {k: g for k, g in grads.items() if k in self.groups["encoder"]}
-            norm = clip_by_global_norm(grads, c.clip)
-            if not (math.isfinite(terms.loss) and math.isfinite(norm)):
-                break  # the outer step reports it
-            self._step(grads, ("encoder",))
-            losses.append(terms.loss)
-            if (i + 1) % 5 == 0 and len(losses) >= 10:
-                if np.mean(losses[-5:]) >= np.mean(losses[-10:-5]):
-                    break
-
-    def _reset_decoder(self) -> None:
-        """The end of autoencoder pre-training (Li et al. 2019): the decoder starts afresh
-        (the encoder keeps what it learned), and so does the optimizer."""
-        c = self.cfg
-        fresh = self.model.init_params(seed=c.seed + 1, dtype=np.dtype(c.dtype), xp=self.xp)
-        for name in self.model.decoder_param_names():
-            self.params[name][...] = fresh[name]
-            if self.averaged is not None:
-                self.averaged[name][...] = fresh[name]
-        self._make_optimizers()
-        self.log(f"epoch {self.progress.epoch + 1}: autoencoder pre-training done; decoder reset")
 
     def evaluate(
         self, split: str = "valid", iw_samples: int = 0, progress: bool = False, params=None
@@ -407,8 +316,8 @@ class Trainer:
 
     def _run_epoch(self, metrics) -> None:
         c, p = self.cfg, self.progress
-        if c.ae_pretrain_epochs and p.epoch == c.ae_pretrain_epochs and p.batch_in_epoch == 0:
-            self._reset_decoder()
+        if pretraining.pretraining_ends(c, p):
+            pretraining.reset_decoder(self)
         batches = epoch_batches(self.data.train, c, p.epoch)
         bar = progress_bar(
             show=self.progress_bar,
@@ -467,13 +376,7 @@ class Trainer:
                 f"the validation loss became {row['nelbo']} after epoch {p.epoch} "
                 f"(step {p.step}); stopped. {self._last_good()} Try a lower --lr."
             )
-        row["aggressive"] = p.aggressive
-        if p.aggressive:  # the phase ends once the validation MI stops rising
-            if row["mi"] > p.best_mi:
-                p.best_mi = row["mi"]
-            else:
-                p.aggressive = False
-                self.log(f"epoch {p.epoch}: MI stopped rising; aggressive training ends")
+        aggressive.after_validation(p, row, self.log)
         p.history.append(row)
         metrics.write(json.dumps(row) + "\n")
         metrics.flush()

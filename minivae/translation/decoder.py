@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 from minivae import ops
 from minivae.backend import get_array_module
+from minivae.interface import Step
 from minivae.ops.lstm import select_pointwise
 
 
@@ -76,13 +77,14 @@ class RecurrenceCache(NamedTuple):
     Wx: object  # (E + K + Z, 4H)
 
 
-def recurrence_forward(params, kind: str, emb, z, h0, keys, keys_proj, mask, kernel="auto"):
+def recurrence_forward(params, kind: str, inputs: tuple, source: tuple, kernel="auto"):
     """The decoder's steps with attention, teacher-forced.
 
-    emb: (N, T, E) the input words, embedded; z: (N, Z) (Z may be 0); h0: (N, H);
-    keys: (N, S, K), keys_proj: (N, S, A) (additive) or unused; mask: (N, S) bool
+    inputs: emb (N, T, E) the input words, embedded; z: (N, Z) (Z may be 0); h0: (N, H)
+    source: keys (N, S, K), keys_proj (N, S, A) (additive) or unused, mask (N, S) bool
     -> h (N, T, H), contexts (N, T, K), weights (N, T, S), cache
     """
+    (emb, z, h0), (keys, keys_proj, mask) = inputs, source
     xp = get_array_module(emb)
     N, T, E = emb.shape
     K = keys.shape[2]
@@ -162,13 +164,14 @@ def recurrence_backward(dh, dcontexts, cache: RecurrenceCache, grads: dict):
 # -- the whole decoder: h0, the recurrence (or a plain LSTM), the output layer --------------
 
 
-def decoder_forward(
-    params, kind: str, emb, z, context, dropout=0.0, rng=None, training=True, kernel="auto"
-):
+def decoder_forward(params, kind: str, emb, z, context, step: Step | None = None):
     """emb: (N, T, E) input words embedded (dropout applied), z: (N, Z),
-    context: (summary (N, K), keys (N, S, K), keys_proj, mask (N, S))
+    context: (summary (N, K), keys (N, S, K), keys_proj, mask (N, S)); step: the dropout on
+    the output layer's input (in a training step), the kernels
     -> logits (N, T, V), weights (N, T, S) or None (attention none), cache
     """
+    step = Step() if step is None else step
+    dropout, rng, training, kernel = step.dropout, step.rng, step.training, step.kernel
     xp = get_array_module(emb)
     summary, keys, keys_proj, mask = context
     N, T, _ = emb.shape
@@ -184,7 +187,7 @@ def decoder_forward(
         contexts, weights = xp.broadcast_to(summary[:, None, :], (N, T, summary.shape[1])), None
     else:
         h, contexts, weights, c_rnn = recurrence_forward(
-            params, kind, emb, z, h0, keys, keys_proj, mask, kernel
+            params, kind, (emb, z, h0), (keys, keys_proj, mask), kernel
         )
     hid, c_hid = ops.affine_forward(
         xp.concatenate([h, contexts], axis=2), params["hid_W"], params["hid_b"]

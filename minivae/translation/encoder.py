@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from minivae import ops
 from minivae.backend import get_array_module
-from minivae.model.rnn import rnn_backward, rnn_forward
+from minivae.blocks.rnn import rnn_backward, rnn_forward
+from minivae.interface import Step
 
 
 def reverse_within_length(lengths, S: int):
@@ -35,14 +36,14 @@ def gather_positions(x, rev):
     return get_array_module(x).take_along_axis(x, rev[:, :, None], axis=1)
 
 
-def bidirectional_encoder_forward(
-    params, src, lengths, dropout: float = 0.0, rng=None, training=True, kernel="auto"
-):
-    """Embed the source words (with dropout) and read them both ways.
+def bidirectional_encoder_forward(params, src, lengths, step: Step | None = None):
+    """Embed the source words (with ``step.dropout``) and read them both ways.
 
     src: (N, S) int padded, lengths: (N,) (each >= 1); weights src_embed, src_fwd_*, src_bwd_*
     -> keys (N, S, K), summary (N, K), mask (N, S) bool, cache
     """
+    step = Step() if step is None else step
+    dropout, rng, training, kernel = step.dropout, step.rng, step.training, step.kernel
     xp = get_array_module(params["src_fwd_Wh"])
     N, S = src.shape
     mask = xp.arange(S)[None, :] < lengths[:, None]

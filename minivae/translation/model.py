@@ -14,17 +14,15 @@ The forward pass keeps every op's cache; the backward pass walks them in reverse
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from minivae import ops
 from minivae.backend import get_array_module
-from minivae.conditional.model import (
-    bow_backward,
-    bow_forward,
-    latent_backward,
-    latent_forward,
-    recognition_net_forward,
-)
-from minivae.interface import loss_terms
-from minivae.model.vae import decoder_inputs, on_device
+from minivae.blocks.bow import bow_backward, bow_forward
+from minivae.blocks.encoder import RNNReader
+from minivae.blocks.latent import latent_backward, latent_forward, recognition_net_forward
+from minivae.blocks.sequence import decoder_inputs, on_device
+from minivae.interface import Step, loss_terms
 from minivae.translation.config import NMTConfig
 from minivae.translation.decoder import decoder_backward, decoder_forward
 from minivae.translation.encoder import (
@@ -33,31 +31,23 @@ from minivae.translation.encoder import (
 )
 
 
-def source_forward(
-    params,
-    config: NMTConfig,
-    src,
-    src_lengths,
-    dropout=0.0,
-    rng=None,
-    training=True,
-    kernel="auto",
-):
+def source_forward(params, config: NMTConfig, src, src_lengths, step: Step | None = None):
     """What the decoder reads of the source, computed once per sentence.
 
     src: (N, S) int, src_lengths: (N,)
     -> context (summary (N, K), keys (N, S, K), keys_proj (N, S, A), mask (N, S)), cache;
     keys_proj = keys Wk for additive attention, else an empty (N, S, 0). In training, the
-    keys get ``config.key_dropout`` (masks from ``rng``), the summary none.
+    keys get ``config.key_dropout`` (masks from ``step.rng``), the summary none; ``step``:
+    the dropout on the words, the kernels, and whether it is a training step.
     """
+    step = Step() if step is None else step
+    training = step.training
     xp = get_array_module(params["out_W"])
     src, src_lengths = xp.asarray(src), xp.asarray(src_lengths)
-    keys, summary, mask, c_enc = bidirectional_encoder_forward(
-        params, src, src_lengths, dropout, rng, training, kernel
-    )
+    keys, summary, mask, c_enc = bidirectional_encoder_forward(params, src, src_lengths, step)
     c_key_drop = None
     if training and config.key_dropout:
-        keys, c_key_drop = ops.dropout_forward(keys, config.key_dropout, rng)
+        keys, c_key_drop = ops.dropout_forward(keys, config.key_dropout, step.rng)
     c_keys = None
     if config.attention == "additive":
         keys_proj, c_keys = ops.attention_keys_forward(keys, params["att_Wk"])
@@ -82,7 +72,8 @@ def source_backward(dsummary, dkeys, dkeys_proj, cache, grads: dict) -> None:
 def recognition_forward(params, tokens, mask, summary, kernel="auto"):
     """q(z|x,y) from the target's LSTM and the source summary.
     tokens, mask: (N, T), summary: (N, K)  ->  mu, logvar (N, Z), cache"""
-    return recognition_net_forward(params, "lstm", "embed", tokens, mask, summary, kernel)
+    reader = RNNReader("lstm", "embed", "enc")
+    return recognition_net_forward(params, reader, tokens, mask, summary, kernel)
 
 
 def embed_forward(params, inputs, dropout: float, rng, training: bool, kernel="auto"):
@@ -98,52 +89,42 @@ def embed_backward(demb, cache, grads: dict) -> None:
     grads["embed"] = ops.embedding_backward(demb, c_emb, dW=grads.get("embed"))
 
 
-def loss_and_grads(
-    params,
-    batch,
-    config: NMTConfig,
-    beta: float = 1.0,
-    eps=None,
-    rng=None,
-    word_dropout: float = 0.0,
-    free_bits: float = 0.0,
-    kernel: str = "auto",
-    dropout: float = 0.0,
-    label_smoothing: float = 0.0,
-):
-    """The negative conditional ELBO (KL weight ``beta``) of a batch and its gradient.
+def loss_and_grads(params, batch, config: NMTConfig, step: Step | None = None):
+    """The negative conditional ELBO (KL weight ``step.beta``) of a batch and its gradient.
 
     batch: ``tokens`` (N, T) and ``lengths`` (N,) of the targets y; ``src`` (N, S) source ids
     with ``src_lengths`` (N,)
-    eps: (N, Z) noise for the reparameterization; drawn from ``rng`` when None
+    step.eps: (N, Z) noise for the reparameterization; drawn from ``rng`` when None
     rng: draws the dropout masks (and eps, and word dropout); dropout needs one
-    free_bits, word_dropout, kernel: as for the conditional VAE
-    dropout: inverted dropout on the word embeddings and on the output layer's input
-    label_smoothing: as for the plain VAE's ``loss_and_grads``
+    step.free_bits, word_dropout, kernel: as for the conditional VAE
+    step.dropout: inverted dropout on the word embeddings and on the output layer's input
+    step.label_smoothing: as for the plain VAE's ``loss_and_grads``
     -> (LossTerms with extra["bow"], grads: {name: array like params[name]})
     """
-    cpu_kernel = "array" if kernel == "array" else "auto"
+    step = Step() if step is None else step
+    beta, rng, kernel = step.beta, step.rng, step.kernel
+    word_dropout, dropout = step.word_dropout, step.dropout
+    label_smoothing = step.label_smoothing
+    cpu_kernel = step.cpu_kernel
     xp, tokens, lengths, tgt_mask = on_device(params, batch.tokens, batch.lengths)
     N = tokens.shape[0]
     dtype = params["out_W"].dtype
     Z, p = config.latent_dim, dropout
 
     # Forward: the source, q(z|x,y), p(z|x), a sample of z, p(y|z,x).
-    context, c_src = source_forward(
-        params, config, batch.src, batch.src_lengths, p, rng, True, kernel
-    )
+    step = replace(step, training=True)
+    context, c_src = source_forward(params, config, batch.src, batch.src_lengths, step)
     summary = context[0]
     kl_objective, kl, kl_per_dim = 0.0, xp.zeros(N, dtype=dtype), xp.zeros(0, dtype=dtype)
     z = xp.zeros((N, 0), dtype=dtype)
     if config.latent:  # the target's LSTM reads the decoder's word embeddings
+        reader = RNNReader("lstm", "embed", "enc")  # the target's LSTM, the decoder's words
         z, kl_objective, kl, kl_per_dim, c_latent = latent_forward(
-            params, "lstm", "embed", tokens, tgt_mask, summary, eps, rng, free_bits, kernel
+            params, reader, tokens, tgt_mask, summary, step
         )
     inputs, targets, dec_mask = decoder_inputs(tokens, lengths, word_dropout, rng)
     emb, c_emb = embed_forward(params, inputs, p, rng, True, kernel)
-    logits, _, c_dec = decoder_forward(
-        params, config.attention, emb, z, context, p, rng, True, kernel
-    )
+    logits, _, c_dec = decoder_forward(params, config.attention, emb, z, context, step)
     rec, c_ce = ops.softmax_cross_entropy_forward(
         logits, targets, dec_mask, cpu_kernel, label_smoothing
     )

@@ -13,10 +13,9 @@ import numpy as np
 
 from minivae import ops
 from minivae.backend import get_array_module
-from minivae.conditional.model import prior_forward
-from minivae.interface import Gaussian, LatentSample, Posterior, TextModel
-from minivae.model.latent import gaussian_kl, gaussian_sample
-from minivae.model.vae import decoder_io, on_device
+from minivae.blocks.latent import gaussian_kl, gaussian_sample, prior_forward
+from minivae.blocks.sequence import decoder_io, on_device
+from minivae.interface import Gaussian, LatentSample, Posterior, Step, TextModel
 from minivae.translation import decoder
 from minivae.translation.config import NMTConfig
 from minivae.translation.model import (
@@ -60,14 +59,13 @@ class TranslationVAE(TextModel):
         prefixes = ("att_", "init_", "dec_", "hid_", "out_", "prior_", "bow_")
         return {n for n in self.param_shapes() if n.startswith(prefixes)}
 
-    def loss_and_grads(self, params, batch, **options):
-        return loss_and_grads(params, batch, self.config, **options)
+    def loss_and_grads(self, params, batch, step: Step | None = None):
+        return loss_and_grads(params, batch, self.config, step)
 
     def condition_context(self, params, src, src_lengths=None, kernel: str = "auto"):
         """(summary, keys, keys_proj, mask) of source ids (M, S) with their lengths (M,)."""
-        return source_forward(params, self.config, src, src_lengths, training=False, kernel=kernel)[
-            0
-        ]
+        inference = Step(training=False, kernel=kernel)
+        return source_forward(params, self.config, src, src_lengths, inference)[0]
 
     @staticmethod
     def _no_z(params, rows: int):
@@ -124,8 +122,9 @@ class TranslationVAE(TextModel):
         inputs, targets, mask = decoder_io(tokens, lengths)
         emb, _ = embed_forward(params, inputs, 0.0, None, False, kernel)
         z, *context = code
+        inference = Step(training=False, kernel=kernel)
         logits, weights, _ = decoder.decoder_forward(
-            params, self.config.attention, emb, z, context, training=False, kernel=kernel
+            params, self.config.attention, emb, z, context, inference
         )
         return logits, targets, mask, weights
 

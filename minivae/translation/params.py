@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minivae.model.params import rnn_bias_shapes
+from minivae.blocks.params import rnn_bias_shapes
 from minivae.translation.config import NMTConfig
 
 RNN_PREFIXES = ("src_fwd", "src_bwd", "dec", "enc")

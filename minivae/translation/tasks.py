@@ -20,23 +20,24 @@ import time
 import numpy as np
 
 from minivae.backend import to_numpy
-from minivae.conditional.metrics import bleu_signature, corpus_bleu, distinct_n, sentence_bleu
 from minivae.conditional.tasks import generate
 from minivae.data import pad_batch, pad_conditions
+from minivae.generation_metrics import bleu_signature, corpus_bleu, distinct_n, sentence_bleu
 
 CHUNK = 256  # sources decoded together
 
 
-def translate(model, params, sources, num: int = 1, rng=None, use_mean=True, **decode_args):
+def translate(model, params, sources, num: int = 1, rng=None, **decode_args):
     """``num`` translations (token ids) of each encoded source, z from the prior network
-    (its mean with ``use_mean``), decoded in chunks of similar length.
+    (its mean unless ``use_mean=False``), decoded in chunks of similar length.
     -> one list of ``num`` id lists per source, in the order given"""
+    use_mean = decode_args.pop("use_mean", True)
     order = np.argsort([len(s) for s in sources], kind="stable")
     out = [None] * len(sources)
     for start in range(0, len(order), CHUNK):
         idx = order[start : start + CHUNK]
         chunk = generate(
-            model, params, [sources[i] for i in idx], num, rng, use_mean, **decode_args
+            model, params, [sources[i] for i in idx], num, rng, use_mean=use_mean, **decode_args
         )
         for i, group in zip(idx, chunk):
             out[i] = group
@@ -69,7 +70,6 @@ def translation_metrics(model, params, cfg, data, log=print, out=None) -> dict:
     n = len(sources)
     limit = min(cfg.eval_limit or n, n)
     decoding = _decoding(cfg)
-    rng = np.random.default_rng(cfg.seed)
     metrics: dict = {}
     log(f"\n== Translation of the {split} pairs ({n} sentences; z at the prior mean)")
 
@@ -103,17 +103,21 @@ def translation_metrics(model, params, cfg, data, log=print, out=None) -> dict:
             f"    greedy:    {greedy[i]}\n    beam:      {beam[i]}"
         )
     if model.config.latent_dim > 0:
-        metrics.update(_latent_metrics(model, params, cfg, data, split, limit, rng, decoding, log))
+        metrics.update(_latent_metrics(model, params, cfg, data, split, log))
     metrics = {f"{split}_{k}": v for k, v in metrics.items()}
     if out is not None and cfg.heatmaps and model.config.attention != "none":
-        path = draw_attention(model, params, data, split, cfg.heatmaps, out, decoding)
+        path = draw_attention(model, params, cfg, data, split, out)
         log(f"  attention heat maps of {min(cfg.heatmaps, n)} sentences: {path}")
     return metrics
 
 
-def _latent_metrics(model, params, cfg, data, split, limit, rng, decoding, log) -> dict:
-    """Samples of z ~ p(z|x): diversity and best-of-k BLEU; and the posterior mean's BLEU."""
+def _latent_metrics(model, params, cfg, data, split, log) -> dict:
+    """Samples of z ~ p(z|x): diversity and best-of-k BLEU; and the posterior mean's BLEU
+    (on the first --eval-limit sources of ``split``)."""
     vocab, k = data.vocab, cfg.num_samples
+    n = len(data.split(split).src)
+    limit, decoding = min(cfg.eval_limit or n, n), _decoding(cfg)
+    rng = np.random.default_rng(cfg.seed)
     sources = data.split(split).src[:limit]
     refs = [[" ".join(t)] for t in data.references(split)[:limit]]
     samples = _texts(vocab, translate(model, params, sources, k, rng, use_mean=False, **decoding))
@@ -181,8 +185,10 @@ def attention_weights(model, params, sources, outputs, kernel: str = "auto") -> 
     return [weights[i, : len(o) + 1, : len(s)] for i, (s, o) in enumerate(zip(sources, outputs))]
 
 
-def draw_attention(model, params, data, split, count, out, decoding):
-    """attention.png: the heat maps of the first ``count`` sentences of ``split``."""
+def draw_attention(model, params, cfg, data, split, out):
+    """attention.png in the folder ``out``: the heat maps of the first --heatmaps sentences
+    of ``split``."""
+    count, decoding = cfg.heatmaps, _decoding(cfg)
     from pathlib import Path
 
     from minivae.translation.heatmap import plot_attention

@@ -1,5 +1,7 @@
 """A trained model from a checkpoint, every field of it checked: what ``eval``, ``sample``,
-``reconstruct``, ``interpolate`` and the Python API start from."""
+``reconstruct``, ``interpolate``, the Python API and a resumed run start from. It finds the
+model family of a checkpoint in the registry (``minivae.registry``), so it sits above
+training, which knows only the model interface."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import NamedTuple
 
 from minivae.data import Condition, Vocab
 from minivae.interface import TextModel
-from minivae.models import model_class, train_config_class
+from minivae.registry import model_class, train_config_class
 from minivae.training.checkpoint import (
     CheckpointError,
     check_param_shapes,
@@ -64,3 +66,18 @@ def load_model(path) -> TrainedModel:
         path = path / "best.npz"
     params, meta, _ = load_checkpoint(path)
     return read_model(params, meta, path)
+
+
+def resume_trainer(path, out=None, overrides: dict | None = None, **options):
+    """A ``Trainer`` that continues the run of a checkpoint (last.npz, or a run folder's):
+    its settings win except ``overrides``; ``options`` go to the Trainer (log,
+    progress_bar)."""
+    from minivae.training.resume import ResumePoint
+    from minivae.training.trainer import Trainer
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / "last.npz"
+    params, meta, optim = load_checkpoint(path)
+    point = ResumePoint(read_model(params, meta, path), optim)
+    return Trainer(resume=point, out=out, overrides=overrides, **options)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minivae.model.config import ModelConfig
+from minivae.blocks.config import ModelConfig
 
 
 def param_shapes(config: ModelConfig) -> dict[str, tuple]:

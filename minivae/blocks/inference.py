@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from minivae import ops
 from minivae.backend import get_array_module
-from minivae.model.config import ModelConfig
-from minivae.model.rnn import input_projection, rnn_step, rnn_step_projected
-from minivae.model.vae import (
-    decoder_io,
-    embedding_names,
-    encode_forward,
-    on_device,
-)
+from minivae.blocks.config import ModelConfig
+from minivae.blocks.encoder import embedding_names, encode_forward
+from minivae.blocks.rnn import input_projection, rnn_step, rnn_step_projected
+from minivae.blocks.sequence import decoder_io, on_device
+from minivae.interface import Step
 
 
 def posterior(params, config: ModelConfig, tokens, lengths, kernel: str = "auto"):
     """q(z|x) = N(mu, e^logvar).  tokens: (N, T), lengths: (N,)  ->  mu, logvar: (N, Z)"""
     _, tokens, _, mask = on_device(params, tokens, lengths)
-    mu, logvar, _ = encode_forward(params, config, tokens, mask, kernel)
+    mu, logvar, _ = encode_forward(params, config, tokens, mask, Step(kernel=kernel))
     return mu, logvar
 
 
