@@ -45,9 +45,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-VIEWPORT = {"width": 1280, "height": 900}
+# A common laptop screen (and the width the site's CSS is tuned for, docs/assets/stylesheets).
+VIEWPORT = {"width": 1440, "height": 900}
 
-# Text outside code, formulas and scripts: what a reader sees as prose.
+# Text outside code, formulas, scripts and hidden elements: what a reader sees as prose.
 _PROSE_TEXT = """() => {
   const skip = new Set(["PRE", "CODE", "SCRIPT", "STYLE", "MJX-CONTAINER", "TEXTAREA", "SVG"]);
   const out = [];
@@ -55,6 +56,7 @@ _PROSE_TEXT = """() => {
     if (node.nodeType === Node.TEXT_NODE) { out.push(node.textContent); return; }
     if (node.nodeType !== Node.ELEMENT_NODE || skip.has(node.tagName.toUpperCase())) return;
     if (node.classList.contains("highlight") || node.classList.contains("md-search")) return;
+    if (getComputedStyle(node).display === "none") return;  // e.g. the copy buttons' text
     for (const child of node.childNodes) walk(child);
   };
   walk(document.querySelector("article") || document.body);
@@ -74,10 +76,19 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # The browser hanging up mid-answer (a page closed while a prefetch ran) is not a site
+        # error; anything else is printed as usual.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
+
 def serve(site):
     """Serve `site` on 127.0.0.1 at a free port, in a daemon thread. Returns (server, base)."""
     handler = functools.partial(_QuietHandler, directory=str(site))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _Server(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
@@ -237,7 +248,7 @@ def main(argv=None):
     for old in args.screenshots.glob("*.png"):
         old.unlink()
     server, base = serve(args.site)
-    pages = site_pages(args.site)
+    on_disk = site_pages(args.site)
     failures, links, ids_by_path = {}, {}, {}
     begin = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="minivae-chromium-") as profile, sync_playwright() as p:
@@ -250,6 +261,30 @@ def main(argv=None):
             viewport=VIEWPORT,
             service_workers="block",
         )
+        # The pages in the sidebar's order (so the screenshots read like the site), then any
+        # page that is built but not in the sidebar.
+        page = context.new_page()
+        page.goto(base, wait_until="load")
+        nav = page.evaluate(
+            "() => Array.from(document.querySelectorAll("
+            "'nav.md-nav--primary a.md-nav__link[href]'),"
+            " a => a.href)"
+        )
+        page.close()
+        in_nav = []
+        for href in nav:
+            path = urlparse(urldefrag(href)[0]).path.lstrip("/")
+            if urlparse(href).netloc == urlparse(base).netloc and path not in in_nav:
+                in_nav.append(path)
+        pages = in_nav + [p for p in on_disk if p not in in_nav]
+        # The sidebar lists the tutorials in lesson order, each once.
+        lessons = [m.group(1) for p in in_nav if (m := re.match(r"tutorials/(\d\d)_", p))]
+        if not lessons or lessons != sorted(set(lessons)):
+            failures[""] = [f"tutorials not in lesson order in the sidebar: {lessons}"]
+        missing = [p for p in in_nav if p not in on_disk]
+        if missing:
+            failures.setdefault("", []).append(f"sidebar pages not built: {missing}")
+
         for number, path in enumerate(pages):
             page = context.new_page()
             try:
@@ -257,7 +292,7 @@ def main(argv=None):
             except Exception as e:  # a timeout or a crash is a failure of this page, not all
                 fails, facts, own, ids = [f"could not check: {e}"], {}, [], set()
             page.close()
-            failures[path] = fails
+            failures[path] = failures.get(path, []) + fails
             links[path] = own
             ids_by_path[path] = ids
             extra = ", ".join(f"{k} {v}" for k, v in facts.items())
@@ -273,11 +308,6 @@ def main(argv=None):
             if seen[target]:
                 failures[path].append(f"link {target.replace(base, '/')}: {seen[target]}")
     server.shutdown()
-
-    # The sidebar lists the tutorials in lesson order.
-    order = re.findall(r'href="[./]*tutorials/(\d\d)_', (args.site / "index.html").read_text())
-    if not order or order != sorted(order):
-        failures.setdefault("", []).append(f"tutorials not in lesson order in the nav: {order}")
 
     bad = {p: f for p, f in failures.items() if f}
     print(

@@ -13,8 +13,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TUTORIALS = ROOT / "tutorials"
-# Where executed notebooks go; MINIVAE_EXECUTED_TUTORIALS moves it (e.g. for a scratch build).
+# Where executed notebooks go; MINIVAE_EXECUTED_TUTORIALS moves it (e.g. for a scratch build),
+# to another folder named tutorials (the site's pages keep that name).
 EXECUTED = Path(os.environ.get("MINIVAE_EXECUTED_TUTORIALS", ROOT / "build" / "tutorials"))
+if EXECUTED.name != "tutorials":
+    raise ValueError(f"MINIVAE_EXECUTED_TUTORIALS={EXECUTED}: the folder must be named tutorials")
 METADATA_KEY = "minivae"
 
 

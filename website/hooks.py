@@ -98,6 +98,8 @@ def on_files(files, config):
     files.append(File.generated(config, "tutorials/index.md", content=tutorials_readme))
 
     for notebook in _tutorial_notebooks():
+        # A File on disk (src_dir + "tutorials/NAME.ipynb"), not File.generated: mkdocs-jupyter
+        # wraps the File and reads its source path from src_dir, which a generated file lacks.
         files.append(
             File(
                 f"tutorials/{notebook.name}",
@@ -151,11 +153,39 @@ def on_page_content(html, page, config, files):
             raise PluginError(
                 f"{page.file.src_uri}: expected nbconvert's two MathJax tags, found {removed}"
             )
+        _match_toc_to_headings(page, html)
         name = Path(page.file.src_uri).name
         source = f"tutorials/{Path(name).stem}.py"
-        html = (
-            f'<p class="minivae-download">Download this tutorial as a notebook, with its outputs: '
-            f'<a href="{name}" download>{name}</a> (the source, <code>{source}</code>, is a '
-            "jupytext file in the repository).</p>\n" + html
+        link = (
+            f'<p class="minivae-download">Download this tutorial as a notebook, with its '
+            f'outputs: <a href="{name}" download>{name}</a> (its source in the repository: '
+            f"<code>{source}</code>, a jupytext file).</p>"
         )
+        # Under the title (the first heading), where a reader looks for it.
+        html, placed = re.subn(r"</h1>", lambda m: m.group(0) + link, html, count=1)
+        if not placed:
+            html = link + html
     return html
+
+
+def _match_toc_to_headings(page, html):
+    """mkdocs-jupyter slugs the table of contents from the Markdown (a `code` span dropped)
+    but nbconvert slugs the headings with it: "Why not just `math.tanh` in a Numba loop?" is
+    #why-not-just-in-a-numba-loop in the contents and #why-not-just-mathtanh-in-a-numba-loop
+    on the page. Both list the headings in page order, so each contents entry takes the id of
+    its heading."""
+
+    def flat(items):
+        for item in items:
+            yield item
+            yield from flat(item.children)
+
+    entries = list(flat(page.toc))
+    ids = re.findall(r'<h[1-6] id="([^"]+)"', html)
+    if len(entries) != len(ids):
+        log.warning(
+            "%s: %d contents entries but %d headings", page.file.src_uri, len(entries), len(ids)
+        )
+        return
+    for entry, heading_id in zip(entries, ids):
+        entry.id = heading_id

@@ -2,8 +2,8 @@
 // package at build time): no page asks another host for anything.
 // Markdown pages: pymdownx.arithmatex wraps each formula in <span|div class="arithmatex">
 // with \( \) or \[ \] delimiters. Notebook pages: nbconvert leaves $...$ and $$...$$ in the
-// rendered Markdown cells (class jp-RenderedMarkdown). Only those elements are typeset, so a
-// dollar sign in code or prose elsewhere is left alone.
+// rendered Markdown cells (class jp-RenderedMarkdown). Only those elements are typeset
+// (startup.elements), so a dollar sign anywhere else is left alone; code is never typeset.
 window.MathJax = {
   tex: {
     inlineMath: [["\\(", "\\)"], ["$", "$"]],
@@ -11,9 +11,8 @@ window.MathJax = {
     processEscapes: true,
     processEnvironments: true,
   },
-  options: {
-    ignoreHtmlClass: ".*|",
-    processHtmlClass: "arithmatex|jp-RenderedMarkdown",
+  startup: {
+    elements: [".arithmatex", ".jp-RenderedMarkdown"],
   },
   svg: { fontCache: "global" },
 };
