@@ -157,6 +157,8 @@ def check_page(page, base, path, shots, number):
     facts = {"formulas": formulas, "seconds": round(seconds, 2)}
     if re.match(r"tutorials/\d\d_", path):
         failures += check_tutorial(page, url, facts)
+    if path == "api/ops/":
+        failures += check_ops_reference(page, facts)
 
     links = page.evaluate(
         "() => Array.from(document.querySelectorAll('a[href]'), a => a.href)"
@@ -213,6 +215,18 @@ def check_tutorial(page, url, facts):
     return failures
 
 
+def check_ops_reference(page, facts):
+    """Every public function of minivae.ops (its __all__) has its entry on the page."""
+    sys.path.insert(0, str(ROOT))
+    import minivae.ops
+
+    ids = page.evaluate("() => Array.from(document.querySelectorAll('[id]'), e => e.id)")
+    documented = {i.rsplit(".", 1)[-1] for i in ids if i.startswith("minivae.ops.")}
+    missing = sorted(set(minivae.ops.__all__) - documented)
+    facts["ops documented"] = len(set(minivae.ops.__all__) & documented)
+    return [f"minivae.ops.{name} has no entry" for name in missing]
+
+
 def check_link(target, base, ids_by_path):
     """None if a same-site link resolves, else what is wrong."""
     address, fragment = urldefrag(target)
@@ -237,6 +251,10 @@ def main(argv=None):
     parser.add_argument("--site", type=Path, default=ROOT / "build" / "site")
     parser.add_argument("--screenshots", type=Path, default=ROOT / "build" / "site-screenshots")
     parser.add_argument("--chromium", default=CHROMIUM)
+    parser.add_argument(
+        "--only", action="append", metavar="PAGE",
+        help="check only this page (a URL path such as models/; repeatable)",
+    )
     args = parser.parse_args(argv)
     if not (args.site / "index.html").exists():
         parser.error(f"{args.site}/index.html not found: build the site first (mkdocs build)")
@@ -277,6 +295,11 @@ def main(argv=None):
             if urlparse(href).netloc == urlparse(base).netloc and path not in in_nav:
                 in_nav.append(path)
         pages = in_nav + [p for p in on_disk if p not in in_nav]
+        if args.only:
+            unknown = [p for p in args.only if p not in on_disk]
+            if unknown:
+                parser.error(f"--only: no such page in {args.site}: {unknown}")
+            pages = [p for p in pages if p in args.only]
         # The sidebar lists the tutorials in lesson order, each once.
         lessons = [m.group(1) for p in in_nav if (m := re.match(r"tutorials/(\d\d)_", p))]
         if not lessons or lessons != sorted(set(lessons)):
