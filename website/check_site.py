@@ -71,6 +71,16 @@ _RAW_TEX = [
 ]
 
 
+# Each image of the text column: loaded, and how far it sticks out to the right of the column.
+_PICTURES = """() => {
+  const column = document.querySelector("article").getBoundingClientRect();
+  return Array.from(document.querySelectorAll("article img"), img => {
+    const box = img.getBoundingClientRect();
+    return {loaded: img.complete && img.naturalWidth > 0, overflow: box.right - column.right};
+  });
+}"""
+
+
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, *args):  # one line per request would bury the report
         pass
@@ -155,6 +165,13 @@ def check_page(page, base, path, shots, number):
             failures.append(f"{what} left as text: ...{context}...")
 
     facts = {"formulas": formulas, "seconds": round(seconds, 2)}
+    # Every picture on the page loaded and fits the text column.
+    pictures = page.evaluate(_PICTURES)
+    if any(not f["loaded"] for f in pictures):
+        failures.append(f"{sum(not f['loaded'] for f in pictures)} image(s) did not load")
+    wide = [f for f in pictures if f["overflow"] > 1]
+    if wide:
+        failures.append(f"{len(wide)} image(s) wider than the text column")
     if re.match(r"tutorials/\d\d_", path):
         failures += check_tutorial(page, url, facts)
     if path == "api/ops/":
@@ -174,25 +191,11 @@ def check_page(page, base, path, shots, number):
 
 def check_tutorial(page, url, facts):
     failures = []
-    figures = page.evaluate(
-        """() => {
-      const column = document.querySelector("article").getBoundingClientRect();
-      return Array.from(document.querySelectorAll(".jupyter-wrapper img"), img => {
-        const box = img.getBoundingClientRect();
-        return {loaded: img.complete && img.naturalWidth > 0, width: box.width,
-                overflow: box.right - column.right};
-      });
-    }"""
-    )
+    figures = page.evaluate(_PICTURES.replace("article img", ".jupyter-wrapper img"))
     shown = [f for f in figures if f["loaded"]]
     facts["figures"] = len(shown)
     if not shown:
         failures.append("no figure rendered")
-    if len(shown) < len(figures):
-        failures.append(f"{len(figures) - len(shown)} figure(s) did not load")
-    wide = [f for f in figures if f["overflow"] > 1]
-    if wide:
-        failures.append(f"{len(wide)} figure(s) wider than the text column")
     if page.get_by_text("Traceback (most recent call last)").count():
         failures.append("a traceback is shown (an error output cell)")
     download = page.locator("a[download]")
