@@ -142,3 +142,21 @@ def test_the_browser_check_fails_a_tutorial_without_figures_or_with_an_error(
     assert "no figure rendered" in out
     assert "a traceback is shown" in out
     assert "01_elbo.ipynb holds an error output" in out
+
+
+def test_only_the_tqdm_widget_warning_is_dropped_from_a_saved_notebook(tmp_path, scratch_executed):
+    source = _tiny_source(tmp_path)
+    warning = (
+        "/x/site-packages/tqdm/auto.py:21: TqdmWarning: IProgress not found. Please update "
+        "jupyter and ipywidgets.\n  from .autonotebook import tqdm as notebook_tqdm\n"
+    )
+    cell = nbformat.v4.new_code_cell("import minivae.training.trainer")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text=warning),
+        nbformat.v4.new_output("stream", name="stderr", text="UserWarning: a real one\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="hello\n"),
+    ]
+    executed.save(nbformat.v4.new_notebook(cells=[cell]), source)
+    saved = nbformat.read(executed.executed_path(source), as_version=4)
+    texts = [o["text"] for o in saved.cells[0].outputs]
+    assert texts == ["UserWarning: a real one\n", "hello\n"]

@@ -77,11 +77,27 @@ def error_outputs(notebook):
     ]
 
 
+def _is_tqdm_widget_warning(output):
+    """tqdm.auto (minivae's trainer and evaluation) warns on import in a kernel without
+    ipywidgets, naming the executing machine's site-packages: noise about the machine that ran
+    the tutorial, not about the tutorial."""
+    if output.get("output_type") != "stream" or output.get("name") != "stderr":
+        return False
+    lines = [line for line in output.get("text", "").splitlines() if line.strip()]
+    return bool(lines) and all(
+        "TqdmWarning: IProgress not found" in line or line.startswith("  from .autonotebook")
+        for line in lines
+    )
+
+
 def save(notebook, source):
     """Write the executed notebook to build/tutorials, stamped with its source's digest.
     Written to a temporary name and renamed, so a reader never sees half a notebook."""
     import nbformat
 
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if not _is_tqdm_widget_warning(o)]
     notebook.metadata[METADATA_KEY] = {
         "source": f"tutorials/{Path(source).name}",
         "source_sha256": source_digest(source),
