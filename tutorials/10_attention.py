@@ -40,6 +40,7 @@
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
+from IPython.display import display
 
 from minivae import ops
 from minivae.conditional.data import VERBS
@@ -178,8 +179,9 @@ items = [
 for words, out, _ in items:
     print(" ".join(words), "->", " ".join(out))
 
-fig = plot_attention(items)
-plt.show()
+# plot_attention returns a matplotlib Figure without touching pyplot, so plt.show() would
+# show nothing: the notebook displays the figure itself.
+display(plot_attention(items))
 
 # %% [markdown]
 # Each row is one step of the decoder and sums to 1. Reading down a panel, the bright cells
