@@ -129,7 +129,11 @@ def test_the_browser_check_fails_a_tutorial_without_figures_or_with_an_error(
     folder = built_site / "tutorials" / "01_elbo"
     page = folder / "index.html"
     html = re.sub(r"<img [^>]*>", "", page.read_text(encoding="utf-8"))
-    html = html.replace("</article>", "<pre>Traceback (most recent call last):</pre></article>")
+    html = html.replace(
+        "</article>",
+        "<pre>Traceback (most recent call last):</pre>"
+        "<pre>&lt;Figure size 1116x896 with 5 Axes&gt;</pre></article>",
+    )
     page.write_text(html, encoding="utf-8")
     notebook_path = folder / "01_elbo.ipynb"
     notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
@@ -141,6 +145,7 @@ def test_the_browser_check_fails_a_tutorial_without_figures_or_with_an_error(
     out = capsys.readouterr().out
     assert "no figure rendered" in out
     assert "a traceback is shown" in out
+    assert "1 figure(s) shown as text" in out
     assert "01_elbo.ipynb holds an error output" in out
 
 

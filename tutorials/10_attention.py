@@ -40,7 +40,7 @@
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import display
+from IPython.display import Image, display
 
 from minivae import ops
 from minivae.conditional.data import VERBS
@@ -179,9 +179,10 @@ items = [
 for words, out, _ in items:
     print(" ".join(words), "->", " ".join(out))
 
-# plot_attention returns a matplotlib Figure without touching pyplot, so plt.show() would
-# show nothing: the notebook displays the figure itself.
-display(plot_attention(items))
+# plot_attention draws on a matplotlib Figure outside pyplot (it needs no display), so
+# plt.show() would show nothing: save it as a PNG and show that.
+plot_attention(items, out_path="attention.png")
+display(Image("attention.png"))
 
 # %% [markdown]
 # Each row is one step of the decoder and sums to 1. Reading down a panel, the bright cells

@@ -198,6 +198,10 @@ def check_tutorial(page, url, facts):
         failures.append("no figure rendered")
     if page.get_by_text("Traceback (most recent call last)").count():
         failures.append("a traceback is shown (an error output cell)")
+    # A figure displayed without its picture shows only matplotlib's text form.
+    unrendered = page.get_by_text(re.compile(r"^<Figure size \d+x\d+ with \d+ Axes>$")).count()
+    if unrendered:
+        failures.append(f"{unrendered} figure(s) shown as text ('<Figure size ...>'), not drawn")
     download = page.locator("a[download]")
     if download.count() != 1:
         failures.append(f"expected one notebook download link, found {download.count()}")

@@ -15,6 +15,7 @@ executing it (CI sets it: the tests already executed every tutorial once).
 
 import logging
 import os
+import posixpath
 import re
 import sys
 from importlib.resources import files as package_files
@@ -128,7 +129,14 @@ def on_page_markdown(markdown, page, config, files):
         markdown = _TUTORIAL_LINK.sub(r"](tutorials/\1.ipynb)", markdown)
         markdown = markdown.replace("](../README.md)", "](index.md)")
         # A source file is not a page: name it as a path (the API pages document the code).
-        markdown = _REPO_LINK.sub(r"\1 (`\2`)", markdown)
+        # A ../ link that stays inside docs/ (from docs/api/ to docs/models.md) is a page.
+        folder = posixpath.dirname(page.file.src_uri)
+
+        def outside_docs(m):
+            target = posixpath.normpath(posixpath.join(folder, "..", m.group(2)))
+            return f"{m.group(1)} (`{m.group(2)}`)" if target.startswith("..") else m.group(0)
+
+        markdown = _REPO_LINK.sub(outside_docs, markdown)
         if page.file.src_uri == "index.md":
             markdown = _REPO_LINK_FROM_README.sub(r"\1 (`\2`)", markdown)
     return markdown
