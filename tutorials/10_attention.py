@@ -40,6 +40,7 @@
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
+from IPython.display import Image, display
 
 from minivae import ops
 from minivae.conditional.data import VERBS
@@ -179,8 +180,10 @@ items = [
 for words, out, _ in items:
     print(" ".join(words), "->", " ".join(out))
 
-fig = plot_attention(items)
-plt.show()
+# plot_attention draws on a matplotlib Figure outside pyplot (it needs no display), so
+# plt.show() would show nothing: save it as a PNG and show that.
+plot_attention(items, out_path="attention.png")
+display(Image("attention.png"))
 
 # %% [markdown]
 # Each row is one step of the decoder and sums to 1. Reading down a panel, the bright cells

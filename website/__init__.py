@@ -1,0 +1,1 @@
+"""The documentation website: build hooks, the executed tutorials, the browser check."""
