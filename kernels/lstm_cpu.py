@@ -15,7 +15,7 @@ out here in plain arithmetic the compiler can vectorize,
 with e^r - 1 from its Taylor polynomial and 2^k built directly from its bits. sigmoid and
 tanh both come from ``e^-|x|`` (never overflows), and e^r - 1 is kept apart from the 1 so
 that tanh of a tiny x stays accurate relative to itself. Accuracy: a few units in the last
-place, like NumPy's own functions (checked in tests/test_kernels.py).
+place, like NumPy's own functions (checked in tests/kernels/test_kernels.py).
 
 Same contract as the array functions, plus optional ``out=`` buffers:
     lstm_pointwise_forward(a (N, 4H), prev_c (N, H)) -> next_h, next_c, gates (N, 4H), tanh_c

@@ -214,3 +214,20 @@ def test_the_model_families_have_no_function_of_more_than_six_parameters():
 def test_parameters_are_counted_as_a_reader_sees_them(tmp_path, code, count):
     (tmp_path / "m.py").write_text(code)
     assert max(parameter_counts(tmp_path, ["m.py"]).values()) == count
+
+
+def test_the_tests_folder_mirrors_the_package():
+    """A module's tests are found by its path: tests/ops/ for minivae/ops/, tests/kernels/ for
+    the fused kernels; tests of top-level modules (api.py, interface.py, ...) sit in tests/."""
+    tests = ROOT / "tests"
+    folders = {p.name for p in tests.iterdir() if p.is_dir() and p.name not in ("fixtures",)}
+    folders = {f for f in folders if not f.startswith((".", "__"))}
+    packages = {p.name for p in (ROOT / "minivae").iterdir() if (p / "__init__.py").exists()}
+    stray = sorted(folders - packages - {"kernels"})
+    assert not stray, f"tests/ folders that name no package folder: {stray}"
+    loose = sorted(
+        p.name
+        for p in tests.glob("test_*.py")
+        if p.stem.removeprefix("test_").split("_")[0] in packages
+    )
+    assert not loose, f"tests of a package folder left at the top of tests/: {loose}"

@@ -60,7 +60,7 @@ def _blanks(module: str, *functions: str) -> tuple[Blank, ...]:
     return tuple(Blank(module, f) for f in functions)
 
 
-# Which function calls which (checked by tests/test_assignments.py):
+# Which function calls which (checked by tests/assignments/test_assignments.py):
 #   lstm_step_forward -> lstm_pointwise_forward <- lstm_forward
 #   lstm_step_backward -> lstm_pointwise_backward <- lstm_backward (cache of lstm_forward)
 _PF, _PB = "lstm_pointwise_forward", "lstm_pointwise_backward"

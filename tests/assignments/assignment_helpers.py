@@ -10,7 +10,7 @@ from pathlib import Path
 
 from minivae.assignments.make import module_file
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # (assignment, item it targets, module, function, old text, new text): one mistake per item.
 MISTAKES = [

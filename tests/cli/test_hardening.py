@@ -380,7 +380,7 @@ def test_bleu_and_rouge_are_core_dependencies():
 
     import tomllib
 
-    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
     core = " ".join(pyproject["project"]["dependencies"])
     assert "sacrebleu" in core and "rouge-score" in core
 

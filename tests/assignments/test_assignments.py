@@ -18,7 +18,7 @@ from minivae.assignments.grade import grade
 from minivae.assignments.make import blank_source, make_assignment, module_file
 from minivae.assignments.spec import ASSIGNMENTS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def scores(report) -> dict[str, float]:

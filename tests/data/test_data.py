@@ -23,7 +23,7 @@ from minivae.data import (
     train_valid_split,
 )
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared/data"
+SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared/data"
 PTB_VALID = SHARED_DATA / "ptb/ptb.valid.txt"
 MULTI30K = SHARED_DATA / "multi30k"
 

@@ -22,7 +22,7 @@ from minivae.training.trainer import TrainingDiverged
 
 __all__ = ["saved"]  # the module fixture, shared
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def error_of(capsys, command: str) -> str:

@@ -19,7 +19,7 @@ from minivae.cli import main
 from minivae.data.download import DownloadError, FileCheck, download_dataset, fetch_file
 from minivae.data.sources import DATASETS, MULTI30K, DataSet, RemoteFile
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared/data"
+SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared/data"
 
 
 def sha256(data: bytes) -> str:
@@ -384,7 +384,7 @@ def test_a_folder_in_the_way_of_a_file_is_a_download_error(server, tmp_path):
 def test_sacremoses_is_a_core_dependency():
     import tomllib
 
-    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
     assert any(d.startswith("sacremoses") for d in pyproject["project"]["dependencies"])
 
 

@@ -159,7 +159,7 @@ def test_a_notebooks_progress_bar_is_a_widget_not_text():
 
 # -- git ignores what the documented commands write -------------------------------------------
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def documented_outputs() -> set[str]:

@@ -28,7 +28,7 @@ from assignment_helpers import MISTAKES, cli, plant
 from minivae.assignments.make import blank_source, make_assignment, module_file
 from minivae.assignments.spec import ASSIGNMENTS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 AS_ROOT = os.geteuid() == 0
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from minivae.backend import gpu_available
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 SIMULATED = textwrap.dedent("""
     import numpy as np

@@ -277,7 +277,7 @@ def test_the_experiments_script_parses_and_uses_only_real_options():
 
     from minivae.cli import build_parser
 
-    script = Path(__file__).resolve().parents[1] / "experiments" / "run.sh"
+    script = Path(__file__).resolve().parents[2] / "experiments" / "run.sh"
     subprocess.run(["bash", "-n", str(script)], check=True)
     commands = build_parser()._subparsers._group_actions[0].choices
     known = set(commands["train"]._option_string_actions)
