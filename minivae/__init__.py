@@ -16,7 +16,8 @@ def _refuse_to_grade_from_inside_a_copy() -> None:
     import os
     import sys
 
-    if sys.argv[:2] != ["-m", "assignment"] or getattr(os, "geteuid", lambda: 1)() != 0:
+    argv = getattr(sys, "argv", [])
+    if argv[:2] != ["-m", "assignment"] or getattr(os, "geteuid", lambda: 1)() != 0:
         return
     copy = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     if os.path.lexists(os.path.join(copy, ".assignment.json")):

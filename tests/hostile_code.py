@@ -201,40 +201,51 @@ def import_the_solution(module_path, function, arguments, ancestors, known_paths
     return None
 
 
-def leave_a_daemon(heartbeat):
-    """Double fork and setsid: a process outside the child's process group that keeps
-    rewriting results.json with full marks (and ``heartbeat``, to show it is alive)."""
-    import json
+def leave_a_daemon(heartbeat, marker):
+    """Double fork and setsid: a process outside the child's process group (a new Python,
+    with ``marker`` in its command line to be found by) that keeps rewriting results.json with
+    full marks, and ``heartbeat``. Raise with the heartbeat's size after a while: the daemon
+    was alive while the child ran."""
     import os
+    import sys
     import time
 
     results = os.path.join(os.path.dirname(__file__), "..", "..", "results.json")
+    loop = (
+        "import json, sys, time\n"
+        "for _ in range(600):\n"
+        "    for path, text in ((sys.argv[1], 'x'), (sys.argv[2], json.dumps({'score': 999}))):\n"
+        "        try:\n"
+        "            with open(path, 'a' if path == sys.argv[1] else 'w') as f:\n"
+        "                f.write(text)\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    time.sleep(0.05)\n"
+    )
     if os.fork() == 0:
         os.setsid()
         if os.fork() == 0:
-            for _ in range(600):
-                for path, text in ((heartbeat, "x"), (results, json.dumps({"score": 999}))):
-                    try:
-                        with open(path, "a" if path == heartbeat else "w") as f:
-                            f.write(text)
-                    except OSError:
-                        pass
-                time.sleep(0.05)
+            os.execv(sys.executable, [sys.executable, "-c", loop, heartbeat, results, marker])
         os._exit(0)
     os.wait()
-    return None
+    time.sleep(1.0)
+    size = os.path.getsize(heartbeat) if os.path.exists(heartbeat) else 0
+    raise RuntimeError(f"HEARTBEAT {size}")
 
 
 def hold_the_pipes(marker):
     """Leave processes that hold the child's stdout and stderr open (one in the child's
-    process group, one detached): a grader reading those pipes to the end would wait."""
+    process group, one detached): a grader reading those pipes to the end would wait. (Python
+    sleeping, ``marker`` in its command line: the sandbox has no ``sleep`` command.)"""
     import os
     import subprocess
+    import sys
 
-    subprocess.Popen(["sleep", f"{marker}1"])
+    sleep = [sys.executable, "-c", "import time; time.sleep(29)"]
+    subprocess.Popen([*sleep, f"{marker}1"])
     if os.fork() == 0:
         os.setsid()
-        os.execvp("sleep", ["sleep", f"{marker}2"])
+        os.execv(sys.executable, [*sleep, f"{marker}2"])
     return None
 
 
