@@ -208,10 +208,12 @@ class Limits:
         if self.confined:
             together = self.processes * self.memory_mb
             return (
-                f"at most {self.processes} processes (threads included) of at most "
+                f"at most {self.processes} processes in the sandbox (threads and its init "
+                f"included) of at most "
                 f"{self.memory_mb} MB of address space each, {together} MB together; "
                 f"{self.cpu_seconds} s of CPU time each; {self.timeout:g} s of wall time "
-                f"for all. {CGROUP_NOTE}"
+                f"for all. Enforced with rlimits and a process count in the sandbox's user "
+                f"namespace, not cgroups ({cgroup_v2()})."
             )
         per_user = f"at most {self.processes} processes of the child's user; " * bool(
             self.processes
@@ -222,10 +224,16 @@ class Limits:
         )
 
 
-# cgroup v2 would count memory and processes of the whole sandbox; this grader does not use it
-# yet (the machines it is tested on have cgroup v1), so the limits are per-process rlimits with
-# a process count, which bounds their sum.
-CGROUP_NOTE = "Enforced with rlimits and a process count in the sandbox's user namespace."
+def cgroup_v2() -> str:
+    """Whether this machine has cgroup v2, in words for the results. cgroup v2 would count the
+    memory and processes of the whole sandbox; this grader does not use it yet (the machines
+    it is developed and tested on have cgroup v1), so its limits are per-process rlimits with
+    a process count, which bounds their sum."""
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        return "cgroup v2 is mounted here but not used by this grader"
+    return "no cgroup v2 here"
+
+
 SANDBOX_PROCESSES = 4  # the child and its descendants, threads included
 UNCONFINED_PROCESSES = 256  # of the child's user, when an unconfined grading runs as root
 
