@@ -644,3 +644,39 @@ def test_without_a_sandbox_the_grader_refuses_unless_told_and_the_results_say_so
     data = json.loads(results.read_text())
     assert data["output"].startswith("warning: UNCONFINED GRADING"), data
     assert data["extra_data"]["sandbox"]["confined"] is False
+
+
+def test_the_sandbox_dies_with_the_grader(sandbox, solutions, grade_options, readable_tmp):
+    """The grader killed (SIGKILL: no clean-up of its own) while a child and a detached
+    grandchild spin: both are gone at once."""
+    import signal
+    import sys
+
+    marker = f"33.{os.getpid()}1"
+    spin = [sys.executable, "-c", "while True: pass", marker]
+    code = f"""
+        import os, sys
+        if os.fork() == 0:
+            os.setsid()
+            os.execv(sys.executable, {spin!r})
+        os.execv(sys.executable, {spin!r})
+    """
+    copy = shutil.copytree(solutions["vae_pieces"], readable_tmp / "c")
+    inject(module_file(copy, "minivae.ops.reparameterize"), "reparameterize_forward", code)
+    grading = subprocess.Popen(
+        cli_command("grade", str(copy), "--assignment", "vae_pieces", "--timeout", "120",
+                    "--item", "reparameterize forward", *grade_options),
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while len(_processes_mentioning(marker)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(_processes_mentioning(marker)) == 2, "the child never spun"
+    finally:
+        grading.send_signal(signal.SIGKILL)
+        grading.wait()
+    deadline = time.monotonic() + 5
+    while _processes_mentioning(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _processes_mentioning(marker), "the student's processes outlived the grader"
