@@ -78,11 +78,44 @@ def solutions(new_readable_folder):
     return {name: make_assignment(name, base / name, solution=True) for name in ASSIGNMENTS}
 
 
+@pytest.fixture(scope="session")
+def sandbox_works(child_python):
+    """Whether the grader's sandbox (bubblewrap in user namespaces) can run here. CI installs
+    bubblewrap (.ci/run), so there every grading test runs confined; elsewhere the grading
+    tests run --unconfined and the tests of the sandbox itself are skipped."""
+    from minivae.assignments import confine
+
+    try:
+        command = [confine.bwrap(), "--unshare-all", "--unshare-user", "--disable-userns"]
+    except confine.ConfinementError:
+        return False
+    command += ["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"]
+    user = "nobody" if os.geteuid() == 0 else None
+    try:
+        return subprocess.run(command, user=user, capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
 @pytest.fixture
-def grader(child_python):
-    """``grade`` with the children's interpreter of this machine (see ``child_python``)."""
+def sandbox(sandbox_works):
+    """For the tests of the sandbox itself: skipped where it cannot run."""
+    if not sandbox_works:
+        pytest.skip("the grader's sandbox needs bubblewrap and user namespaces")
+
+
+@pytest.fixture
+def grader(child_python, sandbox_works):
+    """``grade`` with the children's interpreter of this machine (see ``child_python``),
+    confined where the sandbox works."""
     from functools import partial
 
     from minivae.assignments.grade import grade
 
-    return partial(grade, python=child_python)
+    return partial(grade, python=child_python, unconfined=not sandbox_works)
+
+
+@pytest.fixture
+def grade_options(child_python, sandbox_works):
+    """The command line's options for this machine: as ``grader``."""
+    return ["--python", child_python] * bool(child_python) + ["--unconfined"] * (not sandbox_works)

@@ -30,12 +30,19 @@ import minivae
 from minivae.assignments import judge, sandbox
 from minivae.assignments.items import load_task, make_request
 from minivae.assignments.make import MARKER, module_file, package_root
-from minivae.assignments.spec import Assignment, Item, get_assignment
+from minivae.assignments.spec import ASSIGNMENTS, Assignment, Item, get_assignment
 
 DEFAULT_TIMEOUT = 60.0  # seconds per item
-DEFAULT_MEMORY_MB = 2048  # address space of each child
+DEFAULT_MEMORY_MB = 2048  # the child and all it starts (confined); each process (unconfined)
 TIMEOUT_RANGE = (1.0, 3600.0)
-MEMORY_RANGE = (256, 1_048_576)  # Python and NumPy alone take ~150 MB of address space
+# Python and NumPy alone take ~150 MB of address space; a confined child's processes share
+# the limit (sandbox.SANDBOX_PROCESSES of them, a quarter each).
+MEMORY_RANGE = (1024, 1_048_576)
+MARKER_BYTES = 64 * 1024  # .assignment.json is a few lines
+UNCONFINED_WARNING = (
+    "UNCONFINED GRADING: the students' code ran without the grader's sandbox (--unconfined): "
+    "it could read and write whatever the grader's child user can, the solution included"
+)
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,7 @@ class Report:
     assignment: Assignment
     results: list[ItemResult]
     warnings: list[str] = field(default_factory=list)
+    sandbox: dict = field(default_factory=dict)  # how the children were confined and limited
 
     @property
     def score(self) -> float:
@@ -76,10 +84,13 @@ class Report:
         return "\n".join(lines)
 
     def gradescope(self) -> dict:
-        """Gradescope's autograder results format."""
+        """Gradescope's autograder results format: the warnings in ``output`` (shown with the
+        results), how the children ran in ``extra_data``."""
         return {
             "score": self.score,
             "max_score": self.max_score,
+            "output": "\n".join(f"warning: {w}" for w in self.warnings),
+            "extra_data": {"sandbox": self.sandbox},
             "tests": [
                 {
                     "name": r.item.name,
@@ -104,15 +115,20 @@ def check_limits(timeout: float, memory_mb: int) -> None:
 
 
 def marker_warning(student_dir: Path, assignment: Assignment) -> str | None:
-    """The copy's ``.assignment.json`` is the student's to edit: read only to warn."""
+    """The copy's ``.assignment.json`` is the student's to edit: read only to warn, as any
+    file of the student's (``sandbox.read_untrusted``: no link, no FIFO, bounded, with a
+    timeout), and never quoted: only a known assignment's name is repeated."""
     try:
-        named = json.loads((student_dir / MARKER).read_text())["assignment"]
-    except (OSError, ValueError, KeyError, TypeError):
+        data = sandbox.read_untrusted(student_dir / MARKER, MARKER_BYTES, timeout=5.0)
+        named = json.loads(data)["assignment"]
+    except (sandbox.ExchangeError, ValueError, KeyError, TypeError):
         return None  # nothing to compare with
     if named != assignment.name:
+        known = isinstance(named, str) and named in ASSIGNMENTS
+        which = f"assignment {named!r}" if known else "another assignment"
         return (
-            f"{student_dir / MARKER} names assignment {str(named)[:50]!r}; graded as "
-            f"{assignment.name!r}, the assignment named on the command line"
+            f"{student_dir / MARKER} names {which}; graded as {assignment.name!r}, the "
+            "assignment named on the command line"
         )
     return None
 
@@ -140,12 +156,15 @@ def grade(
     only=None,
     python: str | None = None,
     user: str | None = None,
+    unconfined: bool = False,
 ) -> Report:
     """Grade the copy in ``student_dir`` as ``assignment`` (a name or an ``Assignment``).
 
     ``only``: names of the items to grade (default all). ``python``: the interpreter of the
     children (default this one's base). ``user``: who the children run as when the grader is
-    root (default nobody). Raises ValueError (``sandbox.SetupError`` included) for a mistake
+    root (default nobody). ``unconfined``: run the children without the sandbox
+    (``confine``), only where it cannot run; the report then carries a warning. Raises
+    ValueError (``sandbox.SetupError`` included) for a mistake
     of the instructor's: an unknown assignment or item, bad limits, children that cannot run.
     """
     if isinstance(assignment, str):
@@ -163,9 +182,16 @@ def grade(
     results: list[ItemResult] = []
     with tempfile.TemporaryDirectory(prefix="minivae-grade-") as tmp:
         box = sandbox.Sandbox(
-            Path(tmp), python or sandbox.default_python(), child_user, timeout, memory_mb
+            Path(tmp),
+            python or sandbox.default_python(),
+            child_user,
+            timeout,
+            memory_mb,
+            confined=not unconfined,
         )
         warnings += _probe(box, student_dir, assignment)
+        if unconfined:
+            warnings.insert(0, UNCONFINED_WARNING)
         for item in items:
             problem = grade_item(box, item, student_dir)
             if problem is None:
@@ -173,28 +199,44 @@ def grade(
             else:
                 message = (problem or "failed") + _builds_on(assignment, item, results)
                 results.append(ItemResult(item, 0.0, message))
-    return Report(assignment, results, warnings)
+    sandbox_facts = {
+        "confined": box.confined,
+        "mechanism": "bubblewrap: user, mount, pid, network, IPC and UTS namespaces"
+        if box.confined
+        else "none (--unconfined): a child process"
+        + (" as another user" if child_user else " as the grader's own user"),
+        "limits": box.limits.describe(),
+    }
+    return Report(assignment, results, warnings, sandbox_facts)
 
 
 def _probe(box: sandbox.Sandbox, student_dir: Path, assignment: Assignment) -> list[str]:
-    """Check that children can run and read the student's copy; warn if they can read the
-    solution too (when they run as another user: as the grader's own user, they always can)."""
+    """Check that children can run and read the student's copy, and that they cannot read
+    the solution: confined, a solution in view is a broken sandbox (refused); unconfined
+    as another user, a warning; unconfined as the grader's own user, they always can."""
     student = [student_dir / "minivae" / "__init__.py"]
     student += [
         p for p in (module_file(student_dir, b.module) for b in assignment.blanks) if p.exists()
     ]
-    solution = [module_file(package_root(), b.module) for b in assignment.blanks]
-    readable = list(box.probe(student + solution)["readable"])
+    solution = [str(module_file(package_root(), b.module)) for b in assignment.blanks]
+    paths = [box.inside(p, student_dir) for p in student] + solution
+    readable = list(box.probe(paths, student_dir)["readable"])
     if not all(readable[: len(student)]):
         raise sandbox.SetupError(
             f"the students' code runs as another user, who cannot read {student_dir}: make the "
             "copy readable to every user (it holds no solution)"
         )
-    if box.user and any(readable[len(student) :]):
-        return [
-            f"the students' code can read the solution in {package_root()}: install the "
-            "grader's minivae where only root can read it (see docs/assignments.md)"
-        ]
+    if any(readable[len(student) :]):
+        if box.confined:
+            raise sandbox.SetupError(
+                f"the sandbox shows the solution in {package_root()} to the students' code: "
+                "install the grader's minivae outside the Python runtime's own folders"
+            )
+        if box.user:
+            return [
+                f"the students' code can read the solution in {package_root()}: install the "
+                "grader's minivae where only root can read it (see docs/assignments.md)"
+            ]
     return []
 
 

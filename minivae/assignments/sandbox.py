@@ -4,17 +4,19 @@ One ``Sandbox`` per grading run, in a fresh temporary folder holding
 
 * ``program/``: ``child.py`` and a copy of the ``items`` package as ``_minivae_items``;
 * per item, ``N.private/`` (the request and the child's log: the grader's alone) and
-  ``N.work/``: an empty folder, the child's working folder, owned by the child's user;
+  ``N.work/out.npz``: an empty file, the child's output, owned by the child's user;
 
 and a site folder shared by the runs of this process: NumPy, hard-linked (or copied) from
 the grader's installation, and nothing else. The child's sys.path is this program folder,
 the student's copy, the interpreter's standard library and that site folder: no folder
 from which the grader's minivae (the solution) could be imported.
 
-Each child runs under ``supervise.py`` with a time limit, a memory limit and, when the
-grader runs as root, as an unprivileged user (``nobody`` by default); the supervisor kills
-whatever the child left running before the grader reads the child's ``out.npz``. The
-grader reads it as plain arrays only: no symlink, no pickle, bounded in size.
+Each child runs under ``supervise.py`` with a time limit, memory, CPU and process limits
+and, when the grader runs as root, as an unprivileged user (``nobody`` by default), in a
+bubblewrap sandbox (``confine.py``) that shows it only the Python runtime, NumPy, the copy
+and an empty working folder (or, only where the instructor asks for it, unconfined). The
+supervisor kills whatever the child left running before the grader reads ``out.npz``, as
+plain arrays only: no symlink, no pickle, bounded in size, read with a timeout.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from dataclasses import dataclass
 from functools import cache
@@ -37,11 +40,14 @@ from pathlib import Path
 
 import numpy as np
 
+from minivae.assignments import confine
+
 HERE = Path(__file__).resolve().parent
 SUPERVISOR = (HERE / "supervise.py").read_text()
 CHILD_PACKAGES = ("numpy",)  # all a student's copy of minivae imports
 DEFAULT_USER = "nobody"  # the child's user when the grader runs as root
 MAX_OUTPUT = 32 * 2**20  # bytes of the arrays a child may return
+READ_TIMEOUT = 30.0  # seconds to read a file the grader did not write
 BASE_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
@@ -113,22 +119,52 @@ def write_npz(path: Path, arrays: dict) -> None:
         np.savez(f, **arrays)
 
 
-def read_npz(path: Path, max_bytes: int = MAX_OUTPUT) -> dict:
-    """Arrays from an .npz written by a child: a regular file (never through a symlink, never a
-    FIFO), bounded in size packed and unpacked, plain arrays (no pickles)."""
+def read_untrusted(path: Path, max_bytes: int, timeout: float = READ_TIMEOUT) -> bytes:
+    """The bytes of a file the grader did not write itself (the child's output, a file of the
+    student's copy): opened without following a symlink and without waiting on a FIFO, a
+    regular file of at most ``max_bytes``, read within ``timeout`` seconds (a file on a hung
+    network or FUSE mount must not stall the grading). Raises ExchangeError, whose message
+    says what was wrong with the file and never what is in it."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
     except FileNotFoundError:
         raise ExchangeError("no output was written") from None
     except OSError as e:
         raise ExchangeError(f"the output could not be opened ({e.strerror})") from None
-    with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise ExchangeError("the output is not a regular file")
-        if info.st_size > max_bytes:
-            raise ExchangeError(f"the output is larger than {max_bytes // 2**20} MB")
-        data = f.read(max_bytes + 1)
+    result: list = []
+
+    def read() -> None:
+        try:
+            with os.fdopen(fd, "rb") as f:
+                info = os.fstat(f.fileno())
+                if not stat.S_ISREG(info.st_mode):
+                    result.append(ExchangeError("the output is not a regular file"))
+                elif info.st_size > max_bytes:
+                    result.append(ExchangeError(f"the output is larger than {max_bytes} bytes"))
+                else:
+                    data = f.read(max_bytes + 1)
+                    result.append(
+                        data
+                        if len(data) <= max_bytes
+                        else ExchangeError(f"the output is larger than {max_bytes} bytes")
+                    )
+        except OSError as e:
+            result.append(ExchangeError(f"the output could not be read ({e.strerror})"))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if not result:
+        raise ExchangeError(f"the output could not be read within {timeout:g} s")
+    if isinstance(result[0], ExchangeError):
+        raise result[0]
+    return result[0]
+
+
+def read_npz(path: Path, max_bytes: int = MAX_OUTPUT) -> dict:
+    """Arrays from an .npz written by a child (``read_untrusted``), bounded in size packed
+    and unpacked, plain arrays (no pickles)."""
+    data = read_untrusted(path, max_bytes)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             members = z.infolist()
@@ -170,14 +206,76 @@ def closed_folder(paths, uid: int, gid: int) -> Path | None:
     return None
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What a grading's children may use, and how that is enforced: for the results."""
+
+    confined: bool
+    processes: int | None  # the child and all it starts, together (None: not counted)
+    memory_mb: int  # address space of each process
+    cpu_seconds: int  # CPU time of each process
+    timeout: float  # wall time of the child and all it starts
+
+    def describe(self) -> str:
+        if self.confined:
+            together = self.processes * self.memory_mb
+            return (
+                f"at most {self.processes} processes in the sandbox (threads and its init "
+                f"included) of at most "
+                f"{self.memory_mb} MB of address space each, {together} MB together; "
+                f"{self.cpu_seconds} s of CPU time each; {self.timeout:g} s of wall time "
+                f"for all. Enforced with rlimits and a process count in the sandbox's user "
+                f"namespace, not cgroups ({cgroup_v2()})."
+            )
+        per_user = f"at most {self.processes} processes of the child's user; " * bool(
+            self.processes
+        )
+        return (
+            f"{per_user}{self.memory_mb} MB of address space per process, not counted "
+            f"together; {self.cpu_seconds} s of CPU time each; {self.timeout:g} s of wall time"
+        )
+
+
+def cgroup_v2() -> str:
+    """Whether this machine has cgroup v2, in words for the results. cgroup v2 would count the
+    memory and processes of the whole sandbox; this grader does not use it yet (the machines
+    it is developed and tested on have cgroup v1), so its limits are per-process rlimits with
+    a process count, which bounds their sum."""
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        return "cgroup v2 is mounted here but not used by this grader"
+    return "no cgroup v2 here"
+
+
+SANDBOX_PROCESSES = 4  # the child and its descendants, threads included
+UNCONFINED_PROCESSES = 256  # of the child's user, when an unconfined grading runs as root
+
+
 class Sandbox:
     """The children of one grading run: in ``root`` (a fresh folder, removed by the caller),
-    run by ``python`` as ``user`` ((uid, gid) or None: the grader's own) with the limits."""
+    run by ``python`` as ``user`` ((uid, gid) or None: the grader's own), confined in their
+    own namespaces (``confine``) unless ``confined`` is False, within the limits: ``timeout``
+    seconds, ``memory_mb`` for the child and all it starts together (confined; unconfined,
+    for each process)."""
 
-    def __init__(self, root: Path, python: str, user, timeout: float, memory_mb: int):
+    def __init__(
+        self, root: Path, python: str, user, timeout: float, memory_mb: int, confined=True
+    ):
         self.root, self.python, self.user = Path(root), python, user
-        self.timeout, self.memory_mb = timeout, memory_mb
+        self.timeout, self.confined = timeout, confined
         self.site = site_folder()
+        cpu = int(timeout) + 1
+        if confined:
+            self.limits = Limits(
+                True, SANDBOX_PROCESSES, memory_mb // SANDBOX_PROCESSES, cpu, timeout
+            )
+            try:
+                confine.bwrap()
+                confine.runtime_mounts(python, str(self.site))
+            except confine.ConfinementError as e:
+                raise SetupError(f"{e}{UNCONFINED_HINT}") from None
+        else:
+            processes = UNCONFINED_PROCESSES if user else None
+            self.limits = Limits(False, processes, memory_mb, cpu, timeout)
         self.root.chmod(0o711)  # the child's user may pass through, not list
         self.program = self.root / "program"
         self.program.mkdir(mode=0o755)
@@ -190,13 +288,20 @@ class Sandbox:
             path.chmod(0o644)
         self._runs = 0
 
+    def inside(self, path: Path, student_dir: Path) -> str:
+        """Where the child sees ``path`` of the student's copy."""
+        if not self.confined:
+            return str(path)
+        return os.path.join(confine.COPY, os.path.relpath(path, student_dir))
+
     def run(self, request: dict, student_dir: Path) -> ChildRun:
         """Run child.py on ``request`` (arrays) with the student's copy; read its arrays."""
-        return self._run([str(student_dir)], request)
+        return self._run(request, student_dir)
 
-    def probe(self, paths: list[Path]) -> dict:
-        """Run child.py --probe: no student code; -> its arrays (numpy, readable)."""
-        run = self._run(["--probe"], {"paths": np.array([str(p) for p in paths])})
+    def probe(self, paths: list[str], student_dir: Path) -> dict:
+        """Run child.py --probe (no student code) with the copy in view; -> its arrays
+        (numpy, readable: whether it can read each of ``paths``, as the child sees them)."""
+        run = self._run({"paths": np.array(paths)}, student_dir, probe=True)
         if run.arrays is None or "readable" not in run.arrays:
             user = f" as user {pwd.getpwuid(self.user[0]).pw_name}" if self.user else ""
             closed = self.user and closed_folder([self.root, self.site], *self.user)
@@ -207,51 +312,68 @@ class Sandbox:
                     f"{user}, and the grader's temporary files are inside it; set TMPDIR to a "
                     "folder every user may pass through (such as /tmp)"
                 )
+            where = " in a bubblewrap sandbox" if self.confined else ""
             raise SetupError(
-                f"the students' code cannot run here: {self.python} -I -S{user} failed "
+                f"the students' code cannot run here: {self.python} -I -S{user}{where} failed "
                 f"({run.failure}). Give --python an interpreter"
                 f"{' that user can run' if self.user else ''}, of the Python version this "
                 f"NumPy ({np.__version__}) was built for"
+                + (UNCONFINED_HINT if self.confined else "")
             )
         return run.arrays
 
-    def _run(self, args: list[str], request: dict) -> ChildRun:
+    def _run(self, request: dict, student_dir: Path, probe: bool = False) -> ChildRun:
         self._runs += 1
         private = self.root / f"{self._runs}.private"
         work = self.root / f"{self._runs}.work"
         private.mkdir(mode=0o700)
         work.mkdir(mode=0o700)
+        out = work / "out.npz"
+        out.touch(mode=0o600)
         if self.user:
             os.chown(work, *self.user)
+            os.chown(out, *self.user)
         write_npz(private / "request.npz", request)
-        env = {**BASE_ENV, "HOME": str(work), "TMPDIR": str(work), **dict.fromkeys(THREADS, "1")}
+        mode = ["--probe"] if probe else []
+        if self.confined:
+            ids = self.user or (os.getuid(), os.getgid())
+            copy = confine.COPY
+            argv = confine.command(self.python, self.site, self.program, student_dir, out, ids)
+            argv += [self.python, "-I", "-S", "-B", f"{confine.PROGRAM}/child.py"]
+            argv += ["--processes", str(self.limits.processes), *mode]
+            argv += [] if probe else [copy]
+            argv += [confine.SITE]
+            home, cwd = confine.WORK, "/"
+        else:
+            argv = [self.python, "-I", "-S", "-B", str(self.program / "child.py"), *mode]
+            argv += [] if probe else [str(student_dir)]
+            argv += [str(self.site)]
+            home, cwd = str(work), str(work)
+        env = {**BASE_ENV, "HOME": home, "TMPDIR": "/tmp" if self.confined else home}
+        env.update(dict.fromkeys(THREADS, "1"))
         job = {
-            "argv": [
-                self.python,
-                "-I",
-                "-S",
-                str(self.program / "child.py"),
-                *args,
-                str(self.site),
-            ],
-            "cwd": str(work),
+            "argv": argv,
+            "cwd": cwd,
             "env": env,
             "stdin": str(private / "request.npz"),
             "log": str(private / "log"),
             "timeout": self.timeout,
-            "memory_mb": self.memory_mb,
+            "memory_mb": self.limits.memory_mb,
+            "cpu_seconds": self.limits.cpu_seconds,
+            "processes": None if self.confined else self.limits.processes,
             "user": list(self.user) if self.user else None,
+            "grader": os.getpid(),
         }
         try:
-            return self._supervise(job, work, private / "log")
+            return self._supervise(job, out, private / "log")
         finally:
             shutil.rmtree(work, ignore_errors=True)
             shutil.rmtree(private, ignore_errors=True)
 
-    def _supervise(self, job: dict, work: Path, log: Path) -> ChildRun:
+    def _supervise(self, job: dict, out: Path, log: Path) -> ChildRun:
         try:
             done = subprocess.run(
-                [self.python, "-I", "-S", "-c", SUPERVISOR],
+                [self.python, "-I", "-S", "-B", "-c", SUPERVISOR],
                 input=json.dumps(job),
                 capture_output=True,
                 text=True,
@@ -266,12 +388,12 @@ class Sandbox:
             return ChildRun(None, f"could not start ({report['error']})")
         if report["timed_out"]:
             return ChildRun(None, f"timed out after {self.timeout:g} s (an endless loop?)")
-        out = work / "out.npz"
         try:
             return ChildRun(read_npz(out))
         except ExchangeError as e:
             code = report["returncode"]
-            if os.path.lexists(out):
+            empty = _is_empty(out)
+            if not empty:
                 why = f"left an output the grader cannot read: {e}"
             elif code is not None and code < 0:
                 why = f"was killed (signal {-code})"
@@ -279,6 +401,23 @@ class Sandbox:
                 why = f"exited with code {code} before it finished"
             tail = _last_line(log)
             return ChildRun(None, why + (f": {tail}" if tail else ""))
+
+
+UNCONFINED_HINT = (
+    ". The grader confines the students' code with bubblewrap in user namespaces; where that "
+    "is impossible, --unconfined grades without it (see docs/assignments.md: the results then "
+    "say so)"
+)
+
+
+def _is_empty(out: Path) -> bool:
+    """Whether ``out`` is still the empty regular file the grader made (not a link, a FIFO,
+    something written)."""
+    try:
+        info = os.lstat(out)
+    except OSError:
+        return True
+    return stat.S_ISREG(info.st_mode) and info.st_size == 0
 
 
 def _last_line(log: Path) -> str:

@@ -6,9 +6,10 @@ in its command line, which every process can read), with a job as JSON on stdin.
 1. becomes a *subreaper* (Linux): every process the child starts, however it detaches
    (double fork, setsid), stays a descendant of this one;
 2. starts the child in a new session, with the job's stdin, a log file for stdout and
-   stderr, limits (address space, file size, core files; processes when it runs as another
-   user), no new privileges, death with this process, and, when the job names one, that
-   user's uid and gid with no supplementary groups;
+   stderr, limits (address space, CPU time, file size, core files; processes when the job
+   names a count), no new privileges, death with this process (which itself dies with the
+   grader), and, when the job names one, that user's uid and gid with no supplementary
+   groups. The child is ``bwrap`` when the grading is confined (``confine.py``);
 3. waits up to the timeout, then kills the child's process group and every descendant
    left, until none is left;
 4. prints one JSON line: the child's exit code, whether it timed out, how many other
@@ -30,7 +31,6 @@ PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 FILE_SIZE = 64 * 2**20  # the largest file the child may write
-PROCESSES = 256  # processes of the child's user, when it runs as another user
 
 try:
     _libc = ctypes.CDLL(None, use_errno=True)
@@ -43,14 +43,23 @@ def _prctl(option: int, value: int) -> bool:
     return prctl is not None and prctl(option, value, 0, 0, 0) == 0
 
 
-def _limits(memory_mb: int, other_user: bool):
+def _lower(limit: int, value: int) -> None:
+    """Set ``limit`` to ``value``, or leave it where the grader's own limit is lower (a
+    limit may only go down: ``ulimit -f`` in the instructor's shell stays in force)."""
+    soft, hard = resource.getrlimit(limit)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(limit, (value, value))
+
+
+def _limits(memory_mb: int, processes: int | None, cpu_seconds: int):
     def apply():  # runs in the child, after it took the user's uid, before exec
-        memory = memory_mb * 2**20
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE, FILE_SIZE))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if other_user:
-            resource.setrlimit(resource.RLIMIT_NPROC, (PROCESSES, PROCESSES))
+        _lower(resource.RLIMIT_AS, memory_mb * 2**20)
+        _lower(resource.RLIMIT_CPU, cpu_seconds)
+        _lower(resource.RLIMIT_FSIZE, FILE_SIZE)
+        _lower(resource.RLIMIT_CORE, 0)
+        if processes:
+            _lower(resource.RLIMIT_NPROC, processes)
         _prctl(PR_SET_NO_NEW_PRIVS, 1)
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
@@ -106,6 +115,9 @@ def _kill_everything(pgid: int, patience: float = 10.0) -> int:
 
 def main() -> None:
     job = json.loads(sys.stdin.read())
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the grader gone, this goes, and the child
+    if os.getppid() != job["grader"]:  # the grader died before the line above
+        return
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
     user = job.get("user")  # [uid, gid] or None
     report = {"returncode": None, "timed_out": False, "strays": 0, "error": None}
@@ -122,7 +134,7 @@ def main() -> None:
                 user=user[0] if user else None,
                 group=user[1] if user else None,
                 extra_groups=[] if user else None,
-                preexec_fn=_limits(job["memory_mb"], user is not None),
+                preexec_fn=_limits(job["memory_mb"], job["processes"], job["cpu_seconds"]),
             )
         except OSError as e:
             report["error"] = f"{type(e).__name__}: {e}"

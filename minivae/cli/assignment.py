@@ -29,8 +29,9 @@ def add_parser(sub) -> None:
         "grade",
         help="grade a student's copy",
         description="Grade a student's copy as the assignment named here (never the one the "
-        "copy's .assignment.json names). The student's code runs in child processes, as user "
-        "nobody when this runs as root; only their arrays come back, judged here.",
+        "copy's .assignment.json names). The student's code runs in child processes confined "
+        "by bubblewrap (their own namespaces: only Python, NumPy and the copy in view), as "
+        "user nobody when this runs as root; only their arrays come back, judged here.",
     )
     grade.add_argument("dir", help="the student's copy (made by 'make')")
     grade.add_argument(
@@ -41,11 +42,22 @@ def add_parser(sub) -> None:
     grade.add_argument(
         "--item", action="append", metavar="NAME", help="grade only this item (repeatable)"
     )
-    grade.add_argument("--memory-mb", type=int, default=None, help="memory limit per item (2048)")
+    grade.add_argument(
+        "--memory-mb",
+        type=int,
+        default=None,
+        help="memory limit per item, for all its processes together (2048)",
+    )
     grade.add_argument(
         "--python", help="the interpreter of the child processes (default: this one's base)"
     )
     grade.add_argument("--user", help="who the child processes run as, as root (nobody)")
+    grade.add_argument(
+        "--unconfined",
+        action="store_true",
+        help="run the students' code WITHOUT the sandbox, where namespaces are not available "
+        "(results.json then says so); see docs/assignments.md",
+    )
     grade.set_defaults(func=run_grade)
     p.set_defaults(func=lambda args: p.print_help() or 2)
 
@@ -99,9 +111,12 @@ def run_grade(args) -> int:
             only=args.item,
             python=args.python,
             user=args.user,
+            unconfined=args.unconfined,
         )
     except ValueError as e:
         return fail("assignment grade", e)
+    except OSError as e:  # the grader's own files: a full disk, a file-size limit (ulimit -f)
+        return fail("assignment grade", _cannot_write(e))
     for warning in report.warnings:
         print(f"minivae assignment grade: warning: {warning}", file=sys.stderr)
     print(f"{report.assignment.name}: {report.assignment.title}\n")
@@ -109,6 +124,14 @@ def run_grade(args) -> int:
     try:
         g.write_results(report, results)
     except OSError as e:
-        return fail("assignment grade", e)
+        return fail("assignment grade", _cannot_write(e))
     print(f"\nwrote {results}")
     return 0
+
+
+def _cannot_write(error: OSError) -> ValueError:
+    import errno
+
+    hint = " (a file-size limit, 'ulimit -f', is in force)" if error.errno == errno.EFBIG else ""
+    where = f" {error.filename}" if error.filename else ""
+    return ValueError(f"the grader could not write its files{where}: {error.strerror}{hint}")

@@ -94,10 +94,14 @@ def plant(solution: Path, out: Path, module: str, old: str, new: str) -> Path:
     return out
 
 
+def cli_command(*args) -> list[str]:
+    return [sys.executable, "-m", "minivae", "assignment", *args]
+
+
 def cli(*args, cwd=ROOT, env=None, timeout=300):
     """``python -m minivae assignment ARGS`` -> the finished process (output as text)."""
     return subprocess.run(
-        [sys.executable, "-m", "minivae", "assignment", *args],
+        cli_command(*args),
         capture_output=True,
         text=True,
         cwd=cwd,

@@ -201,40 +201,51 @@ def import_the_solution(module_path, function, arguments, ancestors, known_paths
     return None
 
 
-def leave_a_daemon(heartbeat):
-    """Double fork and setsid: a process outside the child's process group that keeps
-    rewriting results.json with full marks (and ``heartbeat``, to show it is alive)."""
-    import json
+def leave_a_daemon(heartbeat, marker):
+    """Double fork and setsid: a process outside the child's process group (a new Python,
+    with ``marker`` in its command line to be found by) that keeps rewriting results.json with
+    full marks, and ``heartbeat``. Raise with the heartbeat's size after a while: the daemon
+    was alive while the child ran."""
     import os
+    import sys
     import time
 
     results = os.path.join(os.path.dirname(__file__), "..", "..", "results.json")
+    loop = (
+        "import json, sys, time\n"
+        "for _ in range(600):\n"
+        "    for path, text in ((sys.argv[1], 'x'), (sys.argv[2], json.dumps({'score': 999}))):\n"
+        "        try:\n"
+        "            with open(path, 'a' if path == sys.argv[1] else 'w') as f:\n"
+        "                f.write(text)\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    time.sleep(0.05)\n"
+    )
     if os.fork() == 0:
         os.setsid()
         if os.fork() == 0:
-            for _ in range(600):
-                for path, text in ((heartbeat, "x"), (results, json.dumps({"score": 999}))):
-                    try:
-                        with open(path, "a" if path == heartbeat else "w") as f:
-                            f.write(text)
-                    except OSError:
-                        pass
-                time.sleep(0.05)
+            os.execv(sys.executable, [sys.executable, "-c", loop, heartbeat, results, marker])
         os._exit(0)
     os.wait()
-    return None
+    time.sleep(1.0)
+    size = os.path.getsize(heartbeat) if os.path.exists(heartbeat) else 0
+    raise RuntimeError(f"HEARTBEAT {size}")
 
 
 def hold_the_pipes(marker):
     """Leave processes that hold the child's stdout and stderr open (one in the child's
-    process group, one detached): a grader reading those pipes to the end would wait."""
+    process group, one detached): a grader reading those pipes to the end would wait. (Python
+    sleeping, ``marker`` in its command line: the sandbox has no ``sleep`` command.)"""
     import os
     import subprocess
+    import sys
 
-    subprocess.Popen(["sleep", f"{marker}1"])
+    sleep = [sys.executable, "-c", "import time; time.sleep(29)"]
+    subprocess.Popen([*sleep, f"{marker}1"])
     if os.fork() == 0:
         os.setsid()
-        os.execvp("sleep", ["sleep", f"{marker}2"])
+        os.execv(sys.executable, [*sleep, f"{marker}2"])
     return None
 
 
@@ -251,3 +262,127 @@ def call_the_fused_kernels(a, prev_c):
         from minivae.ops.lstm import select_pointwise
 
         return select_pointwise("fused", numpy)[0](a, prev_c)
+
+
+def find_the_solution_anywhere(module_path, function, arguments):
+    """Issue 30's ways to the library's source, whatever the grader puts on the child's path:
+    the paths named in every process's command line (/proc/PID/cmdline), a walk of the
+    filesystem for ``module_path`` outside the student's own copy, and symlinks in the copy.
+    Load the first file holding the solution's ``function`` and call it."""
+    import importlib.util
+    import os
+
+    own = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+    candidates = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                words = f.read().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        for word in words:
+            if word.startswith("/"):
+                candidates.append(word)
+                candidates.append(os.path.join(word, module_path))
+    for folder, subfolders, files in os.walk(own):
+        for name in subfolders + files:
+            path = os.path.join(folder, name)
+            if os.path.islink(path):
+                candidates.append(path)
+                candidates.append(os.path.join(path, module_path))
+    budget = 50000
+    for top in ("/tmp", "/var/tmp", "/dev/shm", "/home", "/opt", "/srv", "/work", "/root", "/"):
+        for folder, subfolders, files in os.walk(top):
+            budget -= 1 + len(files)
+            if budget < 0 or folder.startswith(("/proc", "/sys")):
+                subfolders[:] = []
+            if os.path.join(folder, os.path.basename(module_path)).endswith(module_path):
+                candidates.append(os.path.join(folder, os.path.basename(module_path)))
+    for path in candidates:
+        if os.path.realpath(path).startswith(own + os.sep):
+            continue
+        try:
+            with open(path) as f:
+                source = f.read()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if f"def {function}(" in source and "your code here" not in source:
+            spec = importlib.util.spec_from_file_location("_found", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return getattr(module, function)(**arguments)
+    return None
+
+
+def hold_memory_in_many_processes(children, chunk_mb):
+    """Fork ``children`` processes that each take memory ``chunk_mb`` at a time (touched)
+    until refused, and hold it; raise with how much all of them held at once, and how many
+    forks were refused."""
+    import os
+    import time
+
+    import numpy as np
+
+    reader, writer = os.pipe()
+    refused, pids = 0, []
+    for _ in range(children):
+        try:
+            pid = os.fork()
+        except OSError:
+            refused += 1
+            continue
+        if pid == 0:
+            held = []
+            try:
+                while True:
+                    held.append(np.ones(chunk_mb * 2**17))  # float64: chunk_mb MB, touched
+            except MemoryError:
+                pass
+            os.write(writer, f"{len(held) * chunk_mb}\n".encode())
+            time.sleep(3)  # hold it while the others take theirs
+            os._exit(0)
+        pids.append(pid)
+    os.close(writer)
+    total = sum(int(line) for line in os.fdopen(reader).read().split())
+    for pid in pids:
+        os.waitpid(pid, 0)
+    raise RuntimeError(f"HELD {total} MB, REFUSED {refused} forks")
+
+
+def leave_files_everywhere(token, shm_mb, marker):
+    """Files named ``token`` in every folder a child might write and that might outlive it
+    (/tmp, /var/tmp, /dev/shm, HOME, the working folder, the copy), ``shm_mb`` MB of them in
+    /dev/shm; a process that keeps running, detached;
+    a user namespace of its own. Raise with what worked. (``marker``: in the command line of
+    the process left running, to find it by.)"""
+    import ctypes
+    import os
+    import sys
+
+    copy = os.path.join(os.path.dirname(__file__), "..", "..")
+    written = []
+    for folder in ("/tmp", "/var/tmp", "/dev/shm", os.environ.get("HOME", "/"), ".", copy):
+        try:
+            with open(os.path.join(folder, token), "wb") as f:
+                f.write(b"x" * 1024)
+            written.append(folder)
+        except OSError:
+            pass
+    shm = 0
+    try:
+        with open(os.path.join("/dev/shm", token + ".big"), "wb") as f:
+            for _ in range(shm_mb):
+                f.write(b"\0" * 2**20)
+                shm += 1
+    except OSError:
+        pass
+    try:
+        if os.fork() == 0:
+            os.setsid()
+            os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(30)", marker])
+            os._exit(0)
+    except OSError:
+        pass
+    libc = ctypes.CDLL(None, use_errno=True)
+    userns = libc.unshare(0x10000000) == 0  # CLONE_NEWUSER
+    raise RuntimeError(f"WROTE {written} SHM {shm} USERNS {userns}")

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +24,7 @@ from typing import NamedTuple
 
 import hostile_code
 import pytest
-from assignment_helpers import MISTAKES, cli, plant
+from assignment_helpers import MISTAKES, cli, cli_command, plant
 
 from minivae.assignments.make import blank_source, make_assignment, module_file
 from minivae.assignments.spec import ASSIGNMENTS
@@ -178,28 +179,37 @@ def _processes_mentioning(text: str) -> list[str]:
 
 @pytest.mark.parametrize("assignment", list(TARGETS))
 def test_a_daemon_cannot_rewrite_the_results_after_grading(
-    assignment, solutions, child_python, readable_tmp
+    assignment, solutions, grade_options, readable_tmp
 ):
-    heartbeat = readable_tmp / "heartbeat"
-    heartbeat.touch()
-    heartbeat.chmod(0o666)  # the child may run as nobody
+    """The daemon's heartbeat is a file it can write: in the sandbox, in its own /tmp (the
+    child reports its size), unconfined, a file of the test's."""
+    confined = "--unconfined" not in grade_options
+    heartbeat = "/tmp/heartbeat" if confined else str(readable_tmp / "heartbeat")
+    if not confined:
+        Path(heartbeat).touch()
+        Path(heartbeat).chmod(0o666)  # the child may run as nobody
+    marker = f"30.{os.getpid()}{len(assignment)}"
     copy = hostile_copy(
         solutions[assignment],
         readable_tmp / "c",
         assignment,
         hostile_code.leave_a_daemon,
-        f"leave_a_daemon({str(heartbeat)!r})",
+        f"leave_a_daemon({heartbeat!r}, {marker!r})",
     )
     target = TARGETS[assignment]
-    python = ["--python", child_python] if child_python else []
-    proc = cli("grade", str(copy), "--assignment", assignment, "--item", target.item, *python)
+    proc = cli("grade", str(copy), "--assignment", assignment, "--item", target.item,
+               *grade_options)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     written = (copy / "results.json").read_text()
-    assert heartbeat.stat().st_size > 0, "the daemon never ran: the test tests nothing"
-    size = heartbeat.stat().st_size
+    message = json.loads(written)["tests"][0]["output"]
+    assert "HEARTBEAT" in message, message
+    assert int(message.split("HEARTBEAT ")[1].split()[0]) > 0, "the daemon never ran"
     time.sleep(0.6)
-    assert heartbeat.stat().st_size == size, "a process of the student's outlived the grading"
-    assert not _processes_mentioning(str(copy)), "a process of the student's is still running"
+    if not confined:
+        size = Path(heartbeat).stat().st_size
+        time.sleep(0.6)
+        assert Path(heartbeat).stat().st_size == size, "the daemon outlived the grading"
+    assert not _processes_mentioning(marker), "a process of the student's is still running"
     assert (copy / "results.json").read_text() == written
     assert json.loads(written)["score"] == 0
 
@@ -208,7 +218,7 @@ def test_a_daemon_cannot_rewrite_the_results_after_grading(
 def test_processes_holding_the_output_pipes_do_not_stall_the_grading(
     assignment, solutions, grader, readable_tmp
 ):
-    marker = f"29.{os.getpid()}{len(assignment)}"  # sleep 29.<pid><n>1: findable in /proc
+    marker = f"29.{os.getpid()}{len(assignment)}"  # 29.<pid><n>1: findable in /proc
     copy = hostile_copy(
         solutions[assignment],
         readable_tmp / "c",
@@ -220,7 +230,7 @@ def test_processes_holding_the_output_pipes_do_not_stall_the_grading(
     report = grade_target(grader, copy, assignment, timeout=30.0)
     assert time.monotonic() - start < 15, "the grading waited for the pipes"
     assert_faked_item_scores_zero(report, assignment, "holding the pipes")
-    assert not _processes_mentioning(f"sleep\0{marker}"), "the sleeps outlived the grading"
+    assert not _processes_mentioning(marker), "the sleeps outlived the grading"
 
 
 def test_the_fused_kernels_are_out_of_reach(solutions, grader, readable_tmp):
@@ -240,13 +250,13 @@ def test_the_fused_kernels_are_out_of_reach(solutions, grader, readable_tmp):
 
 @pytest.mark.parametrize("assignment", list(TARGETS))
 def test_a_results_symlink_is_replaced_not_written_through(
-    assignment, solutions, child_python, readable_tmp
+    assignment, solutions, grade_options, readable_tmp
 ):
     victim = readable_tmp / "victim.txt"
     victim.write_text("precious")
     copy = shutil.copytree(solutions[assignment], readable_tmp / "c")
     (copy / "results.json").symlink_to(victim)
-    python = ["--python", child_python] if child_python else []
+    python = grade_options
     item = TARGETS[assignment].control
     proc = cli("grade", str(copy), "--assignment", assignment, "--item", item, *python)
     assert proc.returncode == 0, proc.stderr
@@ -256,13 +266,13 @@ def test_a_results_symlink_is_replaced_not_written_through(
 
 
 @pytest.mark.parametrize("assignment", list(TARGETS))
-def test_the_assignment_is_the_instructors_not_the_copys(assignment, child_python, readable_tmp):
+def test_the_assignment_is_the_instructors_not_the_copys(assignment, grade_options, readable_tmp):
     """A blank copy whose marker names another assignment, whose functions it holds intact."""
     other = next(a for a in ASSIGNMENTS if a != assignment)
     copy = make_assignment(assignment, readable_tmp / "c")
     marker = copy / ".assignment.json"
     marker.write_text(json.dumps({**json.loads(marker.read_text()), "assignment": other}))
-    python = ["--python", child_python] if child_python else []
+    python = grade_options
     items = [x for item in ASSIGNMENTS[assignment].items[:2] for x in ("--item", item.name)]
     proc = cli("grade", str(copy), "--assignment", assignment, *items, *python)
     assert proc.returncode == 0, proc.stderr
@@ -278,8 +288,9 @@ CRASHES = {
     "sys.stdout.flush()\nos._exit(0)",
     "garbage": "print('\\x00garbage' * 1000)\nreturn 'garbage'",
     "memory": "import numpy\nreturn numpy.ones(10**11)",
-    "output through a symlink": "import os\nos.symlink('/etc/passwd', 'out.npz')\nos._exit(0)",
-    "output as a FIFO": "import os\nos.mkfifo('out.npz')\nos._exit(0)",
+    "output through a symlink": "import os\nos.remove('out.npz')\n"
+    "os.symlink('/etc/passwd', 'out.npz')\nos._exit(0)",
+    "output as a FIFO": "import os\nos.remove('out.npz')\nos.mkfifo('out.npz')\nos._exit(0)",
     "pickled output": "import numpy, os\nnumpy.savez('out.npz', passed=numpy.array([object()]))\n"
     "os._exit(0)",
     "verdict as arrays": "import numpy, os\nnumpy.savez('out.npz', passed=numpy.array(True), "
@@ -312,14 +323,21 @@ def test_crashes_hangs_and_forged_outputs_score_zero_and_the_grader_finishes(
     assert "exited with code 0" in messages["forged verdict on stdout"]
     assert "SystemExit" in messages["sys.exit"]
     assert "ran out of memory" in messages["memory"]
-    assert "cannot read" in messages["output through a symlink"]
-    assert "not a regular file" in messages["output as a FIFO"]
+    # Confined, out.npz is a mount point: it cannot be removed, so not replaced either.
+    assert (
+        "cannot read" in messages["output through a symlink"]
+        or "busy" in messages["output through a symlink"]
+    )
+    assert (
+        "not a regular file" in messages["output as a FIFO"]
+        or "busy" in messages["output as a FIFO"]
+    )
     assert "not a valid .npz" in messages["pickled output"]
     assert "missing" in messages["verdict as arrays"]
 
 
 def test_the_child_runs_unprivileged_with_nothing_of_the_graders_on_its_path(
-    solutions, grader, readable_tmp
+    solutions, grader, readable_tmp, sandbox_works
 ):
     """What the child sees, reported by the student's code in its error message."""
     copy = shutil.copytree(solutions["vae_pieces"], readable_tmp / "c")
@@ -348,8 +366,10 @@ def test_the_child_runs_unprivileged_with_nothing_of_the_graders_on_its_path(
     facts = json.loads(message[message.index("FACTS") + 5 : message.index("END")])
     assert facts["own"], "import minivae must give the student's copy"
     assert facts["others"] == [], "a folder of the grader's minivae is on the child's path"
-    assert facts["cwd"] == [], "the child's working folder must start empty"
-    assert facts["memory"] == 1024
+    assert facts["cwd"] == ["out.npz"], "the child's working folder must start empty"
+    # Confined, the processes of the child share the limit (a quarter each); unconfined, each
+    # process has all of it.
+    assert facts["memory"] == (1024 // 4 if sandbox_works else 1024)
     if AS_ROOT:
         assert facts["uid"] == 65534 and facts["groups"] == [] and not facts["writes"]
 
@@ -361,10 +381,11 @@ def documented_script(name: str) -> str:
 
 
 @pytest.mark.skipif(not AS_ROOT, reason="run_autograder runs as root, as on Gradescope")
-def test_the_documented_gradescope_recipe(solutions, child_python, readable_tmp):
+def test_the_documented_gradescope_recipe(solutions, child_python, readable_tmp, sandbox):
     """run_autograder from the docs, on a fake /autograder. setup.sh needs the network: its
-    'pip install --target' is done by hand (the package copied, its dependencies linked from
-    this environment), and its chmod by the script itself."""
+    'apt-get install' is .ci/run's, its 'pip install --target' is done by hand (the package
+    copied, its dependencies linked from this environment), and its chmod by the script
+    itself. Confined where the sandbox works (CI), as the recipe is written."""
     import numpy
 
     autograder, grader, bin_dir = readable_tmp / "ag", readable_tmp / "opt", readable_tmp / "bin"
@@ -420,3 +441,242 @@ def test_the_documented_gradescope_recipe(solutions, child_python, readable_tmp)
     assert scores[TARGETS["lstm"].item] == 0 and results["score"] == 17 - 3, results
     link = autograder / "source" / "minivae" / "ops" / "lstm.py"
     assert submit(**{"lstm.py": lambda p: p.symlink_to(link)})["score"] == 0
+
+
+# Issue 30: the sandbox. Each attack below worked against the grader before it confined the
+# students' code by itself; each must now score 0 and leave nothing behind.
+
+
+def _graded(report, item: str) -> tuple[float, str]:
+    result = next(r for r in report.results if r.item.name == item)
+    return result.score, result.message
+
+
+def test_the_librarys_source_is_out_of_view_whatever_its_permissions(
+    sandbox, solutions, grader, readable_tmp
+):
+    """The solution, world-readable in a shared folder, named in a process's command line,
+    and linked from the copy: the attack (hostile_code.find_the_solution_anywhere) finds it
+    unconfined (so the test tests something) and not in the sandbox."""
+    import sys
+
+    leak = Path(tempfile.mkdtemp(prefix="minivae-course-share-"))
+    try:
+        leak.chmod(0o755)
+        shutil.copytree(solutions["lstm"] / "minivae", leak / "minivae")
+        subprocess.run(["chmod", "-R", "a+rX", str(leak)], check=True)
+        named = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(120)", str(leak)],
+            stdout=subprocess.DEVNULL,
+        )
+        module, function, _, _ = mistake("lstm", TARGETS["lstm"].item)
+        call = f"return find_the_solution_anywhere('minivae/ops/lstm.py', {function!r}, locals())"
+        copy = hostile_copy(
+            solutions["lstm"],
+            readable_tmp / "c",
+            "lstm",
+            hostile_code.find_the_solution_anywhere,
+            call,
+            blank=True,
+        )
+        (copy / "minivae" / "ops" / "shared.py").symlink_to(leak / "minivae/ops/lstm.py")
+        unconfined = grade_target(grader, copy, "lstm", unconfined=True)
+        assert _graded(unconfined, TARGETS["lstm"].item)[0] > 0, (
+            "the attack does not find the solution even unconfined: the test tests nothing\n"
+            + unconfined.table()
+        )
+        report = grade_target(grader, copy, "lstm")
+        assert report.sandbox["confined"]
+        assert_faked_item_scores_zero(report, "lstm", "finding the solution anywhere")
+    finally:
+        named.kill()
+        named.wait()
+        shutil.rmtree(leak)
+
+
+def test_bytecode_in_the_copy_is_never_run_nor_written(solutions, grader, readable_tmp):
+    """A blank lstm.py with the solution compiled beside it, as unchecked-hash bytecode in
+    __pycache__ (which Python runs whatever the source says), or as lstm.pyc without a
+    source: plain Python runs the solution; the grader runs the blank source, or nothing."""
+    import py_compile
+    import sys
+    from importlib.util import cache_from_source
+
+    item, control = "lstm_pointwise forward values", "lstm_step forward values"
+    copies = {}
+    for kind in ("__pycache__", "sourceless"):
+        copy = shutil.copytree(solutions["lstm"], readable_tmp / kind)
+        path = module_file(copy, "minivae.ops.lstm")
+        target = cache_from_source(str(path)) if kind == "__pycache__" else str(path) + "c"
+        mode = py_compile.PycInvalidationMode.UNCHECKED_HASH
+        py_compile.compile(str(path), cfile=target, doraise=True, invalidation_mode=mode)
+        if kind == "__pycache__":
+            path.write_text(blank_source(path.read_text(), "lstm_pointwise_forward", "blank"))
+        else:
+            path.unlink()
+        proof = subprocess.run(
+            [sys.executable, "-B", "-c", "import numpy; from minivae.ops.lstm import "
+             "lstm_pointwise_forward as f; f(numpy.zeros((1, 4)), numpy.zeros((1, 1)))"],
+            cwd=copy, capture_output=True, text=True,
+        )  # fmt: skip
+        assert proof.returncode == 0, f"plain Python does not run the {kind} bytecode:\n{proof}"
+        copies[kind] = copy
+    for kind, copy in copies.items():
+        before = sorted(str(p) for p in copy.rglob("*.pyc"))
+        report = grader(copy, "lstm", only=[item, control])
+        assert report.score == 0, f"{kind} bytecode was run:\n{report.table()}"
+        assert sorted(str(p) for p in copy.rglob("*.pyc")) == before, "bytecode was written"
+    message = _graded(report, item)[1]
+    assert "No module named 'minivae.ops.lstm'" in message, report.table()
+
+
+def test_memory_and_processes_are_limited_for_all_the_childs_processes_together(
+    sandbox, solutions, grader, readable_tmp
+):
+    """Eight forked children each take all the memory they can: together they hold less than
+    --memory-mb, and most forks are refused."""
+    copy = shutil.copytree(solutions["vae_pieces"], readable_tmp / "c")
+    path = module_file(copy, "minivae.ops.reparameterize")
+    path.write_text(path.read_text() + "\n\n" + inspect.getsource(
+        hostile_code.hold_memory_in_many_processes))  # fmt: skip
+    inject(path, "reparameterize_forward", "hold_memory_in_many_processes(8, 32)")
+    report = grade_target(grader, copy, "vae_pieces", memory_mb=1024)
+    assert_faked_item_scores_zero(report, "vae_pieces", "holding memory")
+    message = _graded(report, "reparameterize forward")[1]
+    assert "HELD" in message, report.table()
+    held, refused = (int(w) for w in message.split("HELD ")[1].split(" forks")[0].split()[::3])
+    assert 0 < held < 1024, f"the children held {held} MB together under --memory-mb 1024"
+    assert refused >= 5, f"only {refused} of 8 forks refused"
+    assert "4 processes" in report.sandbox["limits"]
+
+
+def test_files_processes_and_namespaces_of_the_child_do_not_outlive_it(
+    sandbox, solutions, grader, readable_tmp
+):
+    """Files in /tmp, /var/tmp, /dev/shm (200 MB of them), HOME, the working folder and the
+    copy; a detached process; a user namespace: none of it is there after the grading."""
+    import secrets
+
+    token = "minivae-left-" + secrets.token_hex(6)
+    marker = f"31.{os.getpid()}7"
+    copy = shutil.copytree(solutions["vae_pieces"], readable_tmp / "c")
+    path = module_file(copy, "minivae.ops.reparameterize")
+    path.write_text(path.read_text() + "\n\n" + inspect.getsource(
+        hostile_code.leave_files_everywhere))  # fmt: skip
+    inject(path, "reparameterize_forward", f"leave_files_everywhere({token!r}, 200, {marker!r})")
+    report = grade_target(grader, copy, "vae_pieces")
+    assert_faked_item_scores_zero(report, "vae_pieces", "leaving files")
+    message = _graded(report, "reparameterize forward")[1]
+    assert "WROTE" in message and "'/tmp'" in message, report.table()  # it ran, and wrote
+    shm = int(message.split("SHM ")[1].split()[0])
+    assert shm <= 64, f"{shm} MB written to /dev/shm"
+    assert "USERNS False" in message, "the child made a user namespace"
+    for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+        assert not list(Path(folder).glob(token + "*")), f"a file was left in {folder}"
+    assert not [p for p in copy.rglob("*") if token in p.name], "a file was left in the copy"
+    assert not _processes_mentioning(marker), "a process of the student's outlived the grading"
+
+
+def test_files_of_the_copy_are_read_without_links_fifos_or_echo(
+    solutions, grade_options, readable_tmp
+):
+    """.assignment.json as a FIFO (the grader would wait forever), a link to /dev/zero (to
+    memory exhaustion), a link to a root-only file (whose content the warning printed), and
+    a file-size limit on the grader: each grading finishes, with no traceback, and echoes
+    nothing of the file."""
+    secret = readable_tmp / "root-only.txt"
+    secret.write_text("TOP-SECRET-CONTENT\n")
+    secret.chmod(0o600)
+    makers = {
+        "fifo": lambda m: os.mkfifo(m),
+        "zero": lambda m: m.symlink_to("/dev/zero"),
+        "secret": lambda m: m.symlink_to(secret),
+    }
+    item = ["--item", "kl forward"]
+    for kind, make in makers.items():
+        copy = shutil.copytree(solutions["vae_pieces"], readable_tmp / kind)
+        (copy / ".assignment.json").unlink()
+        make(copy / ".assignment.json")
+        proc = cli("grade", str(copy), "--assignment", "vae_pieces", *item, *grade_options,
+                   timeout=120)  # fmt: skip
+        assert proc.returncode == 0, f"{kind}: {proc.stderr}"
+        assert "Traceback" not in proc.stderr and "TOP-SECRET" not in proc.stdout + proc.stderr
+        results = (copy / "results.json").read_text()
+        assert json.loads(results)["score"] == 1 and "TOP-SECRET" not in results
+    command = ["bash", "-c", 'ulimit -f 8 && exec "$@"', "-", *cli_command(
+        "grade", str(readable_tmp / "fifo"), "--assignment", "vae_pieces", *item, *grade_options
+    )]  # fmt: skip
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "ulimit -f" in proc.stderr, proc.stderr
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="the guard is for a grader running as root")
+def test_grading_from_inside_a_copy_runs_none_of_its_code_as_root(readable_tmp):
+    """`python -m minivae assignment grade` in a copy's folder imports the copy's package:
+    its code must not run (every module of it that the CLI would reach is booby-trapped)."""
+    copy = make_assignment("lstm", readable_tmp / "c")
+    trap = f"\nopen({str(readable_tmp / 'ran')!r}, 'w').close()\n"
+    for name in ("__main__.py", "cli/__init__.py", "cli/assignment.py", "ops/lstm.py"):
+        with open(copy / "minivae" / name, "a") as f:
+            f.write(trap)
+    proc = cli("grade", ".", "--assignment", "lstm", cwd=copy)
+    assert proc.returncode == 2 and "student's copy" in proc.stderr, proc.stderr
+    assert not (readable_tmp / "ran").exists(), "the copy's code ran as root"
+
+
+def test_without_a_sandbox_the_grader_refuses_unless_told_and_the_results_say_so(
+    solutions, grader, readable_tmp, monkeypatch
+):
+    from minivae.assignments import confine, grade
+    from minivae.assignments.sandbox import SetupError
+
+    def missing():
+        raise confine.ConfinementError("bubblewrap is not installed")
+
+    monkeypatch.setattr(confine, "bwrap", missing)
+    with pytest.raises(SetupError, match="--unconfined"):
+        grader(solutions["gru"], "gru", only=["gru_step forward values"], unconfined=False)
+    report = grader(solutions["gru"], "gru", only=["gru_step forward values"], unconfined=True)
+    assert report.score == report.max_score and not report.sandbox["confined"]
+    results = readable_tmp / "results.json"
+    grade.write_results(report, results)
+    data = json.loads(results.read_text())
+    assert data["output"].startswith("warning: UNCONFINED GRADING"), data
+    assert data["extra_data"]["sandbox"]["confined"] is False
+
+
+def test_the_sandbox_dies_with_the_grader(sandbox, solutions, grade_options, readable_tmp):
+    """The grader killed (SIGKILL: no clean-up of its own) while a child and a detached
+    grandchild spin: both are gone at once."""
+    import signal
+    import sys
+
+    marker = f"33.{os.getpid()}1"
+    spin = [sys.executable, "-c", "while True: pass", marker]
+    code = f"""
+        import os, sys
+        if os.fork() == 0:
+            os.setsid()
+            os.execv(sys.executable, {spin!r})
+        os.execv(sys.executable, {spin!r})
+    """
+    copy = shutil.copytree(solutions["vae_pieces"], readable_tmp / "c")
+    inject(module_file(copy, "minivae.ops.reparameterize"), "reparameterize_forward", code)
+    grading = subprocess.Popen(
+        cli_command("grade", str(copy), "--assignment", "vae_pieces", "--timeout", "120",
+                    "--item", "reparameterize forward", *grade_options),
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while len(_processes_mentioning(marker)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(_processes_mentioning(marker)) == 2, "the child never spun"
+    finally:
+        grading.send_signal(signal.SIGKILL)
+        grading.wait()
+    deadline = time.monotonic() + 5
+    while _processes_mentioning(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _processes_mentioning(marker), "the student's processes outlived the grader"

@@ -96,16 +96,19 @@ def test_each_planted_mistake_costs_its_item_and_only_items_using_that_function(
                 assert got[item.name] == item.points, f"{old!r} cost {item.name}\n{report.table()}"
 
 
-def test_command_line_and_gradescope_json(solutions, child_python, tmp_path):
+def test_command_line_and_gradescope_json(solutions, grade_options, tmp_path):
     results = tmp_path / "results.json"
-    python = ["--python", child_python] if child_python else []
+    python = grade_options
     proc = cli(
         "grade", str(solutions["gru"]), "--assignment", "gru", "--results", str(results), *python
     )
     assert proc.returncode == 0, proc.stderr
     assert "total" in proc.stdout and "14 / 14" in proc.stdout
     data = json.loads(results.read_text())
-    assert set(data) == {"score", "max_score", "tests"}
+    assert set(data) == {"score", "max_score", "tests", "output", "extra_data"}
+    # No warning when confined (the solution out of view); unconfined, the results say so.
+    assert ("UNCONFINED GRADING" in data["output"]) == ("--unconfined" in grade_options)
+    assert data["extra_data"]["sandbox"]["limits"]
     assert data["score"] == data["max_score"] == 14
     for test in data["tests"]:
         assert set(test) == {"name", "score", "max_score", "output"}
