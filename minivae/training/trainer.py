@@ -258,11 +258,14 @@ class Trainer:
         """
         c, p = self.cfg, self.progress
         batches = epoch_batches(self.data.train, c, p.epoch) if p.aggressive else None
+        inner = None
         if p.aggressive and c.aggressive:
-            aggressive.train_encoder(self, batch, batches)
+            inner = aggressive.train_encoder(self, batch, batches)
         elif p.aggressive:
             aggressive.train_encoder_capped(self, batches)
         terms, grads = self.loss_and_grads(batch)
+        if inner is not None:  # the training rows of metrics.jsonl show the inner loop's length
+            terms = terms._replace(extra={**terms.extra, "encoder_steps": float(inner)})
         if p.aggressive and c.aggressive:  # text.py: clip all, then dec_optimizer.step()
             norm = self.clip(grads)
             grads = {k: g for k, g in grads.items() if k in self.groups["rest"]}
