@@ -168,3 +168,26 @@ def test_a_shared_embedding_is_refused_with_the_fix_named(tmp_path):
             aggressive_capped=True,
             share_embeddings=False,
         )
+
+
+def test_a_run_in_the_aggressive_phase_resumes_exactly(tmp_path):
+    """The inner loop's random batches are drawn by (seed, step) and the previous check's MI
+    is in the checkpoint: a run stopped mid-epoch and resumed ends where an unbroken one does."""
+    from minivae.loading import resume_trainer
+
+    opts = dict(SMALL, epochs=2, aggressive=True, share_embeddings=False)
+    quiet = lambda *_: None  # noqa: E731
+    full = Trainer(TrainConfig(**opts, out=str(tmp_path / "full")), progress_bar=False, log=quiet)
+    full.run()
+    part = Trainer(TrainConfig(**opts, out=str(tmp_path / "part")), progress_bar=False, log=quiet)
+    for b in epoch_batches(part.data.train, part.cfg, 0)[:3]:
+        part.train_step(b)
+        part.progress.step += 1
+        part.progress.batch_in_epoch += 1
+    part.save("last.npz")
+    resumed = resume_trainer(tmp_path / "part", progress_bar=False, log=quiet)
+    assert resumed.progress.aggressive
+    resumed.run()
+    assert resumed.progress.last_mi == full.progress.last_mi
+    for name, value in full.params.items():
+        np.testing.assert_array_equal(resumed.params[name], value, err_msg=name)
