@@ -52,11 +52,19 @@ declare -A REMEDY=(
   [word-dropout]="--kl-schedule linear --kl-warmup 500 --word-dropout 0.25"
   [free-bits]="--kl-schedule linear --kl-warmup 500 --free-bits 0.5"
   [all-three]="--kl-schedule linear --kl-warmup 500 --word-dropout 0.5 --free-bits 0.5"
+  # Variants (docs/results.md says of what): Fu et al.'s schedule without their PTB setup,
+  # the capped aggressive loop, Li et al.'s pre-training with Kingma's free bits.
   [cyclical]="--kl-schedule cyclical --kl-cycles 4"
-  [aggressive]="--kl-schedule linear --kl-warmup 500 --aggressive --aggressive-steps 10"
+  [aggressive-capped]="--kl-schedule linear --kl-warmup 500 --aggressive-capped --aggressive-steps 10"
   [pretrain-fb]="--kl-schedule linear --kl-warmup 500 --free-bits 0.15"  # + pre-training
+  # The papers' methods (docs/remedies.md): Fu et al.'s PTB setup, He et al.'s loop (the
+  # encoder with its own embedding), Li et al.'s per-sentence threshold (0.15 x 32 in all).
+  [cyclical-fu]="--kl-schedule cyclical --kl-cycles 4 --kl-ratio 0.5 --kl-cycle-start 0.1 --lr-cycles"
+  [aggressive-he]="--kl-schedule linear --kl-warmup 500 --aggressive --no-share-embeddings"
+  [pretrain-threshold]="--kl-schedule linear --kl-warmup 500 --kl-threshold 4.8"  # + pre-training
 )
-REMEDIES=(none annealing word-dropout free-bits all-three cyclical aggressive pretrain-fb)
+REMEDIES=(none annealing word-dropout free-bits all-three cyclical aggressive-capped pretrain-fb
+          cyclical-fu aggressive-he pretrain-threshold)
 K100=(ptb/none ptb/annealing ptb/word-dropout ptb/pretrain-fb ptb/all-three ptb/hvae-all-three
       ptb/hvae-pretrain-fb multi30k/annealing multi30k/cyclical multi30k/pretrain-fb
       multi30k/hvae-pretrain-fb)
@@ -81,7 +89,7 @@ options() {  # corpus/name -> the options of minivae train
     [[ -n "${REMEDY[$name]+x}" ]] || { echo "no run named $1" >&2; exit 2; }
     local data=("${PTB[@]}") pretrain=$PRETRAIN_PTB
     [[ $corpus == multi30k ]] && data=("${M30K[@]}") pretrain=$PRETRAIN_M30K
-    [[ $name == pretrain-fb ]] && extra+=(--ae-pretrain-epochs "$pretrain")
+    [[ $name == pretrain-* ]] && extra+=(--ae-pretrain-epochs "$pretrain")
     # shellcheck disable=SC2206
     echo "${data[@]}" "${MODEL[@]}" "${NONE[@]}" ${REMEDY[$name]} "${extra[@]}"
 }

@@ -13,11 +13,20 @@ the aggregate posterior of all M sentences and one draw z_i ~ q(z|x_i) per sente
 terms: I ~ (1/M) sum_i [log q(z_i|x_i) - log q(z_i)]. Using the same draw for both makes the
 estimate exactly 0 when every posterior is the same (a collapsed model), where an analytic
 first term leaves sampling noise of either sign; the little noise left below 0 is reported
-as 0 (MI is never negative). It is at most log M.
+as 0 (MI is never negative). It is at most log M. This is ``mi``.
 
-A dimension is active when the offset of its posterior mean from the prior mean varies over
-the data: Var_x(E_q[z_u] - E_p[z_u]) > 0.01 (He et al. 2019; the prior mean is 0 for
-N(0, I), the prior network's mean for a conditional prior).
+He et al. 2019 estimate it per batch instead (``mi_per_batch``; vae-lagging-encoder's
+``calc_mi``): in each batch of B sentences, the analytic E_q[log q(z|x)] minus
+(1/B) sum_i log q(z_i) with the aggregate posterior of that batch alone,
+q(z) = (1/B) sum_b q(z|x_b), then the mean over batches weighted by their sizes. It is at
+most log B, not log M, and it is not clipped at 0: it is the figure their tables report and
+their aggressive phase is judged by (docs/remedies.md says why the two differ).
+
+A dimension is active when its posterior mean varies over the data (Burda et al. 2016):
+Var_x(E_q[z_u]) > 0.01; for a model with a conditional prior (the conditional VAE), of the
+offset from the prior mean, Var_x(E_q[z_u] - E_p[z_u|c]). A model may name a second
+reference mean per layer (``Posterior.gap_means``: the hierarchical VAE's p(z1|z2)), whose
+count is reported as ``active_units_gap_<layer>``.
 """
 
 from __future__ import annotations
@@ -59,6 +68,22 @@ def mutual_information(mu, logvar, rng, chunk: int = 128) -> float:
     return max(total / M, 0.0)
 
 
+def mutual_information_per_batch(mu, logvar, rng) -> float:
+    """He et al.'s I(x; z) of one batch (vae-lagging-encoder, encoder.py ``calc_mi``), not
+    clipped at 0.  mu, logvar: (B, Z) on the host.
+
+        neg_entropy = mean_i [-Z/2 log(2 pi) - 1/2 sum_z (1 + logvar_iz)]   E_q log q(z|x)
+        z_i ~ q(z|x_i);  log q(z_i) = logsumexp_j log q(z_i | x_j) - log B  (this batch only)
+        I = neg_entropy - mean_i log q(z_i)
+    """
+    B, Z = mu.shape
+    neg_entropy = float((-0.5 * Z * math.log(2 * math.pi) - 0.5 * (1 + logvar).sum(1)).mean())
+    z = mu + np.exp(0.5 * logvar) * rng.standard_normal(mu.shape)
+    log_density = ops.log_normal(z[:, None, :], mu[None], logvar[None])  # (B, B)
+    log_qz = ops.logsumexp(log_density, axis=1) - math.log(B)
+    return neg_entropy - float(log_qz.mean())
+
+
 def score_batch(model: TextModel, params, batch, iw_samples: int, rng, kernel="auto") -> dict:
     """One batch's sums: rec, kl_<layer> (of one draw per sentence), nll (importance-
     weighted over ``iw_samples`` draws), and each layer's posterior means, log-variances and
@@ -89,7 +114,9 @@ def score_batch(model: TextModel, params, batch, iw_samples: int, rng, kernel="a
     for name, (mu, logvar) in post.layers.items():
         prior_mean = post.prior_means.get(name)
         offset = mu if prior_mean is None else mu - prior_mean
-        sums["means"][name] = (to_numpy(mu), to_numpy(logvar), to_numpy(offset))
+        gap = post.gap_means.get(name)
+        gap = None if gap is None else to_numpy(mu - gap)
+        sums["means"][name] = (to_numpy(mu), to_numpy(logvar), to_numpy(offset), gap)
     return sums
 
 
@@ -111,7 +138,8 @@ def evaluate(
     sentence; the ELBO when iw_samples is 0), ppl, elbo_ppl (perplexity from the ELBO
     bound), mi (nats), active_units, num_sentences, num_tokens; with several latent layers
     also kl_<layer>, mi_<layer>, active_units_<layer> (kl, active_units: their sums; mi: the
-    first layer's).
+    first layer's); mi_per_batch: He et al.'s per-batch estimate (of the first layer);
+    active_units_gap_<layer> for a layer with a ``Posterior.gap_means``.
     """
     if iw_samples < 0:
         raise ValueError(f"iw_samples must be >= 0, got {iw_samples}")
@@ -151,21 +179,38 @@ def evaluate(
         "elbo_ppl": perplexity(nelbo_total, n_tok),
     }
     mi_rng = np.random.default_rng([seed, 1])
-    per_layer = {}
+    per_layer, gaps = {}, {}
     for name in layers:
-        mu, logvar, offset = (np.concatenate(part) for part in zip(*means[name]))
+        mu, logvar, offset = (np.concatenate(part) for part in list(zip(*means[name]))[:3])
         per_layer[name] = {
             "kl": sums[f"kl_{name}"] / n_sent,
             "mi": mutual_information(mu.astype(np.float64), logvar.astype(np.float64), mi_rng),
-            "active_units": int((offset.var(axis=0) > au_threshold).sum()) if n_sent > 1 else 0,
+            "active_units": active_units(offset, au_threshold),
         }
+        if means[name][0][3] is not None:
+            gap = np.concatenate([part[3] for part in means[name]])
+            gaps[f"active_units_gap_{name}"] = active_units(gap, au_threshold)
     out["mi"] = per_layer[layers[0]]["mi"]
+    # He et al.'s per-batch estimate of the first layer's MI, with noise of its own (the
+    # numbers above do not move), batch by batch as evaluated
+    batch_rng = np.random.default_rng([seed, 2])
+    first = [(mu.astype(np.float64), lv.astype(np.float64)) for mu, lv, *_ in means[layers[0]]]
+    out["mi_per_batch"] = (
+        sum(mutual_information_per_batch(mu, lv, batch_rng) * len(mu) for mu, lv in first) / n_sent
+    )
     out["active_units"] = sum(p["active_units"] for p in per_layer.values())
     if len(layers) > 1:
         for name, values in per_layer.items():
             out.update({f"{key}_{name}": value for key, value in values.items()})
+    out.update(gaps)
     out["num_sentences"], out["num_tokens"] = n_sent, n_tok
     return out
+
+
+def active_units(means, threshold: float = 0.01) -> int:
+    """The dimensions whose mean varies over the data: Var_x(means[:, u]) > threshold
+    (Burda et al. 2016, with the 0.01 of He et al. 2019).  means: (M, Z) on the host."""
+    return int((means.var(axis=0) > threshold).sum()) if len(means) > 1 else 0
 
 
 def unigram_nll(train_ids, eval_ids, vocab_size: int) -> float:

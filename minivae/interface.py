@@ -47,7 +47,11 @@ class Step:
     eps: fixed reparameterization noise (N, sum of the latent sizes), or None: drawn from rng
     rng: where noise comes from: eps, word dropout's and dropout's masks
     word_dropout: probability of replacing a decoder input word by <unk> (Bowman et al. 2016)
-    free_bits: nats per latent dimension below which the KL is not pushed down
+    free_bits: nats per latent dimension below which the KL is not pushed down, on each
+        dimension's batch mean (Kingma et al. 2016)
+    kl_threshold: Li et al. 2019's threshold, nats in total over the latent dimensions: a
+        dimension's KL counts for a sentence only where it exceeds kl_threshold / (latent
+        size); 0: off
     kernel: "auto" | "fused" | "array": the fused Numba kernels or the array code
     dropout: the rate of dropout on embeddings and RNN outputs (Srivastava et al. 2014)
     label_smoothing: train against (1 - eps) onehot + eps / V (Szegedy et al. 2016)
@@ -59,6 +63,7 @@ class Step:
     rng: object = None
     word_dropout: float = 0.0
     free_bits: float = 0.0
+    kl_threshold: float = 0.0
     kernel: str = "auto"
     dropout: float = 0.0
     label_smoothing: float = 0.0
@@ -113,6 +118,9 @@ class Posterior(NamedTuple):
     prior_means: dict  # layer name -> E_p[z_l] (N, Z) or None (0): active units are
     # measured as the spread of E_q[z_l] - E_p[z_l] over the data
     context: object = None  # what else the model computed (a condition vector c)
+    gap_means: dict = {}  # layer name -> a reference mean (N, Z): the evaluation also counts
+    # the units where E_q[z_l] minus it varies (``active_units_gap_<layer>``), a second
+    # measure beside the active units
 
 
 class LatentSample(NamedTuple):

@@ -80,15 +80,24 @@ def markdown(rows: dict[str, dict]) -> str:
     """rows: name -> run_row  ->  a markdown table."""
     layered = sorted({k for r in rows.values() for k in r if k.startswith(("kl_", "active_"))})
     k100 = any("nll_k100" in r for r in rows.values())
-    per_layer = [k.replace("active_units_", "AU ").replace("kl_", "KL ") for k in layered]
-    head = ["run", "NLL", *(["NLL K=100"] if k100 else []), "PPL", "KL", "MI", "AU", *per_layer]
+    per_layer = [
+        k.replace("active_units_gap_", "AU gap ").replace("active_units_", "AU ")
+        for k in (k.replace("kl_", "KL ") for k in layered)
+    ]
+    # He et al.'s per-batch MI beside the whole-set one, for runs whose reports have it
+    per_batch = any("mi_per_batch" in r for r in rows.values())
+    mi = ["MI", *(["MI per batch"] if per_batch else [])]
+    head = ["run", "NLL", *(["NLL K=100"] if k100 else []), "PPL", "KL", *mi, "AU", *per_layer]
     head += ["s/epoch", "train s"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, r in rows.items():
         cells = [name, f"{r['nll']:.1f}"]
         if k100:
             cells += [f"{r['nll_k100']:.1f}" if "nll_k100" in r else ""]
-        cells += [f"{r['ppl']:.1f}", f"{r['kl']:.2f}", f"{r['mi']:.2f}", str(r["au"])]
+        cells += [f"{r['ppl']:.1f}", f"{r['kl']:.2f}", f"{r['mi']:.2f}"]
+        if per_batch:
+            cells += [f"{r['mi_per_batch']:.2f}" if "mi_per_batch" in r else ""]
+        cells += [str(r["au"])]
         cells += [
             f"{r[k]:.2f}" if isinstance(r.get(k), float) else str(r.get(k, "")) for k in layered
         ]

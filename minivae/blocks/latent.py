@@ -5,6 +5,10 @@ dimension (``ops.gaussian_kl``) with free bits (``ops.free_bits``) on top,
 
     kl_objective = sum_z max(lambda, (1/N) sum_n KL(q(z_nz | x_n) || p(z_nz)))
 
+or, with a per-dimension ``kl_threshold`` (Li et al. 2019, ``ops.kl_threshold``),
+
+    kl_objective = (1/N) sum_n sum_z [KL_nz > lambda] KL_nz
+
 Metrics: draws by the reparameterization op and each row's KL.
 """
 
@@ -23,9 +27,10 @@ class KLCache(NamedTuple):
     """``kl_term_forward``'s: the KL op's and free bits' caches, the batch and latent sizes."""
 
     kl: object
-    free_bits: object
+    free_bits: object  # the floor's cache: free bits', or the KL threshold's
     N: int
     Z: int
+    thresholded: bool = False  # the floor is Li et al.'s threshold, not free bits
 
 
 class PriorCache(NamedTuple):
@@ -55,8 +60,12 @@ class LatentCache(NamedTuple):
     kl: KLCache
 
 
-def kl_term_forward(mu, logvar, free_bits: float = 0.0, prior_mu=None, prior_logvar=None):
-    """mu, logvar: (N, Z); prior_mu, prior_logvar: (N, Z) or None (N(0, I))
+def kl_term_forward(
+    mu, logvar, free_bits: float = 0.0, prior_mu=None, prior_logvar=None, kl_threshold=0.0
+):
+    """mu, logvar: (N, Z); prior_mu, prior_logvar: (N, Z) or None (N(0, I)); free_bits:
+    Kingma's floor on each dimension's batch mean; kl_threshold: Li et al.'s per-sentence,
+    per-dimension threshold in nats per dimension (> 0: used instead of free bits)
     -> kl_objective (scalar), kl (N,) each example's KL, kl_per_dim (Z,) batch means, cache
     """
     N, Z = mu.shape
@@ -64,14 +73,19 @@ def kl_term_forward(mu, logvar, free_bits: float = 0.0, prior_mu=None, prior_log
     flat = [a.reshape(N * Z, 1) if a is not None else None for a in (prior_mu, prior_logvar)]
     kl_nz, c_kl = ops.gaussian_kl_forward(mu.reshape(N * Z, 1), logvar.reshape(N * Z, 1), *flat)
     kl_nz = kl_nz.reshape(N, Z)
-    kl_objective, c_fb = ops.free_bits_forward(kl_nz, free_bits)
-    return kl_objective, kl_nz.sum(axis=1), kl_nz.mean(axis=0), KLCache(c_kl, c_fb, N, Z)
+    if kl_threshold > 0:
+        kl_objective, c_floor = ops.kl_threshold_forward(kl_nz, kl_threshold)
+    else:
+        kl_objective, c_floor = ops.free_bits_forward(kl_nz, free_bits)
+    cache = KLCache(c_kl, c_floor, N, Z, kl_threshold > 0)
+    return kl_objective, kl_nz.sum(axis=1), kl_nz.mean(axis=0), cache
 
 
 def kl_term_backward(dobjective, cache):
     """dobjective: scalar  ->  dmu, dlogvar (N, Z) (and dprior_mu, dprior_logvar with a prior)"""
-    c_kl, c_fb, N, Z = cache
-    dkl_nz = ops.free_bits_backward(dobjective, c_fb)
+    c_kl, c_floor, N, Z, thresholded = cache
+    floor_backward = ops.kl_threshold_backward if thresholded else ops.free_bits_backward
+    dkl_nz = floor_backward(dobjective, c_floor)
     grads = ops.gaussian_kl_backward(dkl_nz.reshape(N * Z), c_kl)
     return tuple(g.reshape(N, Z) for g in grads)
 
@@ -182,7 +196,8 @@ def latent_forward(params, reader: RNNReader, tokens, mask, c, step: Step | None
     (an RNN, ``reader``) and c, the prior network c; z = mu + e^(logvar/2) eps.
 
     tokens, mask: (N, T), c: (N, C); step: eps (N, Z) or None (drawn from ``step.rng``),
-    free bits, the kernels (no dropout here)
+    free bits or Li et al.'s KL threshold (its total over the Z dimensions), the kernels
+    (no dropout here)
     -> z (N, Z), kl_objective (scalar, free bits applied), kl (N,), kl_per_dim (Z,), cache
     """
     step = Step() if step is None else step
@@ -192,8 +207,10 @@ def latent_forward(params, reader: RNNReader, tokens, mask, c, step: Step | None
     prior_mu, prior_logvar, c_prior = prior_forward(params, c)
     eps = xp.asarray(draw_eps(rng, mu.shape, eps), dtype=mu.dtype)
     z, c_rep = ops.reparameterize_forward(mu, logvar, eps)
+    # Li et al.: target_kl / nz per dimension
+    threshold = step.kl_threshold / mu.shape[1] if step.kl_threshold else 0.0
     kl_objective, kl, kl_per_dim, c_kl = kl_term_forward(
-        mu, logvar, free_bits, prior_mu, prior_logvar
+        mu, logvar, free_bits, prior_mu, prior_logvar, threshold
     )
     return z, kl_objective, kl, kl_per_dim, LatentCache(c_rec, c_prior, c_rep, c_kl)
 

@@ -106,6 +106,9 @@ def loss_and_grads(params, batch, config: HVAEConfig, step: Step | None = None):
     when None
     step.free_bits: nats per latent dimension, in each layer, below which its KL is not pushed
     down: each layer's objective is sum_j max(free_bits, KL_j) on its own
+    step.kl_threshold: Li et al. 2019's threshold, nats over all Z1 + Z2 dimensions: each
+    sentence's KL of a dimension of either layer counts only where it exceeds
+    kl_threshold / (Z1 + Z2)
     step.kernel, dropout: as for the plain VAE's ``loss_and_grads``
     step.label_smoothing: as for the plain VAE's ``loss_and_grads``
     -> (LossTerms with extra["kl_z1"], extra["kl_z2"], grads: {name: array like params[name]})
@@ -133,8 +136,9 @@ def loss_and_grads(params, batch, config: HVAEConfig, step: Step | None = None):
     rec, c_ce = ops.softmax_cross_entropy_forward(
         logits, targets, dec_mask, cpu_kernel, label_smoothing
     )
-    obj1, kl1, kl_dim1, c_kl1 = kl_term_forward(mu1, lv1, free_bits, prior_mu, prior_logvar)
-    obj2, kl2, kl_dim2, c_kl2 = kl_term_forward(mu2, lv2, free_bits)
+    lam = step.kl_threshold / (Z1 + Z2)  # Li et al.'s target_kl / nz, over both layers
+    obj1, kl1, kl_dim1, c_kl1 = kl_term_forward(mu1, lv1, free_bits, prior_mu, prior_logvar, lam)
+    obj2, kl2, kl_dim2, c_kl2 = kl_term_forward(mu2, lv2, free_bits, kl_threshold=lam)
     loss = rec + beta * (obj1 + obj2)
 
     # Backward, op by op in reverse.

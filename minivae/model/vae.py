@@ -24,6 +24,8 @@ def loss_and_grads(params, batch, config: ModelConfig, step: Step | None = None)
     step.eps: (N, Z) noise for the reparameterization; drawn from ``rng`` when None
     step.free_bits: nats per latent dimension below which the KL is not pushed down
     (Kingma et al. 2016): the objective uses sum_j max(free_bits, KL_j), KL_j the batch mean.
+    step.kl_threshold: Li et al. 2019's threshold, nats over all Z dimensions (> 0: instead
+    of free bits): each sentence's KL_nj counts only where it exceeds kl_threshold / Z.
     step.kernel: "auto" | "fused" | "array": the fused Numba kernels (kernels/) or the array code
     for the LSTM cell, the softmax's exponentials and the embedding gradient. "fused" insists
     on the fused LSTM cell (an error where none runs, see ``ops.lstm.select_pointwise``); the
@@ -52,7 +54,10 @@ def loss_and_grads(params, batch, config: ModelConfig, step: Step | None = None)
     rec, c_ce = ops.softmax_cross_entropy_forward(
         logits, targets, dec_mask, cpu_kernel, label_smoothing
     )
-    kl_objective, kl, kl_per_dim, c_kl = kl_term_forward(mu, logvar, free_bits)
+    threshold = step.kl_threshold / config.latent_dim  # Li et al.: target_kl / nz
+    kl_objective, kl, kl_per_dim, c_kl = kl_term_forward(
+        mu, logvar, free_bits, kl_threshold=threshold
+    )
     loss = rec + beta * kl_objective
 
     # Backward, op by op in reverse.

@@ -19,6 +19,7 @@ from minivae.ops.embedding import embedding_backward, embedding_forward
 from minivae.ops.free_bits import free_bits_backward, free_bits_forward
 from minivae.ops.gaussian_kl import gaussian_kl_backward, gaussian_kl_forward
 from minivae.ops.gru import gru_backward, gru_forward, gru_step_backward, gru_step_forward
+from minivae.ops.kl_threshold import kl_threshold_backward, kl_threshold_forward
 from minivae.ops.log_density import log_normal
 from minivae.ops.lstm import (
     lstm_backward,
@@ -66,6 +67,8 @@ __all__ = [
     "gru_forward",
     "gru_step_backward",
     "gru_step_forward",
+    "kl_threshold_backward",
+    "kl_threshold_forward",
     "l2_penalty_backward",
     "l2_penalty_forward",
     "log_normal",

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from minivae.remedies.kl_schedules import kl_weight
+from minivae.remedies.kl_schedules import kl_weight, lr_factor
 
 
 def kl_weight_at(cfg, step: int, steps_per_epoch: int) -> float:
     """The KL weight at ``step``: 0 while pre-training an autoencoder, then the schedule,
-    counted from the end of pre-training."""
+    counted from the end of pre-training (Li et al.'s VAE stage anneals from there: their
+    text_anneal_fb.py loads the autoencoder and starts kl_weight at --kl_start 0)."""
     pretrain_steps = cfg.ae_pretrain_epochs * steps_per_epoch
     if step < pretrain_steps:
         return 0.0
@@ -22,14 +23,33 @@ def kl_weight_at(cfg, step: int, steps_per_epoch: int) -> float:
         warmup=cfg.kl_warmup,
         beta_max=cfg.beta_max,
         cycles=cfg.kl_cycles,
-        total_steps=(cfg.epochs - cfg.ae_pretrain_epochs) * steps_per_epoch,
+        total_steps=schedule_steps(cfg, steps_per_epoch),
+        ratio=cfg.kl_ratio,
+        start=cfg.kl_cycle_start,
     )
+
+
+def schedule_steps(cfg, steps_per_epoch: int) -> int:
+    """T of the cyclical schedule: the steps after pre-training."""
+    return (cfg.epochs - cfg.ae_pretrain_epochs) * steps_per_epoch
+
+
+def lr_factor_at(cfg, step: int, steps_per_epoch: int) -> float:
+    """With --lr-cycles, Fu et al.'s cosine learning-rate factor at ``step`` (1 while
+    pre-training and without --lr-cycles)."""
+    pretrain_steps = cfg.ae_pretrain_epochs * steps_per_epoch
+    if not cfg.lr_cycles or step < pretrain_steps:
+        return 1.0
+    total = schedule_steps(cfg, steps_per_epoch)
+    return lr_factor(step - pretrain_steps, cfg.kl_cycles, total, steps_per_epoch)
 
 
 def pretraining_ends(cfg, progress) -> bool:
     """Whether the epoch about to start is the first after pre-training."""
-    return bool(cfg.ae_pretrain_epochs) and progress.epoch == cfg.ae_pretrain_epochs and (
-        progress.batch_in_epoch == 0
+    return (
+        bool(cfg.ae_pretrain_epochs)
+        and progress.epoch == cfg.ae_pretrain_epochs
+        and (progress.batch_in_epoch == 0)
     )
 
 

@@ -83,20 +83,58 @@ class RunConfig(DictConfig):
     kl_schedule: str = option("linear", "KL weight schedule", list(SCHEDULES))
     kl_warmup: int = option(600, "steps for the KL weight to reach --beta-max (linear, logistic)")
     beta_max: float = option(1.0, "final KL weight")
-    kl_cycles: int = option(4, "number of cycles of the cyclical schedule")
-    free_bits: float = option(0.5, "nats per latent dimension the KL is not pushed below (0: off)")
+    kl_cycles: int = option(
+        4, "number of cycles M of the cyclical schedule (Fu et al. 2019; their default 4)"
+    )
+    kl_ratio: float = option(
+        0.5,
+        "proportion R of each cycle in which the cyclical schedule's KL weight rises "
+        "(Fu et al. 2019; their default 0.5)",
+    )
+    kl_cycle_start: float = option(
+        0.0,
+        "KL weight (as a fraction of --beta-max) at the start of each cycle of the cyclical "
+        "schedule: 0 in Fu et al.'s Eq. 5, 0.1 in their PTB language model",
+    )
+    lr_cycles: bool = option(
+        False,
+        "with --kl-schedule cyclical: a cosine learning rate restarted with each KL cycle, set "
+        "per epoch, lr (1 + cos(pi tau)) / 2 (Fu et al.'s PTB language model)",
+    )
+    free_bits: float = option(
+        0.5,
+        "nats per latent dimension the KL is not pushed below, on the batch mean of each "
+        "dimension (Kingma et al. 2016's free bits; 0: off)",
+    )
+    kl_threshold: float = option(
+        0.0,
+        "Li et al. 2019's KL threshold (their --target_kl, a total over the latent "
+        "dimensions): a dimension's KL counts for a sentence only where it exceeds "
+        "this / Z nats (0: off; replaces --free-bits, so give --free-bits 0)",
+    )
     word_dropout: float = option(0.5, "probability of replacing a decoder input word by <unk>")
     aggressive: bool = option(
         False,
-        "aggressive encoder training (He et al. 2019): the encoder is trained to convergence "
-        "before each decoder update, until the validation MI stops rising",
+        "aggressive encoder training (He et al. 2019): up to 99 encoder updates before each "
+        "decoder update, until the per-word loss of a block of 15 rises; the phase ends when "
+        "the validation MI falls (needs --no-share-embeddings: the encoder's steps train its "
+        "own embedding, the decoder's stays fixed)",
     )
-    aggressive_steps: int = option(30, "most encoder updates per decoder update (--aggressive)")
+    aggressive_capped: bool = option(
+        False,
+        "a capped variant of aggressive training, not He et al.'s: at most "
+        "--aggressive-steps encoder updates on fresh batches, stopping when the mean of the "
+        "last 5 losses is no lower than of the 5 before; the shared embedding stays fixed; the "
+        "phase ends when the validation MI does not beat its best",
+    )
+    aggressive_steps: int = option(
+        30, "most encoder updates per decoder update (--aggressive-capped)"
+    )
     ae_pretrain_epochs: int = option(
         0,
         "epochs of autoencoder pre-training (KL weight 0), after which the decoder is "
-        "re-initialized and the VAE trained (Li et al. 2019; with --free-bits as the KL "
-        "threshold)",
+        "re-initialized and the VAE trained (Li et al. 2019's pre-training; their KL "
+        "threshold is --kl-threshold)",
     )
     # over-fitting remedies
     dropout: float = option(0.0, "dropout on the embeddings and the decoder's RNN outputs")
@@ -145,6 +183,12 @@ class RunConfig(DictConfig):
             )
         for name in ("clip", "beta_max", "free_bits", "weight_decay", "max_minutes"):
             self._check(name, float, low=0)
+        self._check("kl_threshold", float, low=0)
+        self._check("kl_ratio", float, low=0, high=1)
+        if self.kl_ratio == 0:
+            self._refuse("kl_ratio", "must be in (0, 1]: the KL weight needs steps to rise in")
+        self._check("kl_cycle_start", float, low=0, high=1)
+        self._check_remedy_pairs()
         self._check("dropout", float, low=0, high=0.95)
         self._check("lr", float, low=0, strict=True)
         self._check("lr_decay", float, low=0, strict=True)
@@ -160,6 +204,31 @@ class RunConfig(DictConfig):
         self._check("valid_fraction", float, low=0, high=1, strict=True)
         if self.max_vocab is not None:
             self._check("max_vocab", int, low=5)  # the 4 special tokens and a word
+
+    def _check_remedy_pairs(self):
+        """Remedies that cannot go together, refused by name."""
+        if self.kl_threshold > 0 and self.free_bits > 0:
+            self._refuse(
+                "kl_threshold",
+                f"replaces free bits (--free-bits {self.free_bits}: Kingma's floor on the batch "
+                "mean); two KL floors at once are neither method: add --free-bits 0",
+            )
+        if self.aggressive and self.aggressive_capped:
+            self._refuse("aggressive", "and --aggressive-capped are two versions of one remedy")
+        if self.aggressive and self.share_embeddings:
+            # He et al.'s encoder has its own embedding (vae-lagging-encoder, text.py: the
+            # inner steps are enc_optimizer over vae.encoder.parameters()); a shared one
+            # would be the decoder's too, which their inner steps never move.
+            fix = "add --no-share-embeddings, or use --aggressive-capped"
+            if "share_embeddings" in getattr(self, "NOT_OPTIONS", ()):
+                fix = "this model's word embeddings are always shared: use --aggressive-capped"
+            self._refuse(
+                "aggressive",
+                "is He et al.'s (2019) method, which updates the encoder, its word embedding "
+                f"included, with the decoder fixed; a shared embedding is both: {fix}",
+            )
+        if self.lr_cycles and self.kl_schedule != "cyclical":
+            self._refuse("lr_cycles", "restarts with the KL cycles: add --kl-schedule cyclical")
 
     def _check_choices(self):
         for f in fields(self):

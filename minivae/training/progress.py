@@ -20,7 +20,8 @@ class Progress:
     best_valid: float = math.inf
     history: list = field(default_factory=list)  # validation rows, for the report
     aggressive: bool = False  # still in He et al.'s aggressive phase
-    best_mi: float = -math.inf  # the highest validation MI so far (ends the phase)
+    best_mi: float = -math.inf  # the highest validation MI so far (--aggressive-capped)
+    last_mi: float = 0.0  # the MI of the previous check (--aggressive; He et al.'s pre_mi = 0)
     lr: float = 0.0  # the learning rate now (--lr, decayed by --lr-decay)
 
     def to_meta(self) -> dict:
@@ -33,6 +34,7 @@ class Progress:
             "history": self.history,
             "aggressive": self.aggressive,
             "best_mi": self.best_mi if math.isfinite(self.best_mi) else None,
+            "last_mi": self.last_mi,
             "lr": self.lr,
         }
 
@@ -47,6 +49,8 @@ def read_progress(meta: dict, path, steps_per_epoch: int, default_lr: float) -> 
         raise CheckpointError(f"checkpoint {path}: history must be a list of objects")
     best_mi = meta.get("best_mi")
     best_mi = -math.inf if best_mi is None else ckpt.field(meta, "best_mi", float, path)
+    # files older than last_mi were never in He et al.'s phase (only the capped variant)
+    last_mi = 0.0 if meta.get("last_mi") is None else ckpt.field(meta, "last_mi", float, path)
     lr = default_lr if meta.get("lr") is None else ckpt.field(meta, "lr", float, path)
     if lr <= 0:  # field() has already refused what is not a finite float
         raise CheckpointError(
@@ -64,6 +68,7 @@ def read_progress(meta: dict, path, steps_per_epoch: int, default_lr: float) -> 
         history=history,
         aggressive=ckpt.field(meta, "aggressive", bool, path),
         best_mi=best_mi,
+        last_mi=last_mi,
         lr=lr,
     )
 

@@ -204,9 +204,12 @@ def log_metrics(m: dict, model, iw_samples: int, log=print) -> None:
     log(f"    -ELBO {m['nelbo']:.2f} = rec {m['rec']:.2f} + KL {m['kl']:.2f}")
     log(f"    NLL (importance-weighted, K={iw_samples}) {m['nll']:.2f}, perplexity {m['ppl']:.2f}")
     sizes = model.latent_sizes
+    per_batch = ""
+    if "mi_per_batch" in m:  # He et al.'s estimate, for comparison with their tables
+        per_batch = f" (per batch, as He et al.: {m['mi_per_batch']:.2f})"
     log(
-        f"    mutual information I(x;z) {m['mi']:.2f} nats, active units {m['active_units']}/"
-        f"{sum(sizes.values())}"
+        f"    mutual information I(x;z) {m['mi']:.2f} nats{per_batch}, active units "
+        f"{m['active_units']}/{sum(sizes.values())}"
     )
     if "recon_bleu" in m:  # the final report's; ``minivae eval`` does not decode
         log(
@@ -215,7 +218,9 @@ def log_metrics(m: dict, model, iw_samples: int, log=print) -> None:
         )
     if len(sizes) > 1:
         for name, size in sizes.items():
+            gap = m.get(f"active_units_gap_{name}")
+            gap = "" if gap is None else f" ({gap} by the gap from the prior network's mean)"
             log(
                 f"    {name}: KL {m[f'kl_{name}']:.2f}, MI {m[f'mi_{name}']:.2f}, active units "
-                f"{m[f'active_units_{name}']}/{size}"
+                f"{m[f'active_units_{name}']}/{size}{gap}"
             )

@@ -103,7 +103,8 @@ class Trainer:
             self.averaged = {k: v.copy() for k, v in self.params.items()} if cfg.ema else None
             self._make_optimizers()
             self.noise_rng = make_rng(cfg.seed, self.device)
-            self.progress = Progress(aggressive=cfg.aggressive, lr=cfg.lr)
+            aggressive_phase = cfg.aggressive or cfg.aggressive_capped
+            self.progress = Progress(aggressive=aggressive_phase, lr=cfg.lr)
             check_savable(self._meta(), self.out / "last.npz")
 
     @property
@@ -250,16 +251,28 @@ class Trainer:
     def train_step(self, batch) -> tuple:
         """One update; -> (LossTerms, gradient norm before clipping).
 
-        While aggressive (He et al. 2019), the encoder is first trained on other batches until
-        its loss stops falling, and this step then updates the rest of the model only.
+        While aggressive (``remedies/aggressive.py``), the encoder is first trained alone
+        until its loss stops falling, and this step then updates the rest of the model only:
+        He et al.'s loop with --aggressive (the gradient clipped by every parameter's norm,
+        as their code does), the capped variant with --aggressive-capped.
         """
         c, p = self.cfg, self.progress
-        if p.aggressive:  # remedies/aggressive.py
-            aggressive.train_encoder(self, epoch_batches(self.data.train, c, p.epoch))
+        batches = epoch_batches(self.data.train, c, p.epoch) if p.aggressive else None
+        inner = None
+        if p.aggressive and c.aggressive:
+            inner = aggressive.train_encoder(self, batch, batches)
+        elif p.aggressive:
+            aggressive.train_encoder_capped(self, batches)
         terms, grads = self.loss_and_grads(batch)
-        if p.aggressive:
+        if inner is not None:  # the training rows of metrics.jsonl show the inner loop's length
+            terms = terms._replace(extra={**terms.extra, "encoder_steps": float(inner)})
+        if p.aggressive and c.aggressive:  # text.py: clip all, then dec_optimizer.step()
+            norm = self.clip(grads)
             grads = {k: g for k, g in grads.items() if k in self.groups["rest"]}
-        norm = self.clip(grads)
+        else:
+            if p.aggressive:
+                grads = {k: g for k, g in grads.items() if k in self.groups["rest"]}
+            norm = self.clip(grads)
         if not (math.isfinite(terms.loss) and math.isfinite(norm)):
             raise TrainingDiverged(
                 f"loss became {terms.loss} (gradient norm {norm}) at step {p.step + 1} "
@@ -318,6 +331,10 @@ class Trainer:
         c, p = self.cfg, self.progress
         if pretraining.pretraining_ends(c, p):
             pretraining.reset_decoder(self)
+        if c.lr_cycles:  # Fu et al.'s cosine rate, restarted with each KL cycle, per epoch
+            factor = pretraining.lr_factor_at(c, p.step, self.steps_per_epoch)
+            for opt in self.optimizers.values():
+                opt.lr = p.lr * factor
         batches = epoch_batches(self.data.train, c, p.epoch)
         bar = progress_bar(
             show=self.progress_bar,
@@ -376,7 +393,10 @@ class Trainer:
                 f"the validation loss became {row['nelbo']} after epoch {p.epoch} "
                 f"(step {p.step}); stopped. {self._last_good()} Try a lower --lr."
             )
-        aggressive.after_validation(p, row, self.log)
+        if c.aggressive:
+            aggressive.after_validation(p, row, self.log)
+        else:  # --aggressive-capped, or no aggressive phase (the row says so)
+            aggressive.after_validation_capped(p, row, self.log)
         p.history.append(row)
         metrics.write(json.dumps(row) + "\n")
         metrics.flush()

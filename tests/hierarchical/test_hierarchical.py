@@ -158,9 +158,11 @@ def test_posterior_and_codes():
     model, params, batch, _ = _setup(scale_prior=3.0)
     post = model.posterior(params, batch)
     assert list(post.layers) == list(model.latent_sizes) == ["z1", "z2"]
-    assert post.prior_means["z2"] is None
+    # Burda et al.'s active units for both layers: no prior mean is taken off; the gap from
+    # p(z1|z2)'s mean at E_q[z2] is a second count of its own (active_units_gap_z1)
+    assert post.prior_means["z1"] is None and post.prior_means["z2"] is None
     np.testing.assert_allclose(
-        post.prior_means["z1"], prior_forward(params, post.layers["z2"].mu)[0]
+        post.gap_means["z1"], prior_forward(params, post.layers["z2"].mu)[0]
     )
     np.testing.assert_array_equal(model.mean_code(params, post), post.layers["z1"].mu)
     z1, z2 = np.random.default_rng(0).standard_normal((4, 3)), np.ones((4, 2))

@@ -1,5 +1,6 @@
-"""The remedies beyond annealing, word dropout and free bits: aggressive encoder training
-(He et al. 2019), autoencoder pre-training with a decoder reset (Li et al. 2019), and the
+"""The remedies beyond annealing, word dropout and free bits: the capped variant of
+aggressive encoder training (He et al.'s own loop: tests/remedies/test_aggressive.py),
+autoencoder pre-training with a decoder reset (Li et al. 2019), and the
 over-fitting remedies dropout and weight decay, through the shared trainer."""
 
 import numpy as np
@@ -31,12 +32,12 @@ def make(tmp_path, name="run", **kw):
     return Trainer(cfg, progress_bar=False, log=quiet)
 
 
-def test_aggressive_training_updates_the_encoder_alone_in_between(tmp_path):
-    t = make(tmp_path, epochs=1, aggressive=True, aggressive_steps=12)
+def test_capped_aggressive_training_updates_the_encoder_alone_in_between(tmp_path):
+    t = make(tmp_path, epochs=1, aggressive_capped=True, aggressive_steps=12)
     encoder, rest = t.optimizers["encoder"], t.optimizers["rest"]
     before = {k: v.copy() for k, v in t.params.items()}
     batch = epoch_batches(t.data.train, t.cfg, 0)[0]
-    aggressive.train_encoder(t, epoch_batches(t.data.train, t.cfg, t.progress.epoch))
+    aggressive.train_encoder_capped(t, epoch_batches(t.data.train, t.cfg, t.progress.epoch))
     changed = {k for k in t.params if not np.array_equal(t.params[k], before[k])}
     assert changed == t.model.encoder_param_names()  # the inner loop moves q's weights only
     assert 1 <= encoder.step_count <= 12 and rest.step_count == 0
@@ -45,8 +46,8 @@ def test_aggressive_training_updates_the_encoder_alone_in_between(tmp_path):
     assert encoder.step_count > steps and rest.step_count == 1
 
 
-def test_aggressive_phase_ends_when_the_mutual_information_stops_rising(tmp_path):
-    t = make(tmp_path, epochs=3, aggressive=True, aggressive_steps=5)
+def test_capped_aggressive_phase_ends_when_the_mutual_information_stops_rising(tmp_path):
+    t = make(tmp_path, epochs=3, aggressive_capped=True, aggressive_steps=5)
     mi = iter([0.5, 0.9, 0.7])
     validate = t.validate
 
@@ -60,10 +61,12 @@ def test_aggressive_phase_ends_when_the_mutual_information_stops_rising(tmp_path
     assert t.progress.best_mi == 0.9
 
 
-def test_aggressive_run_resumes_exactly(tmp_path):
-    full = make(tmp_path, "full", epochs=2, aggressive=True, aggressive_steps=6, save_every=4)
+def test_capped_aggressive_run_resumes_exactly(tmp_path):
+    full = make(
+        tmp_path, "full", epochs=2, aggressive_capped=True, aggressive_steps=6, save_every=4
+    )
     full.run()
-    part = make(tmp_path, "part", epochs=2, aggressive=True, aggressive_steps=6)
+    part = make(tmp_path, "part", epochs=2, aggressive_capped=True, aggressive_steps=6)
     for batch in epoch_batches(part.data.train, part.cfg, 0)[:4]:
         part.train_step(batch)
         part.progress.step += 1
