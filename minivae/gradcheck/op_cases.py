@@ -121,6 +121,15 @@ def op_cases(seed: int = 0, xp=np):
         {"kl": kl},
         None,
     )
+    # The same values per sentence on both sides of the threshold 0.5 (Li et al.), away
+    # from the kink at the threshold itself.
+    yield (
+        "kl_threshold",
+        partial(ops.kl_threshold_forward, threshold=0.5),
+        ops.kl_threshold_backward,
+        {"kl": kl},
+        None,
+    )
     yield (
         "gaussian_kl (prior)",
         ops.gaussian_kl_forward,
