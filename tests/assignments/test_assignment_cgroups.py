@@ -325,9 +325,21 @@ def test_on_the_real_kernel_the_sandbox_and_all_it_starts_are_in_the_run_cgroup(
     seen: dict[str, set[str]] = {"child": set(), "grandchild": set()}  # their cgroups
     late: dict[str, set[str]] = {}  # one look more, once the grandchild runs
 
+    def descends(pid: str) -> bool:  # a descendant of this process (other graders may run)
+        while pid not in ("0", "1"):
+            try:
+                pid = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+            except (OSError, IndexError):
+                return False
+            if pid == str(os.getpid()):
+                return True
+        return False
+
     def look() -> dict[str, set[str]]:
         found: dict[str, set[str]] = {"child": set(), "grandchild": set(), "supervisor": set()}
         for pid in filter(str.isdigit, os.listdir("/proc")):
+            if not descends(pid):
+                continue
             try:
                 command = Path(f"/proc/{pid}/cmdline").read_bytes()
                 lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
