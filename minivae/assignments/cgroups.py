@@ -102,7 +102,8 @@ class Parent:
 
 
 def check(own: Path) -> list[str]:
-    """Why ``own`` cannot hold the children's cgroups; -> the controllers to enable."""
+    """The controllers to enable below ``own``; raises Unavailable saying why ``own`` cannot
+    hold the children's cgroups. Reads only: no side effect."""
     try:
         offered = _read(own / "cgroup.controllers").split()
     except OSError:
@@ -146,27 +147,34 @@ def _delegate(own: Path) -> Parent:
                 _remove_cgroup(stale)
             except OSError:
                 pass
-    home = own
     enabled = _read(own / "cgroup.subtree_control").split()
-    if not all(c in enabled for c in wanted):
+    if all(c in enabled for c in wanted):  # the root cgroup, exempt from the rule
+        return Parent(own, own, "cpu" in wanted)
+    enable = " ".join(f"+{c}" for c in wanted)
+    try:
+        _write(own / "cgroup.subtree_control", enable)
+        return Parent(own, own, "cpu" in wanted)
+    except OSError as e:
+        if e.errno != errno.EBUSY:  # EBUSY: the rule; anything else: no cgroups
+            raise Unavailable(f"cannot enable {' '.join(wanted)} in {own} ({e.strerror})") from None
+    home = own / f"minivae-grader-{os.getpid()}"
+    try:
+        _new_cgroup(home)
+        _write(home / "cgroup.procs", str(os.getpid()))
+        _write(own / "cgroup.subtree_control", enable)
+    except OSError as e:
         try:
-            _write(own / "cgroup.subtree_control", " ".join(f"+{c}" for c in wanted))
-        except OSError as e:
-            if e.errno != errno.EBUSY:  # EBUSY: the rule; anything else: no cgroups
-                raise Unavailable(f"cannot enable {wanted} in {own} ({e.strerror})") from None
-            home = own / f"minivae-grader-{os.getpid()}"
-            _new_cgroup(home)
-            _write(home / "cgroup.procs", str(os.getpid()))
-            try:
-                _write(own / "cgroup.subtree_control", " ".join(f"+{c}" for c in wanted))
-            except OSError:
-                _write(own / "cgroup.procs", str(os.getpid()))  # back where it was
-                _remove_cgroup(home)
-                raise Unavailable(
-                    f"the grader's cgroup {own} holds other processes, so cgroup v2 allows "
-                    "no limits below it: run the grader in a cgroup of its own (systemd-run "
-                    "--scope -p Delegate=yes ...)"
-                ) from None
+            _write(own / "cgroup.procs", str(os.getpid()))  # back where it was
+            _remove_cgroup(home)
+        except OSError:
+            pass
+        if e.errno != errno.EBUSY:
+            raise Unavailable(f"cannot move the grader into {home} ({e.strerror})") from None
+        raise Unavailable(
+            f"the grader's cgroup {own} holds other processes, so cgroup v2 allows no limits "
+            "below it: run the grader in a cgroup of its own (systemd-run [--user] --scope "
+            "-p Delegate=yes ...)"
+        ) from None
     return Parent(own, home, "cpu" in wanted)
 
 

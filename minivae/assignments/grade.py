@@ -36,7 +36,7 @@ DEFAULT_TIMEOUT = 60.0  # seconds per item
 DEFAULT_MEMORY_MB = 2048  # the child and all it starts (cgroup or confined), else each process
 TIMEOUT_RANGE = (1.0, 3600.0)
 # Python and NumPy alone take ~150 MB of address space; a confined child's processes share
-# the limit (sandbox.SANDBOX_PROCESSES of them, a quarter each).
+# the limit (without a cgroup v2: sandbox.SANDBOX_PROCESSES of them, a quarter each).
 MEMORY_RANGE = (1024, 1_048_576)
 MARKER_BYTES = 64 * 1024  # .assignment.json is a few lines
 UNCONFINED_WARNING = (
