@@ -9,7 +9,7 @@ in its command line, which every process can read), with a job as JSON on stdin.
    stderr, limits (address space, CPU time, file size, core files; processes when the job
    names a count), no new privileges, death with this process (which itself dies with the
    grader), and, when the job names one, that user's uid and gid with no supplementary
-   groups. The child is ``bwrap`` when the grading is confined (``confine.py``);
+   groups. The child is ``bwrap`` when the grading is confined (``confine.py``).
    When the job names a cgroup (``cgroups.py``: the grader made it, with its limits), this
    process joins it for the spawn and leaves it at once: the child is forked inside, so it
    and all it starts are counted from the first instruction, with no moment outside for a
