@@ -245,7 +245,7 @@ class Limits:
                 f"{self.memory_mb} MB of address space each, {together} MB together; "
                 f"{self.cpu_seconds} s of CPU time each; {self.timeout:g} s of wall time "
                 f"for all. Enforced with rlimits and a process count in the sandbox's user "
-                f"namespace, not cgroup v2 ({self.no_cgroup})."
+                f"namespace, not cgroup v2: {self.no_cgroup}."
             )
         per_user = f"at most {self.processes} processes of the child's user; " * bool(
             self.processes
@@ -253,7 +253,7 @@ class Limits:
         return (
             f"{per_user}{self.memory_mb} MB of address space per process, not counted "
             f"together; {self.cpu_seconds} s of CPU time each; {self.timeout:g} s of wall time"
-            f". Not cgroup v2 ({self.no_cgroup})."
+            f". Not cgroup v2: {self.no_cgroup}."
         )
 
 
