@@ -33,10 +33,10 @@ from minivae.assignments.make import MARKER, module_file, package_root
 from minivae.assignments.spec import ASSIGNMENTS, Assignment, Item, get_assignment
 
 DEFAULT_TIMEOUT = 60.0  # seconds per item
-DEFAULT_MEMORY_MB = 2048  # the child and all it starts (confined); each process (unconfined)
+DEFAULT_MEMORY_MB = 2048  # the child and all it starts (cgroup or confined), else each process
 TIMEOUT_RANGE = (1.0, 3600.0)
 # Python and NumPy alone take ~150 MB of address space; a confined child's processes share
-# the limit (sandbox.SANDBOX_PROCESSES of them, a quarter each).
+# the limit (without a cgroup v2: sandbox.SANDBOX_PROCESSES of them, a quarter each).
 MEMORY_RANGE = (1024, 1_048_576)
 MARKER_BYTES = 64 * 1024  # .assignment.json is a few lines
 UNCONFINED_WARNING = (
@@ -205,6 +205,10 @@ def grade(
         if box.confined
         else "none (--unconfined): a child process"
         + (" as another user" if child_user else " as the grader's own user"),
+        # which limits: cgroup v2 (counted together) or rlimits with a process count
+        "cgroup_v2": f"used ({box.limits.cgroup.folder})"
+        if box.limits.cgroup
+        else f"not used: {box.limits.no_cgroup}",
         "limits": box.limits.describe(),
     }
     return Report(assignment, results, warnings, sandbox_facts)
@@ -247,6 +251,13 @@ def grade_item(box: sandbox.Sandbox, item: Item, student_dir: Path) -> str | Non
     ref = judge.reference(task, inputs)
     points = judge.gradient_points(task, inputs)
     run = box.run(make_request(item.task, inputs, points), student_dir)
+    problem = _problem(task, inputs, ref, run)
+    if problem is not None and run.events:  # what the cgroup refused: likely why
+        return f"{problem} [{run.events}]"
+    return problem
+
+
+def _problem(task, inputs, ref, run: sandbox.ChildRun) -> str | None:
     if run.arrays is None:
         return run.failure
     error = run.arrays.pop("error", None)

@@ -12,7 +12,9 @@ the student's copy, the interpreter's standard library and that site folder: no 
 from which the grader's minivae (the solution) could be imported.
 
 Each child runs under ``supervise.py`` with a time limit, memory, CPU and process limits
-and, when the grader runs as root, as an unprivileged user (``nobody`` by default), in a
+(counted for all its processes together in a cgroup v2 of its own, ``cgroups.py``, where the
+machine allows it; otherwise per process, with a process count) and, when the grader runs
+as root, as an unprivileged user (``nobody`` by default), in a
 bubblewrap sandbox (``confine.py``) that shows it only the Python runtime, NumPy, the copy
 and an empty working folder (or, only where the instructor asks for it, unconfined). The
 supervisor kills whatever the child left running before the grader reads ``out.npz``, as
@@ -40,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minivae.assignments import confine
+from minivae.assignments import cgroups, confine
 
 HERE = Path(__file__).resolve().parent
 SUPERVISOR = (HERE / "supervise.py").read_text()
@@ -182,10 +184,12 @@ def read_npz(path: Path, max_bytes: int = MAX_OUTPUT) -> dict:
 
 @dataclass(frozen=True)
 class ChildRun:
-    """What came back from one child: its arrays, or why there are none."""
+    """What came back from one child: its arrays, or why there are none; and what its cgroup
+    refused it (out of memory, forks), in words, where it ran in one."""
 
     arrays: dict | None
     failure: str | None = None
+    events: str | None = None
 
 
 def printable(text: str, limit: int = 300) -> str:
@@ -212,11 +216,27 @@ class Limits:
 
     confined: bool
     processes: int | None  # the child and all it starts, together (None: not counted)
-    memory_mb: int  # address space of each process
+    memory_mb: int  # address space of each process (with a cgroup: also all of them together)
     cpu_seconds: int  # CPU time of each process
     timeout: float  # wall time of the child and all it starts
+    cgroup: cgroups.Parent | None = None  # where memory and processes were counted together
+    no_cgroup: str = ""  # why not, when not
 
     def describe(self) -> str:
+        if self.cgroup is not None:
+            inside = "bubblewrap's monitor, the sandbox's init and threads" if self.confined \
+                else "threads"  # fmt: skip
+            cpu = (
+                ", and one CPU's worth of CPU time (cpu.max): at most "
+                f"{self.timeout:g} CPU-seconds in all"
+            ) * self.cgroup.cpu
+            return (
+                f"cgroup v2 (a cgroup per child, in {self.cgroup.folder}): at most "
+                f"{self.memory_mb} MB of memory, no swap, and {self.processes} processes "
+                f"({inside} included) for the child and all it starts together{cpu}; each "
+                f"process also at most {self.memory_mb} MB of address space and "
+                f"{self.cpu_seconds} s of CPU time; {self.timeout:g} s of wall time for all."
+            )
         if self.confined:
             together = self.processes * self.memory_mb
             return (
@@ -225,7 +245,7 @@ class Limits:
                 f"{self.memory_mb} MB of address space each, {together} MB together; "
                 f"{self.cpu_seconds} s of CPU time each; {self.timeout:g} s of wall time "
                 f"for all. Enforced with rlimits and a process count in the sandbox's user "
-                f"namespace, not cgroups ({cgroup_v2()})."
+                f"namespace, not cgroup v2: {self.no_cgroup}."
             )
         per_user = f"at most {self.processes} processes of the child's user; " * bool(
             self.processes
@@ -233,20 +253,12 @@ class Limits:
         return (
             f"{per_user}{self.memory_mb} MB of address space per process, not counted "
             f"together; {self.cpu_seconds} s of CPU time each; {self.timeout:g} s of wall time"
+            f". Not cgroup v2: {self.no_cgroup}."
         )
 
 
-def cgroup_v2() -> str:
-    """Whether this machine has cgroup v2, in words for the results. cgroup v2 would count the
-    memory and processes of the whole sandbox; this grader does not use it yet (the machines
-    it is developed and tested on have cgroup v1), so its limits are per-process rlimits with
-    a process count, which bounds their sum."""
-    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
-        return "cgroup v2 is mounted here but not used by this grader"
-    return "no cgroup v2 here"
-
-
 SANDBOX_PROCESSES = 4  # the child and its descendants, threads included
+MONITOR = 1  # bubblewrap's own process outside the sandbox, counted in the child's cgroup
 UNCONFINED_PROCESSES = 256  # of the child's user, when an unconfined grading runs as root
 
 
@@ -254,28 +266,43 @@ class Sandbox:
     """The children of one grading run: in ``root`` (a fresh folder, removed by the caller),
     run by ``python`` as ``user`` ((uid, gid) or None: the grader's own), confined in their
     own namespaces (``confine``) unless ``confined`` is False, within the limits: ``timeout``
-    seconds, ``memory_mb`` for the child and all it starts together (confined; unconfined,
-    for each process)."""
+    seconds, ``memory_mb`` for the child and all it starts together (in a cgroup, or
+    confined; unconfined without a cgroup, for each process). ``cgroup_root``: the grader's
+    own cgroup v2 folder (default: found from /proc; the tests give a fake one)."""
 
     def __init__(
-        self, root: Path, python: str, user, timeout: float, memory_mb: int, confined=True
+        self,
+        root: Path,
+        python: str,
+        user,
+        timeout: float,
+        memory_mb: int,
+        confined=True,
+        cgroup_root: Path | None = None,
     ):
         self.root, self.python, self.user = Path(root), python, user
         self.timeout, self.confined = timeout, confined
         self.site = site_folder()
-        cpu = int(timeout) + 1
         if confined:
-            self.limits = Limits(
-                True, SANDBOX_PROCESSES, memory_mb // SANDBOX_PROCESSES, cpu, timeout
-            )
             try:
                 confine.bwrap()
                 confine.runtime_mounts(python, str(self.site))
             except confine.ConfinementError as e:
                 raise SetupError(f"{e}{UNCONFINED_HINT}") from None
+        cpu = int(timeout) + 1
+        try:
+            parent, no_cgroup = cgroups.parent(cgroup_root), ""
+        except cgroups.Unavailable as e:
+            parent, no_cgroup = None, str(e)
+        if parent is not None:  # counted together by the kernel: each process may take all
+            processes = SANDBOX_PROCESSES + MONITOR * confined
+            self.limits = Limits(confined, processes, memory_mb, cpu, timeout, parent)
+        elif confined:  # 4 processes of a quarter each: together at most memory_mb
+            each = memory_mb // SANDBOX_PROCESSES
+            self.limits = Limits(True, SANDBOX_PROCESSES, each, cpu, timeout, None, no_cgroup)
         else:
             processes = UNCONFINED_PROCESSES if user else None
-            self.limits = Limits(False, processes, memory_mb, cpu, timeout)
+            self.limits = Limits(False, processes, memory_mb, cpu, timeout, None, no_cgroup)
         self.root.chmod(0o711)  # the child's user may pass through, not list
         self.program = self.root / "program"
         self.program.mkdir(mode=0o755)
@@ -340,7 +367,9 @@ class Sandbox:
             copy = confine.COPY
             argv = confine.command(self.python, self.site, self.program, student_dir, out, ids)
             argv += [self.python, "-I", "-S", "-B", f"{confine.PROGRAM}/child.py"]
-            argv += ["--processes", str(self.limits.processes), *mode]
+            if self.limits.cgroup is None:  # else pids.max counts them
+                argv += ["--processes", str(self.limits.processes)]
+            argv += mode
             argv += [] if probe else [copy]
             argv += [confine.SITE]
             home, cwd = confine.WORK, "/"
@@ -360,13 +389,32 @@ class Sandbox:
             "timeout": self.timeout,
             "memory_mb": self.limits.memory_mb,
             "cpu_seconds": self.limits.cpu_seconds,
-            "processes": None if self.confined else self.limits.processes,
+            # an rlimit on the processes of the child's user, where nothing else counts them
+            "processes": None if self.confined or self.limits.cgroup else self.limits.processes,
             "user": list(self.user) if self.user else None,
             "grader": os.getpid(),
+            "cgroup": None,
         }
+        cgroup = None
         try:
-            return self._supervise(job, out, private / "log")
+            if self.limits.cgroup is not None:
+                try:
+                    cgroup = cgroups.RunCgroup(
+                        self.limits.cgroup, self.limits.memory_mb, self.limits.processes
+                    )
+                except OSError as e:
+                    return ChildRun(None, f"could not start (its cgroup: {e.strerror})")
+                job["cgroup"] = {
+                    "run": str(cgroup.procs),
+                    "home": str(self.limits.cgroup.home / "cgroup.procs"),
+                }
+            run = self._supervise(job, out, private / "log")
+            if cgroup is not None:  # read before the cgroup goes
+                run = ChildRun(run.arrays, run.failure, cgroup.events())
+            return run
         finally:
+            if cgroup is not None:
+                cgroup.remove()
             shutil.rmtree(work, ignore_errors=True)
             shutil.rmtree(private, ignore_errors=True)
 

@@ -9,7 +9,11 @@ in its command line, which every process can read), with a job as JSON on stdin.
    stderr, limits (address space, CPU time, file size, core files; processes when the job
    names a count), no new privileges, death with this process (which itself dies with the
    grader), and, when the job names one, that user's uid and gid with no supplementary
-   groups. The child is ``bwrap`` when the grading is confined (``confine.py``);
+   groups. The child is ``bwrap`` when the grading is confined (``confine.py``).
+   When the job names a cgroup (``cgroups.py``: the grader made it, with its limits), this
+   process joins it for the spawn and leaves it at once: the child is forked inside, so it
+   and all it starts are counted from the first instruction, with no moment outside for a
+   fork to escape (moving a process later moves it alone, not what it already started);
 3. waits up to the timeout, then kills the child's process group and every descendant
    left, until none is left;
 4. prints one JSON line: the child's exit code, whether it timed out, how many other
@@ -64,6 +68,12 @@ def _limits(memory_mb: int, processes: int | None, cpu_seconds: int):
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
     return apply
+
+
+def _join(procs: str) -> None:
+    """Move this process into the cgroup whose ``cgroup.procs`` file is ``procs``."""
+    with open(procs, "w") as f:
+        f.write(str(os.getpid()))
 
 
 def _descendants() -> list[int]:
@@ -121,8 +131,11 @@ def main() -> None:
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
     user = job.get("user")  # [uid, gid] or None
     report = {"returncode": None, "timed_out": False, "strays": 0, "error": None}
+    cgroup = job.get("cgroup")  # {"run": its cgroup.procs, "home": this one's} or None
     with open(job["stdin"], "rb") as stdin, open(job["log"], "wb") as log:
         try:
+            if cgroup:
+                _join(cgroup["run"])
             child = subprocess.Popen(
                 job["argv"],
                 stdin=stdin,
@@ -138,7 +151,11 @@ def main() -> None:
             )
         except OSError as e:
             report["error"] = f"{type(e).__name__}: {e}"
-        else:
+            child = None
+        finally:
+            if cgroup:  # out again before the child runs student code: not counted, not killed
+                _join(cgroup["home"])
+        if child is not None:
             try:
                 report["returncode"] = child.wait(timeout=job["timeout"])
             except subprocess.TimeoutExpired:

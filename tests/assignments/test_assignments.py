@@ -108,7 +108,10 @@ def test_command_line_and_gradescope_json(solutions, grade_options, tmp_path):
     assert set(data) == {"score", "max_score", "tests", "output", "extra_data"}
     # No warning when confined (the solution out of view); unconfined, the results say so.
     assert ("UNCONFINED GRADING" in data["output"]) == ("--unconfined" in grade_options)
-    assert data["extra_data"]["sandbox"]["limits"]
+    # Which limits were used: cgroup v2, or rlimits with a process count (and why not v2).
+    sandbox = data["extra_data"]["sandbox"]
+    assert sandbox["cgroup_v2"].startswith(("used (", "not used: ")), sandbox
+    assert sandbox["limits"].startswith("cgroup v2 (") == sandbox["cgroup_v2"].startswith("used")
     assert data["score"] == data["max_score"] == 14
     for test in data["tests"]:
         assert set(test) == {"name", "score", "max_score", "output"}
