@@ -71,7 +71,7 @@ class DictConfig:
         value = getattr(self, name)
         number = isinstance(value, int | float) and not isinstance(value, bool)
         ok = isinstance(value, int) and not isinstance(value, bool) if kind is int else number
-        ok = ok and math.isfinite(value)
+        ok = ok and (isinstance(value, int) or math.isfinite(value))  # (a huge int: no float)
         if ok and low is not None:
             ok = value > low if strict else value >= low
         if ok and high is not None:
@@ -86,12 +86,6 @@ class DictConfig:
             else:
                 bounds = f"{'>' if strict else '>='} {low}"
             self._refuse(name, f"must be {what} {bounds}")
-
-    def require_positive(self, *names) -> None:
-        """Each of the fields ``names`` must be an integer >= 1 (a size that is no option, such
-        as one the data decides; an option says ``low=1`` instead)."""
-        for name in names:
-            self._check(name, int, low=1)
 
     def _refuse(self, name: str, why: str):
         """The error for a bad field (a run config names the command-line option instead)."""

@@ -169,6 +169,14 @@ def test_a_family_s_own_limits_reach_its_run():
         NMTTrainConfig(key_dropout=float("nan"))
 
 
+def test_a_huge_number_is_checked_without_an_overflow():
+    """An int too large for a float (say from a crafted checkpoint) is compared as an int."""
+    huge = 10**400
+    with pytest.raises(ValueError, match=r"DeepConfig\.depth must be an integer in \[1, 4\]"):
+        DeepConfig(vocab_size=9, depth=huge)
+    assert TrainConfig(epochs=huge).epochs == huge  # no upper limit there
+
+
 # -- the decorator refuses what would declare a size twice or lose it ---------------------------
 def test_a_run_config_declaring_a_size_of_its_model_is_refused():
     with pytest.raises(TypeError, match=r"declares \['hidden_dim'\], option\(s\) of ModelConfig"):
