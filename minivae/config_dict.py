@@ -126,7 +126,7 @@ def model_options(model_config, before: str | None = None):
     def decorate(cls):
         if "__dataclass_fields__" in cls.__dict__:
             raise TypeError(f"{cls.__name__}: write @model_options below @dataclass")
-        own = dict(inspect.get_annotations(cls))
+        own = dict(inspect.get_annotations(cls))  # the fields the class body declares
         options = options_of(model_config)
         names = [f.name for f in options]
         twice = [name for name in names if name in own]
@@ -137,11 +137,14 @@ def model_options(model_config, before: str | None = None):
             )
         if before is not None and before not in own:
             raise TypeError(f"{cls.__name__} has no field {before!r} to put the options before")
-        inherited = getattr(cls, "MODEL_CONFIG", None)
-        dropped = [f.name for f in options_of(inherited)] if inherited else []
-        hidden = [n for n in (*getattr(cls, "NOT_OPTIONS", ()), *dropped) if n not in names]
-        cls.NOT_OPTIONS = tuple(dict.fromkeys(hidden))
+        # The sizes of the base's model that this model lacks: kept, but no options.
+        base_model = getattr(cls, "MODEL_CONFIG", None)
+        lacking = [f.name for f in options_of(base_model)] if base_model else []
+        hidden = (*getattr(cls.__base__, "NOT_OPTIONS", ()), *cls.__dict__.get("NOT_OPTIONS", ()))
+        cls.NOT_OPTIONS = tuple(dict.fromkeys(n for n in (*hidden, *lacking) if n not in names))
         cls.MODEL_CONFIG = model_config
+        # The class body's annotations with the model's options put in (dataclass makes a
+        # field of each annotation, in this order; an inherited field keeps its place).
         annotations = {}
         for name, kind in own.items():
             if name == before:
@@ -149,7 +152,7 @@ def model_options(model_config, before: str | None = None):
             annotations[name] = kind
         annotations.update({f.name: f.type for f in options})  # no-op where added above
         cls.__annotations__ = annotations
-        for f in options:
+        for f in options:  # each with the model config's default, help, choices and limits
             if f.default is MISSING:
                 raise TypeError(f"{model_config.__name__}.{f.name}: an option needs a default")
             setattr(cls, f.name, field(default=f.default, metadata=f.metadata))
