@@ -1,10 +1,12 @@
-"""The sizes and choices that define a text VAE."""
+"""The sizes and choices that define a text VAE: each an ``option`` with its help text,
+choices and limits, the command-line options of every training run (``RunConfig``) and the
+sizes every family built of these blocks shares (its config inherits this one)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from minivae.config_dict import DictConfig
+from minivae.config_dict import DictConfig, option
 
 CELLS = ("lstm", "gru")
 Z_MODES = ("init", "concat", "both")
@@ -16,26 +18,26 @@ class ModelConfig(DictConfig):
 
     z_mode: ``init`` (z sets the decoder's first hidden state through tanh(z W + b)),
     ``concat`` (z is appended to every decoder input embedding) or ``both``.
+    vocab_size is decided by the data; the other fields are options of a training run.
     """
 
     vocab_size: int
-    embed_dim: int = 64
-    hidden_dim: int = 128
-    latent_dim: int = 16
-    cell: str = "lstm"
-    z_mode: str = "both"
-    share_embeddings: bool = True
+    embed_dim: int = option(64, "word embedding size E", low=1)
+    hidden_dim: int = option(128, "RNN hidden size H", low=1)
+    latent_dim: int = option(16, "latent size Z", low=1)
+    cell: str = option("lstm", "recurrent cell of encoder and decoder", CELLS)
+    z_mode: str = option(
+        "both",
+        "how z reaches the decoder: init (first hidden state), concat (every input), both",
+        Z_MODES,
+    )
+    share_embeddings: bool = option(True, "one embedding table for encoder and decoder")
 
     def __post_init__(self):
-        self.require_positive("vocab_size", "embed_dim", "hidden_dim", "latent_dim")
-        if self.vocab_size < 5:
-            raise ValueError(
-                f"vocab_size must cover the 4 special tokens and a word, got {self.vocab_size}"
-            )
-        if self.cell not in CELLS:
-            raise ValueError(f"cell must be one of {CELLS}, got {self.cell!r}")
-        if self.z_mode not in Z_MODES:
-            raise ValueError(f"z_mode must be one of {Z_MODES}, got {self.z_mode!r}")
+        super().__post_init__()  # the options' choices and limits
+        size = self.vocab_size
+        if not isinstance(size, int) or isinstance(size, bool) or size < 5:
+            raise ValueError(f"vocab_size must cover the 4 special tokens and a word, got {size!r}")
 
     @property
     def z_init(self) -> bool:

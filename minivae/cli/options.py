@@ -1,7 +1,8 @@
 """The one way a config dataclass becomes command-line options, and back.
 
 Every field becomes ``--field-name`` with the help text and choices of its metadata
-(``minivae.training.config.option``) and its default shown once. Options the user does not
+(``minivae.config_dict.option``; a model's sizes are copied into its run config from its
+model config by ``config_dict.model_options``) and its default shown once. Options the user does not
 give stay None in the parsed arguments, so a command can tell what was asked for (a resumed
 run keeps its checkpoint's settings and changes only those given).
 """
@@ -11,6 +12,8 @@ from __future__ import annotations
 import argparse
 import difflib
 from dataclasses import MISSING, fields
+
+from minivae.config_dict import annotation
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -99,14 +102,14 @@ def add_config_options(parser, cls, title: str = "options of the run") -> None:
 
 def option_fields(cls):
     """The fields that are options: all but those the class names in ``NOT_OPTIONS`` (knobs
-    it inherits and does not use, which keep their defaults)."""
+    it inherits and does not use, which keep their defaults; ``config_dict.model_options``
+    adds there the sizes of a base's model that the class's own model lacks)."""
     return [f for f in fields(cls) if f.name not in getattr(cls, "NOT_OPTIONS", ())]
 
 
 def value_type(f):
     """int, float or str, from a field's annotation ("int | None" -> int)."""
-    annotation = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "str")
-    return {"int": int, "float": float}.get(annotation.split("|")[0].strip(), str)
+    return {"int": int, "float": float}.get(annotation(f), str)
 
 
 def given_options(cls, args) -> dict:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from minivae.conditional.config import CVAEConfig
-from minivae.config_dict import absolute, option, sizes_from
+from minivae.config_dict import absolute, model_options, option, sizes_from
 from minivae.training.config import RunConfig
 
 PARALLEL_FILES = ("source", "target", "valid_source", "valid_target", "test_source", "test_target")
@@ -19,9 +19,11 @@ DEFAULT_EPOCHS = {"label": 12, "translate": 20, "dialogue": 20}
 
 
 @dataclass
+@model_options(CVAEConfig, before="num_samples")
 class CVAETrainConfig(RunConfig):
-    """Every knob of ``minivae cvae train``: the shared ones, with this model's defaults, and
-    its data (a task's built-in pairs or a pairs file) and sizes."""
+    """Every knob of ``minivae cvae train``: the shared ones, with this model's defaults, its
+    data (a task's built-in pairs or a pairs file) and, as options, its model's sizes
+    (``CVAEConfig``)."""
 
     # shared knobs, defaults of their own
     max_vocab: int | None = option(None, "vocabulary size cap (default: every word)")
@@ -64,18 +66,14 @@ class CVAETrainConfig(RunConfig):
     label_attrs: str = option(
         "topic,sentiment", "label task: the built-in corpus attributes that make up a class"
     )
-    # the model's own sizes
-    prior_dim: int = option(64, "hidden size of the prior network p(z|c)")
-    cond_dim: int = option(32, "label embedding size (label task)")
-    bow: bool = option(True, "add the bag-of-words loss (Zhao et al. 2017) that keeps z in use")
+    # (here the model's own sizes: prior_dim, cond_dim, bow)
     num_samples: int = option(5, "responses sampled per context for the dialogue metrics")
 
     def __post_init__(self):
         if self.epochs == 0 and self.task in DEFAULT_EPOCHS:
             self.epochs = DEFAULT_EPOCHS[self.task]
         super().__post_init__()
-        for name in ("prior_dim", "cond_dim", "num_samples"):
-            self._check(name, int, low=1)
+        self._check("num_samples", int, low=1)
         self._check("num_pairs", int, low=0, high=1_000_000)
         for name in ("pairs", *PARALLEL_FILES):  # saved whole, like TrainConfig's files
             setattr(self, name, absolute(getattr(self, name)))

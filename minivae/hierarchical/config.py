@@ -1,15 +1,16 @@
-"""The sizes and choices that define a hierarchical (two-layer) text VAE."""
+"""The sizes and choices that define a hierarchical (two-layer) text VAE: the text VAE's
+(``ModelConfig``, inherited) and the two of its own."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
 from minivae.blocks.config import ModelConfig
-from minivae.config_dict import DictConfig
+from minivae.config_dict import option
 
 
 @dataclass(frozen=True)
-class HVAEConfig(DictConfig):
+class HVAEConfig(ModelConfig):
     """p(z2) p(z1 | z2) p(x | z1) with q(z1 | x) q(z2 | x) (``minivae.hierarchical.model``).
 
     latent_dim: size Z1 of the lower latent z1, the one the decoder reads.
@@ -18,19 +19,10 @@ class HVAEConfig(DictConfig):
     The other fields mean what they mean in ``ModelConfig``.
     """
 
-    vocab_size: int
-    embed_dim: int = 64
-    hidden_dim: int = 128
-    latent_dim: int = 16
-    latent_dim2: int = 16
-    prior_hidden: int = 64
-    cell: str = "lstm"
-    z_mode: str = "both"
-    share_embeddings: bool = True
-
-    def __post_init__(self):
-        self.require_positive("latent_dim2", "prior_hidden")
-        _ = self.decoder_config  # checks the sizes, the cell and z_mode
+    latent_dim2: int = option(16, "--model hierarchical: size of the top latent z2", low=1)
+    prior_hidden: int = option(
+        64, "--model hierarchical: hidden size of the prior network p(z1|z2)", low=1
+    )
 
     @property
     def decoder_config(self) -> ModelConfig:

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from minivae.config_dict import absolute, option, sizes_from
+from minivae.config_dict import absolute, model_options, option, sizes_from
+from minivae.hierarchical.config import HVAEConfig
 from minivae.training.config import RunConfig
 
 MODEL_NAMES = ["vae", "hierarchical"]  # TrainConfig.model -> the model built
 
 
 @dataclass
+@model_options(HVAEConfig)
 class TrainConfig(RunConfig):
-    """A text VAE on one sentence per line: the built-in corpus or a file."""
+    """A text VAE on one sentence per line: the built-in corpus or a file. Its model options
+    are the hierarchical VAE's (``HVAEConfig``: the text VAE's sizes and latent_dim2,
+    prior_hidden), after its own."""
 
     model: str = option(
         "vae",
@@ -29,17 +33,10 @@ class TrainConfig(RunConfig):
     )
     test: str | None = option(None, "test file, one sentence per line: scored in the final report")
     builtin_size: int = option(10000, "number of sentences of the built-in corpus")
-    # the hierarchical model's own sizes
-    latent_dim2: int = option(16, "--model hierarchical: size of the top latent z2")
-    prior_hidden: int = option(
-        64, "--model hierarchical: hidden size of the prior network p(z1|z2)"
-    )
 
     def __post_init__(self):
         super().__post_init__()
         self._check("builtin_size", int, low=2, high=1_000_000)
-        for name in ("latent_dim2", "prior_hidden"):
-            self._check(name, int, low=1)
         for name in ("corpus", "valid", "test"):  # saved whole: a run must not depend on
             setattr(self, name, absolute(getattr(self, name)))  # the folder it was started in
 
@@ -60,7 +57,6 @@ class TrainConfig(RunConfig):
         )
 
     def build_model(self, data):
-        from minivae.hierarchical.config import HVAEConfig
         from minivae.hierarchical.hvae import HierarchicalVAE
         from minivae.model import ModelConfig, TextVAE
 

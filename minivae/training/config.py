@@ -1,10 +1,12 @@
 """Every knob of a training run, in dataclasses that are saved with each checkpoint.
 
-``RunConfig`` holds what every model's run shares: sizes, optimization, the remedies for
-posterior collapse, evaluation and where to write. ``TrainConfig`` adds a plain text corpus
-(the VAE); ``minivae.conditional.config.CVAETrainConfig`` adds paired data (the conditional
-VAE). Each field carries its help text in its metadata: the command line is made from the
-fields (``minivae.cli.options``), so a new knob is one line here.
+``RunConfig`` holds what every model's run shares: data, optimization, the remedies for
+posterior collapse, evaluation and where to write, and as options the sizes of the shared
+model (``minivae.blocks.config.ModelConfig``, copied in by ``config_dict.model_options``).
+``minivae.model.run_config.TrainConfig`` adds a plain text corpus (the VAE),
+``minivae.conditional.run_config.CVAETrainConfig`` paired data (the conditional VAE). Each
+field carries its help text (and choices, limits) in its metadata: the command line is made
+from the fields (``minivae.cli.options``), so a new knob is one line here.
 
 A config also knows its data and its model: ``prepare_data`` reads and encodes the data,
 ``build_model`` makes the model for it; the trainer needs nothing else.
@@ -12,24 +14,26 @@ A config also knows its data and its model: ``prepare_data`` reads and encodes t
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import ClassVar
 
-from minivae.blocks import config as blocks_config
-from minivae.config_dict import DictConfig, option
+from minivae.blocks.config import ModelConfig
+from minivae.config_dict import DictConfig, model_options, option
 from minivae.remedies.kl_schedules import SCHEDULES
 
-# The model's choices are defined once, with the model (lists: the command line shows them so).
-CELLS = list(blocks_config.CELLS)
-Z_MODES = list(blocks_config.Z_MODES)
 DEVICES = ["cpu", "gpu", "auto"]
 DTYPES = ["float32", "float64"]
 KERNELS = ["auto", "fused", "array"]
 
 
 @dataclass
+@model_options(ModelConfig, before="epochs")
 class RunConfig(DictConfig):
+    """The knobs every training run shares, and as options the sizes of the model of the
+    shared blocks (``ModelConfig``: embed_dim, hidden_dim, latent_dim, cell, z_mode,
+    share_embeddings, after the data options). A family's run takes its own model config's
+    options the same way (``@model_options``)."""
+
     # data (shared)
     lowercase: bool = option(False, "lowercase the text")
     max_vocab: int | None = option(10000, "vocabulary size cap, the 4 special tokens included")
@@ -41,17 +45,6 @@ class RunConfig(DictConfig):
         "truncate", "what to do with training sentences over --max-len", ["truncate", "drop"]
     )
     valid_fraction: float = option(0.1, "fraction of the data held out for validation")
-    # model
-    embed_dim: int = option(64, "word embedding size E")
-    hidden_dim: int = option(128, "RNN hidden size H")
-    latent_dim: int = option(16, "latent size Z")
-    cell: str = option("lstm", "recurrent cell of encoder and decoder", CELLS)
-    z_mode: str = option(
-        "both",
-        "how z reaches the decoder: init (first hidden state), concat (every input), both",
-        Z_MODES,
-    )
-    share_embeddings: bool = option(True, "one embedding table for encoder and decoder")
     # optimization
     epochs: int = option(20, "passes over the training set")
     max_minutes: float = option(
@@ -161,16 +154,14 @@ class RunConfig(DictConfig):
     out: str = option("runs/latest", "run folder for checkpoints, metrics and plots")
     save_every: int = option(0, "also write last.npz every this many steps (0: once per epoch)")
 
-    latent_low: ClassVar[int] = 1  # the smallest latent_dim the run's model takes
     # Named sets of settings, each a command-line flag (--NAME) with its help: the settings
     # apply to the options not given (minivae.cli.options).
     PRESETS: ClassVar[dict] = {}
 
     def __post_init__(self):
-        self._check_choices()
-        for name in ("epochs", "batch_size", "min_count", "embed_dim", "hidden_dim"):
+        super().__post_init__()  # every option's choices and limits (the model's sizes)
+        for name in ("epochs", "batch_size", "min_count"):
             self._check(name, int, low=1)
-        self._check("latent_dim", int, low=self.latent_low)
         for name in ("max_len", "kl_cycles", "iw_samples"):
             self._check(name, int, low=1)
         for name in ("kl_warmup", "save_every", "seed", "ae_pretrain_epochs"):
@@ -230,32 +221,8 @@ class RunConfig(DictConfig):
         if self.lr_cycles and self.kl_schedule != "cyclical":
             self._refuse("lr_cycles", "restarts with the KL cycles: add --kl-schedule cyclical")
 
-    def _check_choices(self):
-        for f in fields(self):
-            choices = f.metadata.get("choices")
-            if choices and getattr(self, f.name) not in choices:
-                self._refuse(f.name, f"must be one of {choices}")
-
-    def _check(self, name: str, kind, low=None, high=None, strict: bool = False):
-        """An int (or a finite number, for float) in [low, high] ((low, high) if strict)."""
-        value = getattr(self, name)
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        ok = isinstance(value, int) and not isinstance(value, bool) if kind is int else number
-        ok = ok and math.isfinite(value)
-        if ok and low is not None:
-            ok = value > low if strict else value >= low
-        if ok and high is not None:
-            ok = value < high if strict else value <= high
-        if not ok:
-            what = "an integer" if kind is int else "a finite number"
-            if high is not None:
-                lo, hi = ("(", ")") if strict else ("[", "]")
-                bounds = f"in {lo}{low}, {high}{hi}"
-            else:
-                bounds = f"{'>' if strict else '>='} {low}"
-            self._refuse(name, f"must be {what} {bounds}")
-
     def _refuse(self, name: str, why: str):
+        """A bad value, named by its command-line option."""
         value = getattr(self, name)
         raise ValueError(f"--{name.replace('_', '-')} ({name}) {why}, got {value!r}")
 

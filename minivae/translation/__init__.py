@@ -1,7 +1,8 @@
 """Machine translation with attention: a conditional VAE whose decoder attends to a
 bidirectional LSTM's states of the source sentence at every step.
 
-    config.py    the model's sizes (NMTConfig) and a training run's knobs (NMTTrainConfig)
+    config.py    the model's sizes and choices (NMTConfig), each with its help and limits
+    run_config.py  a training run (NMTTrainConfig): its data, knobs, and NMTConfig's options
     params.py    the parameters: names, shapes, initialization
     encoder.py   the bidirectional LSTM encoder (the second LSTM reads each sentence
                  reversed within its own length)

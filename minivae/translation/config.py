@@ -1,11 +1,12 @@
-"""The sizes and choices that define a translation model, and every knob of a training run."""
+"""The sizes and choices that define a translation model, each an ``option`` with its help
+text, choices and limits (the options of ``minivae nmt train``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar
 
-from minivae.config_dict import DictConfig
+from minivae.config_dict import DictConfig, option
 
 ATTENTIONS = ("additive", "bilinear", "none")
 
@@ -27,46 +28,41 @@ class NMTConfig(DictConfig):
     bow: add Zhao et al.'s bag-of-words loss on [z; summary] (keeps z in use).
     key_dropout: inverted dropout on the encoder states the attention reads (its keys), in
     training only: a regularizer of the model, so it is kept with its sizes.
+    vocab_size and src_vocab_size are decided by the data; the other fields are options.
     """
 
     vocab_size: int
     src_vocab_size: int
-    embed_dim: int = 256
-    enc_hidden_dim: int = 256
-    hidden_dim: int = 256
-    attention: str = "additive"
-    attention_dim: int = 256
-    out_dim: int = 512
-    latent_dim: int = 32
-    prior_dim: int = 256
-    bow: bool = False
-    key_dropout: float = 0.0
+    embed_dim: int = option(256, "word embedding size E (source and target)", low=1)
+    enc_hidden_dim: int = option(256, "encoder LSTM hidden size per direction", low=1)
+    hidden_dim: int = option(256, "decoder LSTM hidden size H", low=1)
+    attention: str = option(
+        "additive",
+        "additive (Bahdanau), bilinear (Luong) or none (the source summary at every step)",
+        ATTENTIONS,
+    )
+    attention_dim: int = option(256, "width of the additive attention's tanh layer", low=1)
+    out_dim: int = option(
+        512, "width of the output layer tanh([h; context] W) before the softmax", low=1
+    )
+    latent_dim: int = option(32, "latent size Z (0: no latent variable)", low=0)
+    prior_dim: int = option(256, "hidden size of the prior network p(z|x)", low=1)
+    bow: bool = option(False, "add the bag-of-words loss (Zhao et al. 2017) that keeps z in use")
+    key_dropout: float = option(
+        0.0, "dropout on the encoder states the attention reads (its keys)", low=0, high=0.95
+    )
 
     cell: ClassVar[str] = "lstm"  # the only cell: the decoder is unrolled by hand for it
     condition: ClassVar[str] = "sequence"  # what the model is conditioned on: a sentence
 
     def __post_init__(self):
-        for name in ("embed_dim", "enc_hidden_dim", "hidden_dim", "attention_dim", "out_dim"):
-            self._positive(name)
-        self._positive("prior_dim")
-        if not isinstance(self.latent_dim, int) or self.latent_dim < 0:
-            raise ValueError(f"NMTConfig.latent_dim must be >= 0, got {self.latent_dim!r}")
+        super().__post_init__()  # the options' choices and limits
         for name in ("vocab_size", "src_vocab_size"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 5:
+            size = getattr(self, name)
+            if not isinstance(size, int) or isinstance(size, bool) or size < 5:
                 raise ValueError(
-                    f"NMTConfig.{name} must cover the 4 special tokens and a word, got "
-                    f"{getattr(self, name)!r}"
+                    f"NMTConfig.{name} must cover the 4 special tokens and a word, got {size!r}"
                 )
-        rate = self.key_dropout
-        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate < 1:
-            raise ValueError(f"NMTConfig.key_dropout must be in [0, 1), got {rate!r}")
-        if self.attention not in ATTENTIONS:
-            raise ValueError(f"attention must be one of {ATTENTIONS}, got {self.attention!r}")
-
-    def _positive(self, name: str) -> None:
-        value = getattr(self, name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"NMTConfig.{name} must be a positive integer, got {value!r}")
 
     @property
     def key_dim(self) -> int:
@@ -76,5 +72,3 @@ class NMTConfig(DictConfig):
     @property
     def latent(self) -> bool:
         return self.latent_dim > 0
-
-

@@ -8,26 +8,24 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from minivae.conditional.run_config import CVAETrainConfig
-from minivae.config_dict import option, sizes_from
-from minivae.translation.config import ATTENTIONS, NMTConfig
+from minivae.config_dict import model_options, option, sizes_from
+from minivae.translation.config import NMTConfig
 
 
 @dataclass
+@model_options(NMTConfig, before="beam_size")
 class NMTTrainConfig(CVAETrainConfig):
     """Every knob of ``minivae nmt train``: the conditional VAE's run (its data: built-in
     toy pairs, a pairs file or parallel files), with a translation model's sizes and
     defaults (those of the PyTorch reference of issue 14: a bidirectional LSTM of 256 per
     direction, additive attention, dropout 0.3, Adam 1e-3, batch 64, lower-cased words
     seen twice; and, measured best on Multi30k in docs/translation.md, a decoder of 256
-    with label smoothing 0.1)."""
+    with label smoothing 0.1). Its model options are ``NMTConfig``'s, with its defaults."""
 
     # shared knobs, defaults of their own
     lowercase: bool = option(True, "lowercase the text")
     min_count: int = option(2, "words seen fewer times become <unk>")
     max_len: int = option(50, "longest training sentence (and source) in words")
-    embed_dim: int = option(256, "word embedding size E (source and target)")
-    hidden_dim: int = option(256, "decoder LSTM hidden size H")
-    latent_dim: int = option(32, "latent size Z (0: no latent variable)")
     epochs: int = option(12, "passes over the training pairs")
     batch_size: int = option(64, "sentence pairs per batch")
     lr: float = option(1e-3, "learning rate")
@@ -50,20 +48,9 @@ class NMTTrainConfig(CVAETrainConfig):
         ["bleu", "nelbo"],
     )
     out: str = option("runs/nmt", "run folder for checkpoints, metrics and plots")
-    prior_dim: int = option(256, "hidden size of the prior network p(z|x)")
-    bow: bool = option(False, "add the bag-of-words loss (Zhao et al. 2017) that keeps z in use")
     num_samples: int = option(5, "translations sampled per source for the diversity metrics")
-    # the model's own sizes
-    enc_hidden_dim: int = option(256, "encoder LSTM hidden size per direction")
-    attention: str = option(
-        "additive",
-        "additive (Bahdanau), bilinear (Luong) or none (the source summary at every step)",
-        list(ATTENTIONS),
-    )
-    attention_dim: int = option(256, "width of the additive attention's tanh layer")
-    out_dim: int = option(512, "width of the output layer tanh([h; context] W) before the softmax")
     dropout: float = option(0.3, "dropout on word embeddings and the output layer's input")
-    key_dropout: float = option(0.0, "dropout on the encoder states the attention reads (its keys)")
+    # (here the model's own sizes: enc_hidden_dim, attention, attention_dim, out_dim, key_dropout)
     # evaluation
     beam_size: int = option(5, "beam width of the beam-search BLEU in the final report")
     eval_limit: int = option(
@@ -71,16 +58,10 @@ class NMTTrainConfig(CVAETrainConfig):
     )
     heatmaps: int = option(4, "attention heat maps drawn (attention.png; 0: none)")
 
-    latent_low: ClassVar[int] = 0  # latent_dim 0 is the model without a latent variable
-    # The conditional VAE's knobs this model does not read: not options, left at their defaults.
-    NOT_OPTIONS: ClassVar[tuple] = (
-        "cell",
-        "z_mode",
-        "share_embeddings",
-        "task",
-        "label_attrs",
-        "cond_dim",
-    )
+    # The conditional VAE's knobs this model does not read: not options, left at their
+    # defaults (so are the conditional VAE's sizes NMTConfig lacks: cell, z_mode,
+    # share_embeddings, cond_dim; @model_options adds them here).
+    NOT_OPTIONS: ClassVar[tuple] = ("task", "label_attrs")
     PRESETS: ClassVar[dict] = {
         "quick": (
             "a small model for two epochs, recognisable translations in about 5 minutes on "
@@ -104,11 +85,9 @@ class NMTTrainConfig(CVAETrainConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        for name in ("enc_hidden_dim", "attention_dim", "out_dim", "beam_size"):
-            self._check(name, int, low=1)
+        self._check("beam_size", int, low=1)
         for name in ("eval_limit", "heatmaps"):
             self._check(name, int, low=0)
-        self._check("key_dropout", float, low=0, high=0.95)
         if self.task != "translate":
             self._refuse("task", "must be translate: the model reads a source sentence")
         if self.cell != "lstm":
