@@ -369,9 +369,40 @@ def test_suite(rec: dict) -> dict:
     }
 
 
+def nmt_quick(rec: dict) -> dict:
+    r, epochs = rec["report"], rec["epochs"]
+    example = re.search(
+        r"source: +(.*)\n +reference: +(.*)\n +greedy: +(.*)\n +beam: +(.*)", rec["output"]
+    )
+    src, ref, greedy, beam = (g.strip() for g in example.groups())
+    secs = [e["seconds"] for e in epochs]
+    toks = [e["tokens_per_second"] for e in epochs]
+    bleus = [e["bleu"] for e in epochs]
+    minutes = rec["wall_seconds"] / 60
+    return {
+        "summary": (
+            f"in about {minutes:.0f} minutes on a 2-core CPU shared with other jobs (test BLEU "
+            f"{r['test_bleu_greedy']:.1f} greedy after {len(epochs)} epochs of a small model)"
+        ),
+        "details": (
+            "`--quick` (E=128, 2 x 128, H=256, two epochs however long they take, label "
+            "smoothing 0.1 as the default, beam and samples on the first 100 test sentences; "
+            f"{conditions(rec)}): {minutes:.1f} minutes from start to end, "
+            f"{min(secs):.0f}-{max(secs):.0f} s of training per epoch "
+            f"({commas(min(toks))}-{commas(max(toks))} target tokens/s); validation BLEU "
+            + ", ".join(f"{b:.1f}" for b in bleus)
+            + f" after each epoch, test BLEU **{r['test_bleu_greedy']:.1f} greedy** "
+            f"({r['test_bleu_beam']:.1f} with beam 5 on the first 100 sentences, greedy "
+            f"{r['test_bleu_greedy_subset']:.1f} there). `{src}` -> `{greedy}` (greedy), "
+            f"`{beam}` (beam); reference `{ref}`."
+        ),
+    }
+
+
 FIGURES = {  # record name(s) -> a function of the record(s) -> {key: text}
     "default-run": default_run,
     "from-python": python_example,
+    "nmt-quick": nmt_quick,
     "ptb-table": ptb_table,
     "nmt-60min": nmt_60min,
     "test-suite": test_suite,
