@@ -64,6 +64,30 @@ COMMANDS = {
     ),
     "from-python": "python from-python {runs}/default-run",
 }
+# The README's PTB rows (experiments/run.sh ptb, one at a time), each scored again with K=100.
+PTB = (
+    f"minivae train --corpus {DATA}/ptb/ptb.valid.txt --valid-fraction 0.05 "
+    f"--test {DATA}/ptb/ptb.test.txt --epochs 15 --embed-dim 256 --hidden-dim 256 "
+    "--latent-dim 32 --lr 1e-3 --iw-samples 20 --kl-schedule constant --word-dropout 0 "
+    "--free-bits 0 {remedy} --out {out} --overwrite --no-progress "
+    "&& minivae eval {out} --split test --iw-samples 100 --json"
+)
+PTB_ROWS = {  # record -> (the README's row, the options of experiments/run.sh)
+    "ptb-word-dropout": (
+        "collapsed (word dropout 0.25, no free bits)",
+        "--kl-schedule linear --kl-warmup 500 --word-dropout 0.25",
+    ),
+    "ptb-all-three": (
+        "word dropout 0.5 + free bits 0.5",
+        "--kl-schedule linear --kl-warmup 500 --word-dropout 0.5 --free-bits 0.5",
+    ),
+    "ptb-pretrain-fb": (
+        "AE pre-training 5 epochs + free bits 0.15",
+        "--kl-schedule linear --kl-warmup 500 --free-bits 0.15 --ae-pretrain-epochs 5",
+    ),
+}
+for _name, (_, _remedy) in PTB_ROWS.items():
+    COMMANDS[_name] = PTB.replace("{remedy}", _remedy)
 
 # The README's "From Python" example: each line as shown; a line whose value is shown after it
 # ends in "  #=" (what the recorded run printed follows there). Lines after the last shown
@@ -118,34 +142,44 @@ def machine() -> str:
     return f"{cpus}-core {model} VM{mem}, no GPU"
 
 
-def record(name: str, runs: Path = RUNS, records: Path = RECORDS, note: str = "") -> dict:
-    """Run record ``name``'s command, then write records/NAME.json from what it wrote."""
-    out = runs / name
-    argv = shlex.split(COMMANDS[name].format(out=out, runs=runs))
+def run_step(argv: list[str], log: Path, err: Path) -> tuple[int, float, float, int]:
+    """Run one command with one thread, stdout to ``log`` -> (exit code, wall seconds, CPU
+    seconds, peak resident memory in KB), the last three of this child alone."""
     if argv[0] == "python":
         argv = [sys.executable, str(Path(__file__).resolve()), "_run", *argv[1:]]
     elif argv[0] == "minivae":
         argv = [sys.executable, "-m", "minivae", *argv[1:]]
     env = {**os.environ, "MINIVAE_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    t0 = time.monotonic()
+    with log.open("w") as stdout, err.open("w") as stderr:
+        child = subprocess.Popen(argv, env=env, stdout=stdout, stderr=stderr)
+        _, status, usage = os.wait4(child.pid, 0)
+    wall = time.monotonic() - t0
+    cpu = usage.ru_utime + usage.ru_stime
+    return os.waitstatus_to_exitcode(status), wall, cpu, usage.ru_maxrss
+
+
+def record(name: str, runs: Path = RUNS, records: Path = RECORDS, note: str = "") -> dict:
+    """Run record ``name``'s command (commands joined by " && " one after the other: the
+    printed output is the first's; a later one's printed JSON is kept as "eval"), then write
+    records/NAME.json from what it wrote."""
+    out = runs / name
+    command = COMMANDS[name].format(out=out, runs=runs)
     runs.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()
     started = datetime.datetime.now(datetime.timezone.utc)
-    t0 = time.monotonic()
-    log, err = runs / f"{name}.log", runs / f"{name}.stderr"
-    with log.open("w") as stdout, err.open("w") as stderr:
-        child = subprocess.Popen(argv, env=env, stdout=stdout, stderr=stderr)
-        _, status, usage = os.wait4(child.pid, 0)  # this child's own CPU time and memory
-    child.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.monotonic() - t0
-    if child.returncode != 0:
-        raise SystemExit(
-            f"records.py: error: {name} failed (exit {child.returncode}): see {log} and {err}"
-        )
-    cpu = usage.ru_utime + usage.ru_stime
+    wall = cpu = peak = 0
+    for i, step in enumerate(command.split(" && ")):
+        log = runs / (f"{name}.log" if i == 0 else f"{name}.{i}.log")
+        err = log.with_suffix(".stderr")
+        code, *used = run_step(shlex.split(step), log, err)
+        if code != 0:
+            raise SystemExit(f"records.py: error: {name} failed (exit {code}): see {log} and {err}")
+        wall, cpu, peak = wall + used[0], cpu + used[1], max(peak, used[2])
     rec = {
         "name": name,
         "measured": True,
-        "command": COMMANDS[name].format(out=out, runs=runs),
+        "command": command,
         "date": started.strftime("%Y-%m-%d"),
         "started": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": machine(),
@@ -158,10 +192,12 @@ def record(name: str, runs: Path = RUNS, records: Path = RECORDS, note: str = ""
         },
         "threads": 1,
         "wall_seconds": round(wall, 1),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024),
+        "peak_rss_mb": round(peak / 1024),
         "python": platform.python_version(),
-        "output": log.read_text(),
+        "output": (runs / f"{name}.log").read_text(),
     }
+    if " && " in command:
+        rec["eval"] = json.loads(log.read_text())
     if (out / "report.json").is_file():
         rec["report"] = json.loads((out / "report.json").read_text())
         rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
@@ -312,6 +348,7 @@ def cvae_table(recs: dict) -> dict:
             f"cvae-label` on a {conditions(rec)}: {min(walls):.0f}-{max(walls):.0f} s per task "
             "from start to end"
         ),
+        "seconds": f"{min(walls):.0f}-{max(walls):.0f} s",
     }
 
 
@@ -325,26 +362,57 @@ def transcribed(rec: dict) -> dict:
     return rec
 
 
-def ptb_table(rec: dict) -> dict:
-    rows = transcribed(rec)["rows"]
+def ptb_lines(rows: dict) -> str:
+    """The README's PTB table: {row name: {nll_k20, nll_k100, ppl_k100, kl, mi,
+    active_units}}, the last row (the recipe the section is about) in bold."""
     lines = [
         "| PTB test | NLL (K=20) | NLL (K=100) | PPL (K=100) | KL | MI | active units |",
         "|---|---|---|---|---|---|---|",
     ]
     for i, (name, r) in enumerate(rows.items()):
-        best = i == len(rows) - 1  # the recipe the section is about
+        best = i == len(rows) - 1
         b = (lambda s: f"**{s}**") if best else (lambda s: s)
         nll, ppl = f"{r['nll_k100']:.1f}", f"{r['ppl_k100']:.1f}"
         lines.append(
             f"| {b(name)} | {r['nll_k20']:.1f} | {b(nll)} | {b(ppl)} | {r['kl']:.2f} | "
             f"{r['mi']:.2f} | {r['active_units']}/32 |"
         )
+    return "\n".join(lines)
+
+
+def ptb_table(rec: dict) -> dict:
+    rows = transcribed(rec)["rows"]
     last = list(rows.values())[-1]
     return {
-        "table": "\n".join(lines),
+        "table": ptb_lines(rows),
         "conditions": (
             f"{rec['machine']}, about {last['train_seconds'] / 60:.0f} minutes of training for "
             f"this run ({rec['source']})"
+        ),
+    }
+
+
+def ptb_measured(recs: dict) -> dict:
+    """The PTB table from the three measured ptb-* records (train, then eval with K=100)."""
+    rows = {}
+    for name, (row, _) in PTB_ROWS.items():
+        test, k100 = recs[name]["report"]["test"], recs[name]["eval"]
+        rows[row] = {
+            "nll_k20": test["nll"],
+            "nll_k100": k100["nll"],
+            "ppl_k100": k100["ppl"],
+            "kl": test["kl"],
+            "mi": test["mi"],
+            "active_units": test["active_units"],
+        }
+    rec = recs["ptb-pretrain-fb"]
+    train = sum(e["seconds"] + e["valid_seconds"] for e in rec["epochs"])
+    return {
+        "table": ptb_lines(rows),
+        "conditions": (
+            f"{conditions(rec)}, one run at a time: {train / 60:.1f} minutes of training for "
+            f"this run, {rec['wall_seconds'] / 60:.1f} with the final report and the K=100 "
+            "evaluation"
         ),
     }
 
@@ -429,6 +497,8 @@ def renderings(records: Path = RECORDS) -> dict:
     tasks = [f"cvae-{t}" for t in ("translate", "dialogue", "label")]
     if all((records / f"{t}.json").is_file() for t in tasks):
         out["cvae"] = cvae_table({t: load(t, records) for t in tasks})
+    if all((records / f"{t}.json").is_file() for t in PTB_ROWS):
+        out["ptb"] = ptb_measured({t: load(t, records) for t in PTB_ROWS})
     return out
 
 
