@@ -142,6 +142,24 @@ def machine() -> str:
     return f"{cpus}-core {model} VM{mem}, no GPU"
 
 
+def versions() -> dict:
+    """Python's and the numeric libraries' versions (the last digits of a figure can move
+    with the libraries' arithmetic) and the commit the run was made from."""
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for name in ("numpy", "numba"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    git = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    out["commit"] = git.stdout.strip() or None
+    return out
+
+
 def run_step(argv: list[str], log: Path, err: Path) -> tuple[int, float, float, int]:
     """Run one command with one thread, stdout to ``log`` -> (exit code, wall seconds, CPU
     seconds, peak resident memory in KB), the last three of this child alone."""
@@ -193,7 +211,7 @@ def record(name: str, runs: Path = RUNS, records: Path = RECORDS, note: str = ""
         "threads": 1,
         "wall_seconds": round(wall, 1),
         "peak_rss_mb": round(peak / 1024),
-        "python": platform.python_version(),
+        "versions": versions(),
         "output": (runs / f"{name}.log").read_text(),
     }
     if " && " in command:

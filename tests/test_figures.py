@@ -42,11 +42,12 @@ def test_the_headline_figures_are_marked():
         ("from-python", "code"),
         ("cvae", "table"),
         ("nmt-quick", "summary"),
-        ("ptb-table", "table"),
         ("nmt-60min", "result"),
         ("test-suite", "duration"),
     ]:
         assert spot in found, f"README.md has no <!-- record: {spot[0]} {spot[1]} -->"
+    # The PTB table: re-measured (ptb) or transcribed (ptb-table), marked either way.
+    assert {("ptb", "table"), ("ptb-table", "table")} & found
 
 
 def test_a_number_edited_in_the_text_fails(tmp_path):
