@@ -435,6 +435,21 @@ def ptb_measured(recs: dict) -> dict:
     }
 
 
+def ptb_rerun(rec: dict) -> dict:
+    """One PTB row measured again (train, then eval with K=100), in words."""
+    test, k100 = rec["report"]["test"], rec["eval"]
+    train = sum(e["seconds"] + e["valid_seconds"] for e in rec["epochs"])
+    return {
+        "rerun": (
+            f"test NLL {test['nll']:.1f} (K=20), {k100['nll']:.1f} (K=100), perplexity "
+            f"{k100['ppl']:.1f}, KL {test['kl']:.2f}, MI {test['mi']:.2f}, "
+            f"{test['active_units']}/32 active units; {train / 60:.1f} minutes of training, "
+            f"{rec['wall_seconds'] / 60:.1f} with the final report and the K=100 evaluation, "
+            f"on a {conditions(rec)}"
+        )
+    }
+
+
 def nmt_60min(rec: dict) -> dict:
     a, b = transcribed(rec)["seed0"], rec["seed1"]
     return {
@@ -476,8 +491,8 @@ def nmt_quick(rec: dict) -> dict:
             f"{conditions(rec)}): {minutes:.1f} minutes from start to end, "
             f"{min(secs):.0f}-{max(secs):.0f} s of training per epoch "
             f"({commas(min(toks))}-{commas(max(toks))} target tokens/s); validation BLEU "
-            + ", ".join(f"{b:.1f}" for b in bleus)
-            + f" after each epoch, test BLEU **{r['test_bleu_greedy']:.1f} greedy** "
+            + " and ".join(f"{b:.1f}" for b in bleus)
+            + f" after the {len(bleus)} epochs, test BLEU **{r['test_bleu_greedy']:.1f} greedy** "
             f"({r['test_bleu_beam']:.1f} with beam 5 on the first 100 sentences, greedy "
             f"{r['test_bleu_greedy_subset']:.1f} there). `{src}` -> `{greedy}` (greedy), "
             f"`{beam}` (beam); reference `{ref}`."
@@ -489,6 +504,7 @@ FIGURES = {  # record name(s) -> a function of the record(s) -> {key: text}
     "default-run": default_run,
     "from-python": python_example,
     "nmt-quick": nmt_quick,
+    "ptb-pretrain-fb": ptb_rerun,
     "ptb-table": ptb_table,
     "nmt-60min": nmt_60min,
     "test-suite": test_suite,

@@ -132,6 +132,7 @@ def test_a_record_holds_what_its_run_wrote(tmp_path, monkeypatch):
     assert "-core" in rec["machine"] and "no GPU" in rec["machine"]
     assert rec["wall_seconds"] > 0 and 0 < rec["load"]["cpu_share"] <= 1.5
     assert rec["peak_rss_mb"] > 20 and "== Validation metrics" in rec["output"]
+    assert rec["versions"]["numpy"] and rec["date"] in rec["started"]
     # A command that fails writes no record and says where its output went.
     monkeypatch.setitem(records.COMMANDS, "broken", "minivae train --epochs -3 --out {out}")
     with pytest.raises(SystemExit, match=r"broken failed \(exit 2\): see .*broken.log"):
