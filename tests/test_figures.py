@@ -138,3 +138,23 @@ def test_a_record_holds_what_its_run_wrote(tmp_path, monkeypatch):
     with pytest.raises(SystemExit, match=r"broken failed \(exit 2\): see .*broken.log"):
         records.record("broken", runs=tmp_path / "runs", records=tmp_path / "records")
     assert not (tmp_path / "records" / "broken.json").exists()
+
+
+def test_measured_records_agree_with_what_their_run_printed():
+    # A record edited by hand (a report value changed, the run's printed report left) fails.
+    measured = 0
+    for path in sorted(records.RECORDS.glob("*.json")):
+        rec = json.loads(path.read_text())
+        assert rec["measured"] in (True, False), path.name
+        if not rec["measured"]:
+            assert rec["source"].startswith("not re-run: "), path.name
+            continue
+        for field in ("command", "date", "machine", "load", "wall_seconds", "versions"):
+            assert field in rec, f"{path.name} has no {field}"
+        if "report" in rec:
+            r = rec["report"]
+            printed = f"-ELBO {r['nelbo']:.2f} = rec {r['rec']:.2f} + KL {r['kl']:.2f}"
+            assert printed in rec["output"], path.name
+            assert f"{r['nll']:.2f}, perplexity {r['ppl']:.2f}" in rec["output"], path.name
+            measured += 1
+    assert measured >= 5
