@@ -17,13 +17,16 @@ between the markers must equal the record's rendering of that key (the FIGURES f
 below), so a number edited in the text, or a run re-recorded without the text, fails
 tests/test_figures.py. From the repository root (next to ../shared):
 
-    python experiments/records.py record NAME...   # run the command(s), write the record(s)
+    python experiments/records.py record NAME... --note "what else ran on the machine"
     python experiments/records.py write            # the marked spots of the text from the records
     python experiments/records.py check            # what tests/test_figures.py asserts
     python experiments/records.py list             # the records and their keys
 
-Runs go to runs/records/NAME/ with the printed output in runs/records/NAME.log; one thread
-(MINIVAE_THREADS=1, OPENBLAS_NUM_THREADS=1).
+`record` runs the command(s) and writes the record(s); `write` then puts the new figures in the
+text. Runs go to runs/records/NAME/ with the printed output in runs/records/NAME.log; one
+thread (MINIVAE_THREADS=1, OPENBLAS_NUM_THREADS=1), one run at a time. How busy the machine
+was is part of every record: the load average before and after, and the run's CPU time over
+its wall time (100% on an idle machine).
 """
 
 from __future__ import annotations
