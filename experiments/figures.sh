@@ -6,6 +6,10 @@
 #   bash experiments/figures.sh          # about 30 minutes on 2 cores
 #   bash experiments/figures.sh default-run cvae-label   # only the figures named
 #
+# The README's default run, conditional VAE table and nmt --quick figures are now recorded by
+# `python experiments/records.py record NAME` (experiments/records/NAME.json, checked against
+# the text by tests/test_figures.py); their runs here are the same commands, unrecorded.
+#
 # Writes runs/figures/<name>.log (and the run folders beside them). Figures: default-run,
 # cvae-translate, cvae-dialogue, cvae-label, bench-step, bench-eval-1, bench-eval-2,
 # bench-nmt, multi30k-epoch, nmt-quick.

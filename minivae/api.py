@@ -4,7 +4,7 @@ reconstruct, interpolate and evaluate, and export to PyTorch.
     import minivae
     vae = minivae.load("runs/latest")              # a run folder (its best.npz) or a .npz
     mu, logvar = vae.encode(["the chef cooked a tasty soup"])
-    print(vae.decode(mu))                          # ['the chef cooked a tasty soup']
+    print(vae.decode(mu))                          # a sentence of the same kind (README)
     print(vae.sample(3, method="sample", temperature=0.8))
     print(vae.interpolate("the chef cooked", "the band played", steps=5))
     print(vae.evaluate("my_test.txt")["nll"])      # every metric of ``minivae eval``

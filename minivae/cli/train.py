@@ -41,10 +41,10 @@ def add_parser(sub) -> None:
         "train",
         TrainConfig,
         help="train a text VAE",
-        description="Train a text VAE. With no arguments: the built-in corpus, about a minute "
-        "on a 2-core CPU. Prints progress, validation metrics each epoch, and at the end "
-        "samples, reconstructions, an interpolation and the final metrics; writes checkpoints, "
-        "metrics.jsonl and PNG plots to --out.",
+        description="Train a text VAE. With no arguments: the built-in corpus, a few minutes "
+        "on a 2-core CPU (README: What the default run gives). Prints progress, validation "
+        "metrics each epoch, and at the end samples, reconstructions, an interpolation and the "
+        "final metrics; writes checkpoints, metrics.jsonl and PNG plots to --out.",
         run=lambda args: run_training(args, TrainConfig, "train"),
     )
 

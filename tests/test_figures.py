@@ -1,0 +1,160 @@
+"""The headline figures of README.md and docs/*.md against the recorded runs behind them
+(experiments/records/*.json, experiments/records.py): a number edited in the text, or a run
+re-recorded without updating the text, fails here."""
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("records", ROOT / "experiments" / "records.py")
+records = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(records)
+
+
+def copy_of_the_repository(tmp_path):
+    """README.md, docs/*.md and the records, where a test may spoil them."""
+    root = tmp_path / "repo"
+    (root / "docs").mkdir(parents=True)
+    shutil.copy(ROOT / "README.md", root / "README.md")
+    for path in (ROOT / "docs").glob("*.md"):
+        shutil.copy(path, root / "docs" / path.name)
+    shutil.copytree(records.RECORDS, root / "records")
+    return root, root / "records"
+
+
+def test_every_marked_figure_of_the_text_is_what_its_record_says():
+    problems = records.check()
+    assert problems == [], "\n".join(problems)
+
+
+def test_the_headline_figures_are_marked():
+    readme = (ROOT / "README.md").read_text()
+    found = {(name, key) for name, key, *_ in records.marks(readme, Path("README.md"))}
+    for spot in [
+        ("default-run", "table"),
+        ("default-run", "report"),
+        ("default-run", "conditions"),
+        ("default-run", "recon-bleu"),
+        ("from-python", "code"),
+        ("cvae", "table"),
+        ("nmt-quick", "summary"),
+        ("nmt-60min", "result"),
+        ("test-suite", "duration"),
+    ]:
+        assert spot in found, f"README.md has no <!-- record: {spot[0]} {spot[1]} -->"
+    # The PTB table: re-measured (ptb) or transcribed (ptb-table), marked either way.
+    assert {("ptb", "table"), ("ptb-table", "table")} & found
+
+
+def test_a_number_edited_in_the_text_fails(tmp_path):
+    root, recs = copy_of_the_repository(tmp_path)
+    readme = root / "README.md"
+    text = readme.read_text()
+    nelbo = f"| {records.load('default-run')['report']['nelbo']:.2f} |"
+    assert text.count(nelbo) == 1
+    readme.write_text(text.replace(nelbo, "| 23.51 |"))
+    problems = records.check(root, recs)
+    assert len(problems) == 1
+    assert problems[0].startswith("README.md:") and "default-run table" in problems[0]
+    assert "23.51" in problems[0]
+    # write() puts the record's figures back, and then the text agrees again.
+    assert records.write(root, recs) == [readme]
+    assert readme.read_text() == text and records.check(root, recs) == []
+
+
+def test_a_run_recorded_again_without_the_text_fails(tmp_path):
+    root, recs = copy_of_the_repository(tmp_path)
+    path = recs / "default-run.json"
+    rec = json.loads(path.read_text())
+    rec["report"]["recon_bleu"] += 1.0
+    path.write_text(json.dumps(rec))
+    problems = records.check(root, recs)
+    assert problems and all("default-run recon-bleu" in p for p in problems)
+
+
+def test_a_transcribed_record_must_say_so(tmp_path):
+    root, recs = copy_of_the_repository(tmp_path)
+    path = recs / "nmt-60min.json"
+    rec = json.loads(path.read_text())
+    assert rec["measured"] is False and rec["source"].startswith("not re-run: ")
+    del rec["source"]
+    path.write_text(json.dumps(rec))
+    with pytest.raises(ValueError, match="not re-run"):
+        records.check(root, recs)
+
+
+def test_markers_that_name_nothing_or_stay_open_are_refused(tmp_path):
+    root, recs = copy_of_the_repository(tmp_path)
+    doc = root / "docs" / "extra.md"
+    doc.write_text("one\n<!-- record: default-run nelbo -->23.43<!-- /record -->\n")
+    problems = records.check(root, recs)
+    assert problems == ["docs/extra.md:2: no figure default-run nelbo in experiments/records"]
+    doc.write_text("one\ntwo\n<!-- record: default-run table -->\n| 1 |\n")
+    with pytest.raises(ValueError, match=r"docs/extra.md:3: .* without its <!-- /record -->"):
+        records.check(root, recs)
+    doc.write_text("one\n<!-- record: default-run table -->\n<!-- record: x y -->1<!-- /record -->")
+    with pytest.raises(ValueError, match=r"docs/extra.md:2: .* without its <!-- /record -->"):
+        records.check(root, recs)
+    doc.write_text("one\n23.43<!-- /record -->\n")
+    with pytest.raises(ValueError, match=r"docs/extra.md:2: a <!-- /record --> without its open"):
+        records.check(root, recs)
+
+
+def test_a_figure_that_stands_nowhere_is_reported(tmp_path):
+    root, recs = copy_of_the_repository(tmp_path)
+    readme = root / "README.md"
+    text = readme.read_text()
+    start = text.index("<!-- record: test-suite duration -->")
+    end = text.index("<!-- /record -->", start) + len("<!-- /record -->")
+    readme.write_text(text[:start] + "471 s" + text[end:])
+    assert records.check(root, recs) == [
+        "test-suite duration: recorded but nowhere in README.md, docs/*.md"
+    ]
+
+
+def test_a_record_holds_what_its_run_wrote(tmp_path, monkeypatch):
+    monkeypatch.setitem(
+        records.COMMANDS,
+        "tiny",
+        "minivae train --builtin-size 200 --epochs 1 --embed-dim 8 --hidden-dim 8 "
+        "--iw-samples 2 --device cpu --out {out} --overwrite --no-progress",
+    )
+    rec = records.record("tiny", runs=tmp_path / "runs", records=tmp_path / "records")
+    saved = json.loads((tmp_path / "records" / "tiny.json").read_text())
+    assert saved == rec and rec["measured"] is True
+    report = json.loads((tmp_path / "runs" / "tiny" / "report.json").read_text())
+    assert rec["report"] == report and len(rec["epochs"]) == 1
+    assert rec["command"].startswith("minivae train --builtin-size 200")
+    assert "-core" in rec["machine"] and "no GPU" in rec["machine"]
+    assert rec["wall_seconds"] > 0 and 0 < rec["load"]["cpu_share"] <= 1.5
+    assert rec["peak_rss_mb"] > 20 and "== Validation metrics" in rec["output"]
+    assert rec["versions"]["numpy"] and rec["date"] in rec["started"]
+    # A command that fails writes no record and says where its output went.
+    monkeypatch.setitem(records.COMMANDS, "broken", "minivae train --epochs -3 --out {out}")
+    with pytest.raises(SystemExit, match=r"broken failed \(exit 2\): see .*broken.log"):
+        records.record("broken", runs=tmp_path / "runs", records=tmp_path / "records")
+    assert not (tmp_path / "records" / "broken.json").exists()
+
+
+def test_measured_records_agree_with_what_their_run_printed():
+    # A record edited by hand (a report value changed, the run's printed report left) fails.
+    measured = 0
+    for path in sorted(records.RECORDS.glob("*.json")):
+        rec = json.loads(path.read_text())
+        assert rec["measured"] in (True, False), path.name
+        if not rec["measured"]:
+            assert rec["source"].startswith("not re-run: "), path.name
+            continue
+        for field in ("command", "date", "machine", "load", "wall_seconds", "versions"):
+            assert field in rec, f"{path.name} has no {field}"
+        if "report" in rec:
+            r = rec["report"]
+            printed = f"-ELBO {r['nelbo']:.2f} = rec {r['rec']:.2f} + KL {r['kl']:.2f}"
+            assert printed in rec["output"], path.name
+            assert f"{r['nll']:.2f}, perplexity {r['ppl']:.2f}" in rec["output"], path.name
+            measured += 1
+    assert measured >= 5
