@@ -133,7 +133,7 @@ def check_closed_tmpdir(sandbox, closed, tmp_path):
         closed / "box", sandbox.default_python(), sandbox.child_user(None), 60, 1024
     )
     with pytest.raises(sandbox.SetupError) as e:
-        box.probe([tmp_path])
+        box.probe([str(tmp_path)], tmp_path)
     message = str(e.value)
     assert f"{closed} (mode 700) is closed to the user" in message
     assert "TMPDIR" in message and "--python" not in message
