@@ -5,6 +5,11 @@ its run folder's report.json, the validation rows of its metrics.jsonl and what 
 with the command, the date, the machine, how busy the machine was, the wall time and the peak
 memory. A transcribed record ("measured": false) holds figures copied from the docs as they
 stood, with where from ("source"); it was not re-run, and it only guards the text against drift.
+Those of TRANSCRIBED (the tables and time claims of the benchmarks, of docs/results.md and the
+other pages, whose runs are gone or could not be timed again on a busy machine) hold their
+figures as data: "tables" (a table's header, its column formats and its rows: numbers, words,
+empty cells) and "figures" (a template and its numbers), rendered back byte for byte by
+table_text and transcribed_figures, with the machine, the date and the command the doc states.
 
 In the text each figure is marked where it stands, around a block
 
@@ -503,6 +508,67 @@ def nmt_quick(rec: dict) -> dict:
     }
 
 
+def table_cell(value, fmt: str | None) -> str:
+    """One cell of a transcribed table: a number in its column's format (a str.format
+    template: "{:.1f}", "{:,d}", "{:.1f} ms"), a string as written (words, bold, a range)."""
+    return value if isinstance(value, str) else (fmt or "{}").format(value)
+
+
+def table_text(table: dict) -> str:
+    """A Markdown table from its data, byte for byte as the doc writes it: {"columns": the
+    header's cells, "formats": each column's template for its numbers (null: as given),
+    "rows": lists of cells, None for an empty one, "empty": what stands between the bars of
+    an empty cell (default two spaces, ``|  |``; " " where the doc writes ``| |``)}. A row
+    with fewer cells than columns (e.g. "not yet measured") is closed with bare ``| |``s."""
+    columns = table["columns"]
+    formats = table.get("formats") or [None] * len(columns)
+    empty = table.get("empty", "  ")
+    if len(formats) != len(columns):
+        raise ValueError(f"a table of {len(columns)} columns with {len(formats)} formats")
+
+    def line(cells: list) -> str:
+        if len(cells) > len(columns):
+            raise ValueError(f"a row of {len(cells)} cells in a table of {len(columns)}: {cells}")
+        parts = [empty if c is None else f" {table_cell(c, f)} " for c, f in zip(cells, formats)]
+        parts += [" "] * (len(columns) - len(cells))
+        return "|" + "|".join(parts) + "|"
+
+    return "\n".join(
+        [line(columns), "|" + "---|" * len(columns), *(line(row) for row in table["rows"])]
+    )
+
+
+def transcribed_figures(rec: dict) -> dict:
+    """A transcribed record's figures as the docs state them: its "tables" (each rendered by
+    table_text) and its "figures", each {"text": a template, "values": its numbers} (the
+    numbers are the data; the template is the words around them, formatted with
+    str.format), or "output" (what a command printed, as a code block)."""
+    transcribed(rec)
+    out = {key: table_text(table) for key, table in rec.get("tables", {}).items()}
+    for key, figure in rec.get("figures", {}).items():
+        out[key] = figure["text"].format(*figure["values"])
+    if "output" in rec:
+        out["output"] = "```\n" + rec["output"] + "```"
+    return out
+
+
+# Records transcribed from the docs at commit 9f4bc28 (the runs behind them are gone or the
+# machine was too busy to time them again): each guards its figures against drift only.
+TRANSCRIBED = (
+    "bench-step",
+    "bench-step-rerun",
+    "bench-eval",
+    "bench-kernels",
+    "multi30k-epoch",
+    "results-ptb",
+    "results-multi30k",
+    "results-hvae",
+    "results-latent",
+    "hvae-tutorial",
+    "nmt-runs",
+    "nmt-bench",
+)
+
 FIGURES = {  # record name(s) -> a function of the record(s) -> {key: text}
     "default-run": default_run,
     "from-python": python_example,
@@ -511,6 +577,7 @@ FIGURES = {  # record name(s) -> a function of the record(s) -> {key: text}
     "ptb-table": ptb_table,
     "nmt-60min": nmt_60min,
     "test-suite": test_suite,
+    **{name: transcribed_figures for name in TRANSCRIBED},
 }
 
 

@@ -44,10 +44,74 @@ def test_the_headline_figures_are_marked():
         ("nmt-quick", "summary"),
         ("nmt-60min", "result"),
         ("test-suite", "duration"),
+        ("bench-step", "readme-table"),
+        ("bench-step", "readme-memory"),
+        ("bench-step-rerun", "readme-1"),
+        ("multi30k-epoch", "readme"),
+        ("bench-eval", "readme"),
     ]:
         assert spot in found, f"README.md has no <!-- record: {spot[0]} {spot[1]} -->"
     # The PTB table: re-measured (ptb) or transcribed (ptb-table), marked either way.
     assert {("ptb", "table"), ("ptb-table", "table")} & found
+
+
+def test_the_docs_headline_figures_are_marked():
+    # The tables and time claims of docs/*.md, transcribed (not re-run) where no run stands
+    # behind them any more: marked, so that an edit of one is seen.
+    for doc, spots in {
+        "benchmarks.md": [
+            ("bench-step", "table"),
+            ("bench-step", "parts"),
+            ("bench-step", "memory"),
+            ("bench-step-rerun", "figures"),
+            ("bench-eval", "table"),
+            ("bench-kernels", "output"),
+            ("bench-kernels", "headline"),
+            ("multi30k-epoch", "epoch"),
+        ],
+        "results.md": [(f"results-{t}", "table") for t in ("ptb", "multi30k", "hvae", "latent")],
+        "hierarchical.md": [("hvae-tutorial", "table"), ("hvae-tutorial", "seconds")],
+        "conditional.md": [("cvae", "table"), ("cvae", "seconds")],
+        "translation.md": [("nmt-runs", "table"), ("nmt-bench", "table"), ("nmt-quick", "details")],
+    }.items():
+        text = (ROOT / "docs" / doc).read_text()
+        found = {(name, key) for name, key, *_ in records.marks(text, Path(doc))}
+        for spot in spots:
+            assert spot in found, f"docs/{doc} has no <!-- record: {spot[0]} {spot[1]} -->"
+    for name in records.TRANSCRIBED:
+        rec = records.load(name)
+        assert rec["measured"] is False and "9f4bc28" in rec["source"], name
+        assert rec["machine"] and rec["date"] and rec["command"], name
+
+
+def test_a_transcribed_table_renders_as_the_doc_writes_it():
+    table = {
+        "columns": ["run", "NLL", "tokens/s", "time"],
+        "formats": [None, "{:.1f}", "{:,d}", "{:.1f} ms"],
+        "rows": [["none", 118.0, 3597, 195.7], ["free-bits", 123.4, None, "n/a"], ["z", "todo"]],
+    }
+    assert records.table_text(table) == (
+        "| run | NLL | tokens/s | time |\n|---|---|---|---|\n"
+        "| none | 118.0 | 3,597 | 195.7 ms |\n| free-bits | 123.4 |  | n/a |\n| z | todo | | |"
+    )
+    assert records.table_text({**table, "empty": " "}).count("| 123.4 | | n/a |") == 1
+    with pytest.raises(ValueError, match="a row of 5 cells in a table of 4"):
+        records.table_text({**table, "rows": [["a", 1, 2, 3, 4]]})
+    with pytest.raises(ValueError, match="4 columns with 3 formats"):
+        records.table_text({**table, "formats": [None, None, None]})
+
+
+def test_a_number_edited_in_a_transcribed_table_fails(tmp_path):
+    root, recs = copy_of_the_repository(tmp_path)
+    doc = root / "docs" / "results.md"
+    text = doc.read_text()
+    row = "| pretrain-fb | 118.3 | 118.0 | 220.5 | 3.63 | 1.70 | 32 | 17 | 255 |"
+    assert text.count(row) == 1
+    doc.write_text(text.replace(row, row.replace("| 3.63 |", "| 3.36 |")))
+    problems = records.check(root, recs)
+    assert len(problems) == 1 and problems[0].startswith("docs/results.md:")
+    assert "results-ptb table" in problems[0] and "3.36" in problems[0]
+    assert records.write(root, recs) == [doc] and doc.read_text() == text
 
 
 def test_a_number_edited_in_the_text_fails(tmp_path):
