@@ -142,8 +142,11 @@ def on_page_markdown(markdown, page, config, files):
     return markdown
 
 
-# In the README, a link to a repository file that is not a page (e.g. minivae/threads.py).
-_REPO_LINK_FROM_README = re.compile(r"\[([^\]]+)\]\((?!https?:|#)([^)\s]+\.(?:py|sh|toml|txt))\)")
+# In the README, a link to a repository file or folder that is not a page (e.g.
+# minivae/threads.py, experiments/records/default-run.json, experiments/records/).
+_REPO_LINK_FROM_README = re.compile(
+    r"\[([^\]]+)\]\((?!https?:|#)([^)\s]+(?:\.(?:py|sh|toml|txt|json)|/))\)"
+)
 
 # nbconvert writes its own MathJax tag and configuration into every notebook page; the site
 # loads MathJax once for every page (mkdocs.yml: extra_javascript), so both are removed.
