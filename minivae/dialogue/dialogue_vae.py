@@ -113,10 +113,7 @@ class DialogueVAE(TextModel):
 
     def contexts(self, params, batch, kernel: str = "auto"):
         """The context vectors c (P, C) of a batch's pairs (its responses are not read)."""
-        xp = get_array_module(params["out_W"])
-        step = Step(kernel=kernel)
-        utt, lengths = xp.asarray(batch.utterances), xp.asarray(batch.utt_lengths)
-        u, _ = utterances_forward(params, self.config, utt, lengths, step)
+        u, _ = utterances_forward(params, self.config, batch, Step(kernel=kernel))
         return context_forward(params, self.config, u, batch, kernel)[0]
 
     def prior_code(self, params, num: int, rng, context=None, use_mean: bool = False):

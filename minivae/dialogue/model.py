@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
+
 from minivae import ops
 from minivae.backend import get_array_module
 from minivae.blocks.bow import bow_backward, bow_forward
@@ -37,7 +39,7 @@ from minivae.blocks.latent import (
     prior_forward,
 )
 from minivae.blocks.rnn import rnn_backward, rnn_forward
-from minivae.blocks.sequence import decoder_inputs, draw_eps, on_device
+from minivae.blocks.sequence import decoder_inputs, draw_eps
 from minivae.data.vocab import PAD
 from minivae.dialogue.config import DialogueConfig
 from minivae.interface import Step, loss_terms
@@ -56,24 +58,57 @@ def reverse_within(tokens, lengths):
     return xp.where(real, picked, PAD)
 
 
-def utterances_forward(params, config: DialogueConfig, utterances, lengths, step: Step):
-    """u = [forward RNN's last state; backward RNN's last state] of every utterance.
-    utterances: (U, T), lengths: (U,)  ->  u (U, 2H), cache"""
-    xp = get_array_module(utterances)
-    mask = xp.arange(utterances.shape[1])[None, :] < lengths[:, None]
+# Rows per length bucket: a batch's utterances (and responses) are read in groups of similar
+# length, each padded only to its own longest, so a 40-token turn does not make every short
+# one run 40 steps. The split is exact: the same sums, in other groups.
+CHUNK = 32
+
+
+def length_chunks(lengths, size: int | None = None) -> list:
+    """Row indices (host) sorted by length and cut into groups of ``size`` (``CHUNK``)."""
+    size = size or CHUNK
+    order = np.argsort(np.asarray(lengths), kind="stable")
+    return [order[i : i + size] for i in range(0, len(order), size)]
+
+
+def add_into(grads: dict, part: dict) -> None:
+    """Sum a group's gradients into ``grads`` (the blocks assign theirs: one dict each)."""
+    for name, g in part.items():
+        grads[name] = g if name not in grads else grads[name] + g
+
+
+def utterances_forward(params, config: DialogueConfig, batch, step: Step):
+    """u = [forward RNN's last state; backward RNN's last state] of every utterance of a
+    batch (``batch.utterances`` (U, T), ``batch.utt_lengths`` (U,)), read in length groups.
+    -> u (U, 2H), cache"""
+    xp = get_array_module(params["out_W"])
+    H = config.hidden_dim
     forward = RNNReader(config.cell, "embed", "utt_fw")
     backward = RNNReader(config.cell, "embed", "utt_bw")
-    h_fw, c_fw = rnn_encoder_forward(params, forward, utterances, mask, step)
-    reversed_utt = reverse_within(utterances, lengths)
-    h_bw, c_bw = rnn_encoder_forward(params, backward, reversed_utt, mask, step)
-    return xp.concatenate([h_fw, h_bw], axis=1), (c_fw, c_bw)
+    u = xp.zeros((len(batch.utt_lengths), 2 * H), dtype=params["out_W"].dtype)
+    caches = []
+    for rows in length_chunks(batch.utt_lengths):
+        lengths = batch.utt_lengths[rows]
+        tokens = xp.asarray(batch.utterances[rows, : max(int(lengths.max()), 1)])
+        lengths = xp.asarray(lengths)
+        mask = xp.arange(tokens.shape[1])[None, :] < lengths[:, None]
+        h_fw, c_fw = rnn_encoder_forward(params, forward, tokens, mask, step)
+        reversed_utt = reverse_within(tokens, lengths)
+        h_bw, c_bw = rnn_encoder_forward(params, backward, reversed_utt, mask, step)
+        on = xp.asarray(rows)
+        u[on, :H], u[on, H:] = h_fw, h_bw
+        caches.append((on, c_fw, c_bw))
+    return u, caches
 
 
 def utterances_backward(du, cache, grads: dict) -> None:
     """du: (U, 2H); the two RNNs' and the embedding's gradients go into ``grads``."""
     H = du.shape[1] // 2
-    rnn_encoder_backward(du[:, :H], cache[0], grads)
-    rnn_encoder_backward(du[:, H:], cache[1], grads)
+    for rows, c_fw, c_bw in cache:
+        part: dict = {}
+        rnn_encoder_backward(du[rows, :H], c_fw, part)
+        rnn_encoder_backward(du[rows, H:], c_bw, part)
+        add_into(grads, part)
 
 
 # -- the context RNN over utterance vectors and speakers ----------------------------------
@@ -129,8 +164,7 @@ def encode_pairs(params, config: DialogueConfig, batch, step: Step):
     """The utterance vectors, each pair's context vector c and its act's embedding y.
     -> u (U, 2H), c (P, C), y (P, A) or None, caches"""
     xp = get_array_module(params["out_W"])
-    utterances = xp.asarray(batch.utterances)
-    u, c_utt = utterances_forward(params, config, utterances, xp.asarray(batch.utt_lengths), step)
+    u, c_utt = utterances_forward(params, config, batch, step)
     c, c_ctx = context_forward(params, config, u, batch, step.kernel)
     y, c_y = None, None
     if config.act_dim:
@@ -170,34 +204,63 @@ def latent_backward(dz, beta: float, cache, grads: dict):
     return gaussian_heads_backward(dmu + dmu_kl, dlogvar + dlogvar_kl, c_heads, grads), dc
 
 
-def heads_forward(params, config: DialogueConfig, g, batch, kernel: str):
-    """The bag-of-words loss of the response and -log p(y|z,c), from g = [z; c].
-    -> bow (scalar), act (scalar), caches"""
+def responses_forward(params, config: DialogueConfig, codes, batch, step: Step):
+    """-log p(x|code) of the responses (``batch.tokens``, ``batch.lengths``) and their
+    bag-of-words loss -log p_bow(x|g), read in length groups; per response, batch means.
+    codes: (g (P, Z + C), [g; y] (P, Z + C + A))  ->  rec, bow, tokens predicted, cache"""
+    g, code = codes
+    xp = get_array_module(code)
+    P = code.shape[0]
+    rec, bow, num_tokens, caches = 0.0, 0.0, 0, []
+    for rows in length_chunks(batch.lengths):
+        lengths = batch.lengths[rows]
+        tokens = xp.asarray(batch.tokens[rows, : int(lengths.max())])
+        lengths, on = xp.asarray(lengths), xp.asarray(rows)
+        inputs, targets, mask = decoder_inputs(tokens, lengths, step.word_dropout, step.rng)
+        logits, c_dec = decode_forward(params, config.decoder_config, code[on], inputs, mask, step)
+        part, c_ce = ops.softmax_cross_entropy_forward(
+            logits, targets, mask, step.cpu_kernel, step.label_smoothing
+        )
+        weight = len(rows) / P  # the op's mean is over the group: weigh it by its share
+        rec = rec + weight * part
+        num_tokens += int(mask.sum())
+        c_bow = None
+        if config.bow:
+            words = xp.arange(tokens.shape[1])[None, :] < lengths[:, None]
+            part, c_bow = bow_forward(params, g[on], tokens, words, step.cpu_kernel)
+            bow = bow + weight * part
+        caches.append((on, weight, c_dec, c_ce, c_bow))
+    return rec, bow, num_tokens, caches
+
+
+def responses_backward(cache, config: DialogueConfig, dg, dcode, grads: dict) -> None:
+    """Adds the gradients of rec + bow into dg (P, Z + C) and dcode (P, Z + C + A); the
+    decoder's and the bag-of-words head's into ``grads``."""
+    for rows, weight, c_dec, c_ce, c_bow in cache:
+        part: dict = {}
+        dweight = dcode.dtype.type(weight)
+        dlogits = ops.softmax_cross_entropy_backward(dweight, c_ce)
+        dcode[rows] += decode_backward(dlogits, c_dec, config.decoder_config, part)
+        if c_bow is not None:
+            dg[rows] += bow_backward(dweight, c_bow, part)
+        add_into(grads, part)
+
+
+def act_forward(params, g, batch, kernel: str = "auto"):
+    """-log p(y|z,c) of each response's act, batch mean.  g: (P, Z + C) -> act, cache"""
     xp = get_array_module(g)
-    bow, c_bow, act, c_act = 0.0, None, 0.0, None
-    if config.bow:
-        _, tokens, _, mask = on_device(params, batch.tokens, batch.lengths)
-        bow, c_bow = bow_forward(params, g, tokens, mask, kernel)
-    if config.act_dim:
-        logits, c_aff = ops.affine_forward(g, params["act_W"], params["act_b"])
-        acts = xp.asarray(batch.acts)[:, None]
-        every = xp.ones(acts.shape, dtype=bool)
-        act, c_ce = ops.softmax_cross_entropy_forward(logits[:, None, :], acts, every, kernel)
-        c_act = (c_aff, c_ce)
-    return bow, act, (c_bow, c_act)
+    logits, c_aff = ops.affine_forward(g, params["act_W"], params["act_b"])
+    acts = xp.asarray(batch.acts)[:, None]
+    every = xp.ones(acts.shape, dtype=bool)
+    act, c_ce = ops.softmax_cross_entropy_forward(logits[:, None, :], acts, every, kernel)
+    return act, (c_aff, c_ce)
 
 
-def heads_backward(one, cache, grads: dict):
-    """-> dg (P, Z + C) of the bag-of-words and act losses (0.0 when neither is on)."""
-    c_bow, c_act = cache
-    dg = 0.0
-    if c_bow is not None:
-        dg = dg + bow_backward(one, c_bow, grads)
-    if c_act is not None:
-        c_aff, c_ce = c_act
-        dlogits = ops.softmax_cross_entropy_backward(one, c_ce)[:, 0]
-        dg_act, grads["act_W"], grads["act_b"] = ops.affine_backward(dlogits, c_aff)
-        dg = dg + dg_act
+def act_backward(one, cache, grads: dict):
+    """-> dg (P, Z + C); act_W, act_b gradients go into ``grads``."""
+    c_aff, c_ce = cache
+    dlogits = ops.softmax_cross_entropy_backward(one, c_ce)[:, 0]
+    dg, grads["act_W"], grads["act_b"] = ops.affine_backward(dlogits, c_aff)
     return dg
 
 
@@ -209,11 +272,11 @@ def loss_and_grads(params, batch, config: DialogueConfig, step: Step | None = No
     -> (LossTerms with extra["bow"], extra["act"], grads: {name: array like params[name]})
     """
     step = Step() if step is None else step
-    xp, tokens, lengths, _ = on_device(params, batch.tokens, batch.lengths)
+    xp = get_array_module(params["out_W"])
     dtype = params["out_W"].dtype
     Z, H = config.latent_dim, config.hidden_dim
 
-    # Forward: utterances, contexts, y, z, the decoder, the heads.
+    # Forward: utterances, contexts, y, z, the decoder and bag of words, p(y|z,c).
     u, c, y, (c_utt, c_ctx, c_y) = encode_pairs(params, config, batch, step)
     P = c.shape[0]
     kl_objective, kl, kl_per_dim = 0.0, xp.zeros(P, dtype=dtype), xp.zeros(0, dtype=dtype)
@@ -223,22 +286,21 @@ def loss_and_grads(params, batch, config: DialogueConfig, step: Step | None = No
         z, kl_objective, kl, kl_per_dim, c_latent = latent_forward(params, config, h_q, c, step)
         g = xp.concatenate([z, c], axis=1)
     code = g if y is None else xp.concatenate([g, y], axis=1)
-    inputs, targets, dec_mask = decoder_inputs(tokens, lengths, step.word_dropout, step.rng)
-    logits, c_dec = decode_forward(params, config.decoder_config, code, inputs, dec_mask, step)
-    rec, c_ce = ops.softmax_cross_entropy_forward(
-        logits, targets, dec_mask, step.cpu_kernel, step.label_smoothing
-    )
-    bow, act, c_heads = heads_forward(params, config, g, batch, step.cpu_kernel)
+    rec, bow, num_tokens, c_resp = responses_forward(params, config, (g, code), batch, step)
+    act, c_act = 0.0, None
+    if config.act_dim:
+        act, c_act = act_forward(params, g, batch, step.cpu_kernel)
     loss = rec + step.beta * kl_objective + bow + act
 
     # Backward, op by op in reverse.
     grads: dict = {}
     one = xp.asarray(1.0, dtype=dtype)
-    dcode = decode_backward(
-        ops.softmax_cross_entropy_backward(one, c_ce), c_dec, config.decoder_config, grads
-    )
+    dg, dcode = xp.zeros_like(g), xp.zeros_like(code)
+    responses_backward(c_resp, config, dg, dcode, grads)
     G = g.shape[1]
-    dg = dcode[:, :G] + heads_backward(one, c_heads, grads)
+    dg = dg + dcode[:, :G]
+    if c_act is not None:
+        dg = dg + act_backward(one, c_act, grads)
     dy = dcode[:, G:]
     dc = dg[:, Z:]
     du = xp.zeros_like(u)
@@ -252,5 +314,6 @@ def loss_and_grads(params, batch, config: DialogueConfig, step: Step | None = No
         grads["act_embed"] = ops.embedding_backward(dy[:, None, :], c_y)
     context_backward(dc, c_ctx, du, grads)
     utterances_backward(du, c_utt, grads)
-    terms = loss_terms(loss, rec, kl_objective, kl, kl_per_dim, step.beta, dec_mask, bow=bow)
+    counted = xp.asarray(num_tokens)  # loss_terms counts the predicted tokens as a sum
+    terms = loss_terms(loss, rec, kl_objective, kl, kl_per_dim, step.beta, counted, bow=bow)
     return terms._replace(extra={**terms.extra, "act": float(act)}), grads

@@ -70,3 +70,23 @@ def test_a_given_act_reaches_the_code():
     assert code.shape == (6, 3 + 4 + 2)
     np.testing.assert_allclose(code[:3, -2:], np.tile(params["act_embed"][1], (3, 1)))
     np.testing.assert_allclose(code[3:, -2:], np.tile(params["act_embed"][3], (3, 1)))
+
+
+def test_length_groups_change_nothing_but_the_padding(monkeypatch):
+    """Reading utterances and responses in groups of 2 (several groups, each its own padding)
+    gives the loss and gradients of one group, and passes the gradient check."""
+    import minivae.dialogue.model as dialogue_model
+
+    label, model, kernel, _ = CASES[0]
+    params = model.init_params(seed=0, dtype=np.float64)
+    batch = tiny_model_batch(model, seed=1, N=5)
+    eps = np.random.default_rng(0).standard_normal((5, model.config.latent_dim))
+    whole, g_whole = model.loss_and_grads(params, batch, Step(eps=eps, beta=0.5))
+    monkeypatch.setattr(dialogue_model, "CHUNK", 2)
+    split, g_split = model.loss_and_grads(params, batch, Step(eps=eps, beta=0.5))
+    assert split.loss == pytest.approx(whole.loss, rel=1e-12)
+    assert split.num_tokens == whole.num_tokens == int(batch.lengths.sum()) + 5
+    for name, g in g_whole.items():
+        np.testing.assert_allclose(g_split[name], g, rtol=1e-9, atol=1e-12, err_msg=name)
+    rows = check_model(model, label=label, kernel=kernel, max_entries=40, tol=1e-5)
+    assert all(r.passed for r in rows), [r for r in rows if not r.passed]
