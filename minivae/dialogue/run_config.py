@@ -80,17 +80,16 @@ class DialogueTrainConfig(RunConfig):
     )
     PRESETS: ClassVar[dict] = {
         "quick": (
-            "a small model on 3,000 training dialogues, sensible responses in under 5 "
-            "minutes on a 2-core CPU (the values given here win)",
+            "a small model for one epoch over every training dialogue, batches of 8: "
+            "sensible responses in about 3 minutes on a 2-core CPU (the values given here win)",
             dict(
-                num_dialogues=3000,
                 max_vocab=4004,
                 embed_dim=64,
                 hidden_dim=96,
                 context_dim=96,
                 latent_dim=16,
-                epochs=3,
-                max_minutes=3.0,
+                epochs=1,
+                batch_size=8,
                 kl_warmup=300,
                 valid_limit=50,
                 eval_limit=300,
