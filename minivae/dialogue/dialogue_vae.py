@@ -31,6 +31,16 @@ from minivae.dialogue.params import dialogue_param_shapes, init_dialogue_params
 from minivae.interface import Gaussian, LatentSample, Posterior, Step, TextModel
 
 
+def check_dialogue_batch(batch) -> None:
+    """A ValueError for a batch of lone sentences (``minivae reconstruct`` on a dialogue run):
+    the model reads responses in their dialogues."""
+    if getattr(batch, "utterances", None) is None:
+        raise ValueError(
+            "the dialogue model reads responses with the turns before them, not lone "
+            "sentences: use minivae dialog respond / chat / eval"
+        )
+
+
 class DialogueVAE(TextModel):
     kind = "dialogue"
     config_class = DialogueConfig
@@ -67,6 +77,7 @@ class DialogueVAE(TextModel):
         return xp.zeros((rows, 0), dtype=dtype), xp.zeros(rows, dtype=dtype)
 
     def posterior(self, params, batch, kernel: str = "auto") -> Posterior:
+        check_dialogue_batch(batch)
         u, c, y, _ = encode_pairs(params, self.config, batch, Step(kernel=kernel))
         if not self.config.latent_dim:
             empty, _ = self._no_z(params, c.shape[0])
@@ -113,6 +124,7 @@ class DialogueVAE(TextModel):
 
     def contexts(self, params, batch, kernel: str = "auto"):
         """The context vectors c (P, C) of a batch's pairs (its responses are not read)."""
+        check_dialogue_batch(batch)
         u, _ = utterances_forward(params, self.config, batch, Step(kernel=kernel))
         return context_forward(params, self.config, u, batch, kernel)[0]
 

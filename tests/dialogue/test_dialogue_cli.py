@@ -97,3 +97,23 @@ def test_train_on_a_bad_folder_is_a_clear_error(tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert "minivae dialog train: error:" in err and "has 1 lines" in err
+
+
+def test_the_shared_commands_serve_or_refuse_a_dialogue_run(run, capsys):
+    _, out = run
+    assert main(["eval", str(out), "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["num_sentences"] == 3 and metrics["nelbo"] > 0  # the validation responses
+    assert main(["reconstruct", str(out), "hello there"]) == 2
+    assert "not lone sentences" in capsys.readouterr().err
+
+
+def test_resume_continues_a_dialogue_run(run, tmp_path):
+    import shutil
+
+    _, out = run
+    copy = tmp_path / "run"
+    shutil.copytree(out, copy)
+    assert main(["dialog", "train", "--resume", str(copy), "--epochs", "3", "--no-progress"]) == 0
+    rows = [json.loads(r) for r in (copy / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows if r["split"] == "valid"] == [1, 2, 3]
