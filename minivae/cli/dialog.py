@@ -78,6 +78,14 @@ def add_parser(sub) -> None:
     e.add_argument("--limit", type=int, default=0, help="score the first N pairs (0: all)")
     e.add_argument("--samples", type=int, default=None, help="responses per context")
     e.add_argument("--dump", metavar="FILE", help="write every scored pair as a JSON line")
+    e.add_argument(
+        "--act-control",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also: with y set to each act, the share of N responses an act classifier "
+        "(naive Bayes, trained on the training turns) assigns to it, against no control",
+    )
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
     e.set_defaults(func=run_eval)
 
@@ -176,13 +184,15 @@ def run_chat(args) -> int:
 def run_eval(args) -> int:
     from dataclasses import replace
 
-    from minivae.dialogue.tasks import dump_rows, response_metrics
+    from minivae.dialogue.tasks import act_control, dump_rows, response_metrics
     from minivae.evaluation import evaluate
     from minivae.training.trainer import eval_batches
 
     try:
-        if args.limit < 0:
-            raise ValueError(f"--limit must be at least 0, got {args.limit}")
+        for name in ("limit", "act_control"):
+            if getattr(args, name) < 0:
+                flag = name.replace("_", "-")
+                raise ValueError(f"--{flag} must be at least 0, got {getattr(args, name)}")
         trained = _loaded(args)
         cfg = replace(trained.train_config, kernel=args.kernel, seed=args.seed)
         if args.samples is not None:
@@ -203,6 +213,8 @@ def run_eval(args) -> int:
             trained.model, trained.params, cfg, data, args.split, args.limit
         )
         metrics.update(scores)
+        if args.act_control:
+            metrics.update(act_control(trained.model, trained.params, cfg, data, args.act_control))
         if args.dump:
             with open(args.dump, "w", encoding="utf-8") as f:
                 for row in dump_rows(data.vocab, corpus, rows):

@@ -125,3 +125,47 @@ def dialogue_report(trainer, log=print) -> dict:
     write_json_atomic(trainer.out / "report.json", metrics)
     log(f"\n== Files in {trainer.out}: curves.png, metrics.jsonl, best.npz, last.npz, report.json")
     return metrics
+
+
+def act_control(model, params, cfg, data, num: int = 200) -> dict:
+    """With y set to each act, the share of ``num`` responses (one to each of the first
+    ``num`` test contexts) that an act classifier (``acts.ActClassifier``, trained on the
+    training turns) assigns to that act, and that share among responses without control
+    (y from p(y|z,c)). -> {act_classifier_accuracy, act_<name>_controlled, _uncontrolled}"""
+    from minivae.dialogue.acts import ActClassifier
+    from minivae.dialogue.data import ACTS
+
+    if not model.config.act_dim:
+        raise ValueError("the model has no act y (act_dim 0): nothing to control")
+    raw = data.raw
+    split = "test" if "test" in raw else "valid"
+    clf = ActClassifier().fit(
+        [t for d in raw["train"] for t in d.turns], [a for d in raw["train"] for a in d.acts]
+    )
+    out = {
+        "act_classifier_accuracy": clf.accuracy(
+            [t for d in raw[split] for t in d.turns], [a for d in raw[split] for a in d.acts]
+        )
+    }
+    corpus = data.split(split)
+    batches = []
+    for batch in iterate_batches(corpus, cfg.batch_size, shuffle=False, bucket=False):
+        batches.append(batch)
+        if sum(len(b.lengths) for b in batches) >= num:
+            break
+    how = {"kernel": cfg.kernel, "max_len": cfg.max_len}
+
+    def predicted(acts):
+        rng = np.random.default_rng(cfg.seed)
+        labels = []
+        for batch in batches:
+            given = None if acts is None else [acts] * len(batch.lengths)
+            for group in respond(model, params, batch, 1, rng, {**how, "acts": given}):
+                labels.append(clf.predict(data.vocab.decode(group[0])))
+        return np.array(labels[:num])
+
+    free = predicted(None)
+    for act, name in enumerate(ACTS):
+        out[f"act_{name}_controlled"] = float(np.mean(predicted(act) == act))
+        out[f"act_{name}_uncontrolled"] = float(np.mean(free == act))
+    return out

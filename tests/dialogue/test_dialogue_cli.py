@@ -117,3 +117,33 @@ def test_resume_continues_a_dialogue_run(run, tmp_path):
     assert main(["dialog", "train", "--resume", str(copy), "--epochs", "3", "--no-progress"]) == 0
     rows = [json.loads(r) for r in (copy / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows if r["split"] == "valid"] == [1, 2, 3]
+
+
+def test_act_control_shares_and_the_classifier(run, capsys):
+    _, out = run
+    assert main(["dialog", "eval", str(out), "--act-control", "3", "--limit", "2", "--json"]) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert 0 <= m["act_classifier_accuracy"] <= 1
+    for name in ("inform", "question", "directive", "commissive"):
+        assert 0 <= m[f"act_{name}_controlled"] <= 1
+    assert sum(
+        m[f"act_{n}_uncontrolled"] for n in ("inform", "question", "directive", "commissive")
+    ) == pytest.approx(1.0)
+    assert main(["dialog", "eval", str(out), "--act-control", "-1"]) == 2
+
+
+def test_the_act_classifier_learns_questions():
+    from minivae.dialogue.acts import ActClassifier
+
+    turns = [
+        ["what", "is", "it", "?"],
+        ["where", "are", "you", "?"],
+        ["it", "is", "red", "."],
+        ["i", "am", "home", "."],
+        ["please", "sit", "down", "."],
+        ["i", "will", "come", "."],
+    ]
+    clf = ActClassifier().fit(turns, [1, 1, 0, 0, 2, 3])
+    assert clf.predict(["what", "are", "you", "?"]) == 1
+    assert clf.predict(["i", "am", "red", "."]) == 0
+    assert clf.accuracy(turns, [1, 1, 0, 0, 2, 3]) == 1.0
