@@ -200,6 +200,7 @@ class DialogueCorpus(EncodedCorpus):
 
     acts: list = field(default_factory=list)
     max_context: int = 9
+    dropped_short: int = 0  # dialogues of one turn: no pair
 
     @property
     def num_pairs(self) -> int:
@@ -221,8 +222,6 @@ class DialogueCorpus(EncodedCorpus):
         if self.dropped_short:
             lines.append(f"{self.dropped_short} dialogues of one turn left out (no response)")
         return lines
-
-    dropped_short: int = 0
 
 
 def encode_dialogues(dialogues, vocab: Vocab, max_len: int, max_context: int) -> DialogueCorpus:
