@@ -16,6 +16,9 @@ from minivae.blocks.config import ModelConfig
 from minivae.conditional.config import CVAEConfig
 from minivae.conditional.cvae import ConditionalVAE
 from minivae.conditional.run_config import CVAETrainConfig
+from minivae.dialogue.config import DialogueConfig
+from minivae.dialogue.dialogue_vae import DialogueVAE
+from minivae.dialogue.run_config import DialogueTrainConfig
 from minivae.hierarchical.config import HVAEConfig
 from minivae.hierarchical.hvae import HierarchicalVAE
 from minivae.interface import TextModel
@@ -38,6 +41,9 @@ FAMILIES: dict[str, Family] = {
     "cvae": Family(ConditionalVAE, CVAEConfig, CVAETrainConfig, CVAETrainConfig.task_metrics),
     "hvae": Family(HierarchicalVAE, HVAEConfig, TrainConfig, TrainConfig.task_metrics),
     "nmt": Family(TranslationVAE, NMTConfig, NMTTrainConfig, NMTTrainConfig.task_metrics),
+    "dialogue": Family(
+        DialogueVAE, DialogueConfig, DialogueTrainConfig, DialogueTrainConfig.task_metrics
+    ),
 }
 
 MODELS: dict[str, type[TextModel]] = {kind: family.model for kind, family in FAMILIES.items()}

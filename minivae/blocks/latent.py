@@ -172,20 +172,32 @@ def recognition_net_forward(params, reader: RNNReader, tokens, mask, c, kernel="
     """
     xp = get_array_module(c)
     h_x, c_enc = rnn_encoder_forward(params, reader, tokens, mask, Step(kernel=kernel))
-    hc = xp.concatenate([h_x, c], axis=1)
-    mu, c_mu = ops.affine_forward(hc, params["mu_W"], params["mu_b"])
-    logvar, c_lv = ops.affine_forward(hc, params["logvar_W"], params["logvar_b"])
+    mu, logvar, (c_mu, c_lv) = gaussian_heads_forward(params, xp.concatenate([h_x, c], axis=1))
     return mu, logvar, RecognitionCache(c_enc, c_mu, c_lv, h_x.shape[1])
 
 
 def recognition_backward(dmu, dlogvar, cache, grads: dict):
     """-> dc (N, C); the x encoder's and the heads' gradients go into ``grads``."""
     c_enc, c_mu, c_lv, H = cache
-    dhc, grads["mu_W"], grads["mu_b"] = ops.affine_backward(dmu, c_mu)
-    dhc2, grads["logvar_W"], grads["logvar_b"] = ops.affine_backward(dlogvar, c_lv)
-    dhc = dhc + dhc2
+    dhc = gaussian_heads_backward(dmu, dlogvar, (c_mu, c_lv), grads)
     rnn_encoder_backward(dhc[:, :H], c_enc, grads)
     return dhc[:, H:]
+
+
+def gaussian_heads_forward(params, h):
+    """The recognition network's heads on a vector that says everything q reads (a model
+    that encodes x its own way, such as the dialogue model's [x; c; y]):
+    mu = h mu_W + mu_b, logvar = h logvar_W + logvar_b.  h: (N, D) -> mu, logvar (N, Z), cache"""
+    mu, c_mu = ops.affine_forward(h, params["mu_W"], params["mu_b"])
+    logvar, c_lv = ops.affine_forward(h, params["logvar_W"], params["logvar_b"])
+    return mu, logvar, (c_mu, c_lv)
+
+
+def gaussian_heads_backward(dmu, dlogvar, cache, grads: dict):
+    """-> dh (N, D); mu_W, mu_b, logvar_W, logvar_b gradients go into ``grads``."""
+    dh, grads["mu_W"], grads["mu_b"] = ops.affine_backward(dmu, cache[0])
+    dh2, grads["logvar_W"], grads["logvar_b"] = ops.affine_backward(dlogvar, cache[1])
+    return dh + dh2
 
 
 # -- the conditional latent layer: q(z|x,c), p(z|c), a draw of z, the KL --------------------

@@ -13,7 +13,18 @@ import importlib
 import sys
 
 # Module names under minivae.cli, in the order ``minivae --help`` lists them.
-COMMANDS = ["train", "eval", "generate", "cvae", "nmt", "gradcheck", "bench", "assignment", "data"]
+COMMANDS = [
+    "train",
+    "eval",
+    "generate",
+    "cvae",
+    "nmt",
+    "dialog",
+    "gradcheck",
+    "bench",
+    "assignment",
+    "data",
+]
 
 
 def _leaf_parsers(parser):

@@ -49,8 +49,9 @@ def add_parser(sub) -> None:
     )
 
 
-def run_training(args, cls, command: str) -> int:
-    """Train (or resume), print the final report; user errors exit 2, divergence 1."""
+def run_training(args, cls, command: str, report=None) -> int:
+    """Train (or resume), print the final report (``report(trainer)``; default the shared
+    ``training.report.final_report``); user errors exit 2, divergence 1."""
     from minivae.data import CorpusError
     from minivae.loading import resume_trainer
     from minivae.training.checkpoint import CheckpointError
@@ -84,7 +85,7 @@ def run_training(args, cls, command: str) -> int:
             )
         print_banner(trainer)
         trainer.run()
-        final_report(trainer)
+        (report or final_report)(trainer)
         print(f"\ntrained in {time.perf_counter() - start:.0f} s; run folder {trainer.out}")
     except (CorpusError, CheckpointError, ValueError, OSError) as e:
         return fail(command, e)

@@ -48,6 +48,12 @@ class EncodedCorpus:
     def __str__(self) -> str:
         return "; ".join(self.report_lines())
 
+    def batch(self, idx) -> Batch:
+        """The padded batch of the examples at positions ``idx`` (a corpus of other units,
+        such as whole dialogues, overrides this)."""
+        src = None if self.src is None else [self.src[i] for i in idx]
+        return pad_batch([self.ids[i] for i in idx], idx, src)
+
 
 def encode_sentences(
     sentences,
@@ -140,8 +146,7 @@ def pad_batch(id_arrays, index, src=None) -> Batch:
 
 def batch_of(encoded: EncodedCorpus, idx) -> Batch:
     """The padded batch of the examples at positions ``idx`` of an encoded set."""
-    src = None if encoded.src is None else [encoded.src[i] for i in idx]
-    return pad_batch([encoded.ids[i] for i in idx], idx, src)
+    return encoded.batch(idx)
 
 
 def num_batches(encoded: EncodedCorpus, batch_size: int) -> int:

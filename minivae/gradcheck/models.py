@@ -24,6 +24,8 @@ def tiny_batch(vocab_size: int, seed: int = 0, N: int = 3, T: int = 5) -> Batch:
 def tiny_model_batch(model: TextModel, seed: int = 0, N: int = 3, T: int = 5) -> Batch:
     """``tiny_batch`` with conditions when the model reads one: class ids, or padded source
     sentences of different lengths."""
+    if model.kind == "dialogue":
+        return tiny_dialogue_batch(model.config, seed, N, T)
     batch = tiny_batch(model.vocab_size, seed, N, T)
     if not model.conditional:
         return batch
@@ -32,6 +34,21 @@ def tiny_model_batch(model: TextModel, seed: int = 0, N: int = 3, T: int = 5) ->
         return batch._replace(src=rng.integers(0, config.num_classes, N))
     source = tiny_batch(config.src_vocab_size, seed + 3, N, T - 1)
     return batch._replace(src=source.tokens, src_lengths=source.lengths)
+
+
+def tiny_dialogue_batch(config, seed: int = 0, N: int = 3, T: int = 5):
+    """Two random dialogues with N (context, response) pairs in all: one of N turns (its
+    later contexts longer than a model with max_context 2 reads) and one of two turns."""
+    from minivae.dialogue.data import dialogue_batch
+
+    rng = np.random.default_rng(seed)
+    dialogues = []
+    for turns in (N, 2):
+        lengths = rng.integers(1, T + 1, size=turns)
+        lengths[0] = T
+        dialogues.append([rng.integers(4, config.vocab_size, size=n) for n in lengths])
+    acts = [list(rng.integers(0, config.num_acts, size=len(d))) for d in dialogues]
+    return dialogue_batch(dialogues, acts, config.max_context)
 
 
 def check_model(
@@ -85,6 +102,8 @@ def model_cases():
     checks; options go to ``check_model``."""
     from minivae.conditional.config import CVAEConfig
     from minivae.conditional.cvae import ConditionalVAE
+    from minivae.dialogue.config import DialogueConfig
+    from minivae.dialogue.dialogue_vae import DialogueVAE
     from minivae.hierarchical.config import HVAEConfig
     from minivae.hierarchical.hvae import HierarchicalVAE
     from minivae.model import ModelConfig, TextVAE
@@ -128,6 +147,14 @@ def model_cases():
     bilinear = NMTConfig(**{**nmt, "latent_dim": 0}, attention="bilinear")
     yield "nmt (bilinear attention, no z)", TranslationVAE(bilinear), "auto", drop
     yield "nmt (no attention)", TranslationVAE(NMTConfig(**nmt, attention="none")), "auto", drop
+    dialog = dict(tiny, context_dim=4, prior_dim=4, act_dim=2, max_context=2)
+    kg = DialogueVAE(DialogueConfig(**dialog))
+    yield "dialogue (kgCVAE: z, act, bag of words)", kg, "auto", dict(dropout=0.2)
+    yield "dialogue (kgCVAE, array code, free bits)", kg, "array", dict(free_bits=0.1)
+    gru = DialogueConfig(**{**dialog, "act_dim": 0}, bow=False, cell="gru")
+    yield "dialogue (CVAE, gru, no bag of words)", DialogueVAE(gru), "auto", {}
+    hred = DialogueConfig(**{**dialog, "latent_dim": 0})
+    yield "dialogue (HRED: no z)", DialogueVAE(hred), "auto", dict(label_smoothing=0.1)
 
 
 def check_all_models(seed: int = 0, tol: float = DEFAULT_TOL) -> list[CheckRow]:

@@ -1,0 +1,73 @@
+"""The response metrics of the dialogue papers (Zhao et al. 2017; Gu et al. 2019, DialogWAE),
+computed as the public DialogWAE code does, over ``k`` sampled responses per context:
+
+- BLEU of each response against the reference: NLTK's ``sentence_bleu``, weights 1/3 over 1-
+  to 3-grams, ``SmoothingFunction().method7``; per context recall = the best of the k,
+  precision = their mean; both averaged over contexts; F1 = 2PR / (P + R);
+- intra-distinct-n: distinct n-grams / n-grams within each response, averaged over the
+  responses of a context, then over contexts;
+- inter-distinct-n: distinct n-grams / n-grams among the k responses of a context, averaged
+  over contexts (DialogWAE's tables report intra and inter distinct-1/2);
+- corpus distinct-n: distinct n-grams / n-grams over every response of the set (Li et al.
+  2016's distinct-n, as other papers report it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def sentence_bleu(reference: list, hypothesis: list) -> float:
+    """NLTK's sentence BLEU of one tokenized response (1/3 over 1-3-grams, method 7); 0 for
+    an empty response, as DialogWAE's code gives when NLTK raises on one."""
+    from nltk.translate.bleu_score import SmoothingFunction
+    from nltk.translate.bleu_score import sentence_bleu as nltk_sentence_bleu
+
+    if not hypothesis or not reference:
+        return 0.0
+    return float(
+        nltk_sentence_bleu(
+            [reference],
+            hypothesis,
+            weights=(1 / 3, 1 / 3, 1 / 3),
+            smoothing_function=SmoothingFunction().method7,
+        )
+    )
+
+
+def ngrams(tokens: list, n: int) -> list:
+    return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+
+
+def distinct(sentences: list, n: int) -> float:
+    """Distinct n-grams / n-grams over token lists (0 when there is no n-gram)."""
+    grams = [g for s in sentences for g in ngrams(s, n)]
+    return len(set(grams)) / len(grams) if grams else 0.0
+
+
+def response_scores(samples: list, references: list) -> dict:
+    """samples: per context a list of k token lists; references: per context a token list.
+    -> bleu_recall, bleu_precision, bleu_f1, intra_dist1/2, inter_dist1/2, dist1/2"""
+    recall, precision = [], []
+    intra = {1: [], 2: []}
+    inter = {1: [], 2: []}
+    for hyps, ref in zip(samples, references):
+        bleu = [sentence_bleu(ref, h) for h in hyps]
+        recall.append(max(bleu))
+        precision.append(float(np.mean(bleu)))
+        for n in (1, 2):
+            intra[n].append(float(np.mean([distinct([h], n) for h in hyps])))
+            inter[n].append(distinct(hyps, n))
+    r, p = float(np.mean(recall)), float(np.mean(precision))
+    flat = [h for hyps in samples for h in hyps]
+    return {
+        "bleu_recall": r,
+        "bleu_precision": p,
+        "bleu_f1": 2 * p * r / (p + r) if p + r > 0 else 0.0,
+        "intra_dist1": float(np.mean(intra[1])),
+        "intra_dist2": float(np.mean(intra[2])),
+        "inter_dist1": float(np.mean(inter[1])),
+        "inter_dist2": float(np.mean(inter[2])),
+        "dist1": distinct(flat, 1),
+        "dist2": distinct(flat, 2),
+    }

@@ -1,0 +1,44 @@
+"""The response metrics: BLEU is NLTK's on the same tokens, recall/precision as defined, the
+distinct-n variants."""
+
+import pytest
+
+from minivae.dialogue.metrics import distinct, response_scores, sentence_bleu
+
+
+def test_bleu_is_nltks_sentence_bleu_with_method7():
+    from nltk.translate import bleu_score
+    from nltk.translate.bleu_score import SmoothingFunction
+
+    ref = "i would like a cup of tea , please .".split()
+    for hyp in ["i would like tea .", "a cup of coffee , please", "no", "i would like a cup"]:
+        want = bleu_score.sentence_bleu(
+            [ref],
+            hyp.split(),
+            weights=(1 / 3,) * 3,
+            smoothing_function=SmoothingFunction().method7,
+        )
+        assert sentence_bleu(ref, hyp.split()) == pytest.approx(want, abs=1e-12)
+    assert sentence_bleu(ref, []) == 0.0
+
+
+def test_recall_is_the_best_sample_precision_the_mean():
+    ref = "how much is it ?".split()
+    hyps = [ref, "no".split()]
+    m = response_scores([hyps], [ref])
+    b = [sentence_bleu(ref, h) for h in hyps]
+    assert m["bleu_recall"] == pytest.approx(max(b)) and max(b) > 0.9
+    assert m["bleu_precision"] == pytest.approx(sum(b) / 2)
+    p, r = m["bleu_precision"], m["bleu_recall"]
+    assert m["bleu_f1"] == pytest.approx(2 * p * r / (p + r))
+
+
+def test_distinct_within_among_and_over_the_corpus():
+    same = [["a", "b", "a"], ["a", "b", "a"]]
+    assert distinct([same[0]], 1) == pytest.approx(2 / 3)
+    m = response_scores([same], [["a"]])
+    assert m["intra_dist1"] == pytest.approx(2 / 3)
+    assert m["inter_dist1"] == pytest.approx(2 / 6)  # the two samples repeat each other
+    assert m["inter_dist2"] == pytest.approx(2 / 4)
+    other = response_scores([[["x", "y"], ["z", "w"]]], [["a"]])
+    assert other["inter_dist1"] == 1.0 and other["dist2"] == 1.0
