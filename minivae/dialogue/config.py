@@ -1,11 +1,12 @@
-"""The sizes and choices that define a dialogue model (saved in every checkpoint)."""
+"""The sizes and choices that define a dialogue model (saved in every checkpoint), each an
+``option`` with its help text, choices and limits (the options of ``minivae dialog train``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from minivae.blocks.config import ModelConfig
-from minivae.config_dict import DictConfig
+from minivae.blocks.config import CELLS, ModelConfig
+from minivae.config_dict import DictConfig, option
 
 NUM_ACTS = 4  # DailyDialog's dialogue acts: inform, question, directive, commissive
 
@@ -23,25 +24,32 @@ class DialogueConfig(DictConfig):
     """
 
     vocab_size: int
-    embed_dim: int = 128
-    hidden_dim: int = 128
-    context_dim: int = 128
-    latent_dim: int = 32
-    prior_dim: int = 64
-    act_dim: int = 16
-    num_acts: int = NUM_ACTS
-    bow: bool = True
-    cell: str = "lstm"
-    max_context: int = 9
+    embed_dim: int = option(128, "word embedding size E", low=1)
+    hidden_dim: int = option(
+        128, "utterance encoder (each direction) and decoder size H", low=1
+    )
+    latent_dim: int = option(32, "latent size Z (0: no z, the HRED baseline)", low=0)
+    cell: str = option("lstm", "recurrent cell of encoder and decoder", CELLS)
+    context_dim: int = option(
+        128, "context RNN size C (over utterance vectors and speakers)", low=1
+    )
+    prior_dim: int = option(64, "hidden size of the prior network p(z|c)", low=1)
+    act_dim: int = option(
+        16,
+        "embedding size of the dialogue act y, the kgCVAE's knowledge (0: no act, a CVAE)",
+        low=0,
+    )
+    bow: bool = option(True, "add the bag-of-words loss (Zhao et al. 2017) that keeps z in use")
+    max_context: int = option(9, "turns before a response that the context RNN reads", low=1)
+    num_acts: int = NUM_ACTS  # decided by the data's labels
 
     def __post_init__(self):
-        self.require_positive("embed_dim", "hidden_dim", "context_dim", "prior_dim")
-        self.require_positive("num_acts", "max_context")
-        for name in ("latent_dim", "act_dim"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"DialogueConfig.{name} must be an integer >= 0, got {value!r}")
-        _ = self.decoder_config  # checks vocab_size and the cell
+        super().__post_init__()  # the options' choices and limits
+        if not isinstance(self.num_acts, int) or isinstance(self.num_acts, bool):
+            raise ValueError(f"DialogueConfig.num_acts must be an integer, got {self.num_acts!r}")
+        if self.num_acts < 1:
+            raise ValueError(f"DialogueConfig.num_acts must be >= 1, got {self.num_acts}")
+        _ = self.decoder_config  # checks vocab_size
 
     @property
     def g_dim(self) -> int:

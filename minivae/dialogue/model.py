@@ -189,8 +189,10 @@ def latent_forward(params, config: DialogueConfig, h_q, c, step: Step):
     xp = get_array_module(mu)
     eps = xp.asarray(draw_eps(step.rng, mu.shape, step.eps), dtype=mu.dtype)
     z, c_rep = ops.reparameterize_forward(mu, logvar, eps)
+    # Li et al.'s threshold is given as a total over the Z dimensions (their target_kl / nz).
+    threshold = step.kl_threshold / mu.shape[1] if step.kl_threshold else 0.0
     kl_objective, kl, kl_per_dim, c_kl = kl_term_forward(
-        mu, logvar, step.free_bits, prior_mu, prior_logvar
+        mu, logvar, step.free_bits, prior_mu, prior_logvar, threshold
     )
     return z, kl_objective, kl, kl_per_dim, (c_heads, c_prior, c_rep, c_kl)
 

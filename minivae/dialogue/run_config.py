@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from minivae.config_dict import absolute, option, sizes_from
+from minivae.config_dict import absolute, model_options, option, sizes_from
 from minivae.dialogue.config import NUM_ACTS, DialogueConfig
 from minivae.training.config import RunConfig
 
@@ -28,18 +28,16 @@ def default_data_dir() -> str | None:
 
 
 @dataclass
+@model_options(DialogueConfig, before="num_samples")
 class DialogueTrainConfig(RunConfig):
     """Every knob of ``minivae dialog train``: the shared ones with this model's defaults,
-    the data, the model's sizes and the evaluation."""
+    the data and the evaluation; its model options are ``DialogueConfig``'s."""
 
     # shared knobs, defaults of their own
     max_vocab: int | None = option(
         10004, "vocabulary size cap, the 4 special tokens included (DialogWAE: 10,000 words)"
     )
     max_len: int = option(40, "utterances are cut at this many tokens (DialogWAE: 40)")
-    embed_dim: int = option(128, "word embedding size E")
-    hidden_dim: int = option(128, "utterance encoder (each direction) and decoder size H")
-    latent_dim: int = option(32, "latent size Z (0: no z, the HRED baseline)")
     epochs: int = option(10, "passes over the training dialogues")
     batch_size: int = option(16, "dialogues per batch (all their responses are trained on)")
     kl_warmup: int = option(2000, "steps for the KL weight to reach --beta-max")
@@ -54,14 +52,6 @@ class DialogueTrainConfig(RunConfig):
         "dialogues_act_*.txt; default: ../shared/data/dailydialog when it is there)",
     )
     num_dialogues: int = option(0, "train on the first N training dialogues (0: all)")
-    # the model's own sizes
-    context_dim: int = option(128, "context RNN size C (over utterance vectors and speakers)")
-    prior_dim: int = option(64, "hidden size of the prior network p(z|c)")
-    act_dim: int = option(
-        16, "embedding size of the dialogue act y, the kgCVAE's knowledge (0: no act, a CVAE)"
-    )
-    bow: bool = option(True, "add the bag-of-words loss (Zhao et al. 2017) that keeps z in use")
-    max_context: int = option(9, "turns before a response that the context RNN reads")
     # evaluation
     num_samples: int = option(10, "responses sampled per context for BLEU and distinct-n")
     valid_limit: int = option(
@@ -69,7 +59,6 @@ class DialogueTrainConfig(RunConfig):
     )
     eval_limit: int = option(0, "final report: score the first N test pairs (0: all)")
 
-    latent_low: ClassVar[int] = 0  # latent_dim 0 is the model without z (HRED)
     # The shared knobs this model does not read: not options, left at their defaults.
     NOT_OPTIONS: ClassVar[tuple] = (
         "lowercase",
@@ -100,9 +89,8 @@ class DialogueTrainConfig(RunConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        for name in ("context_dim", "prior_dim", "max_context", "num_samples"):
-            self._check(name, int, low=1)
-        for name in ("act_dim", "num_dialogues", "valid_limit", "eval_limit"):
+        self._check("num_samples", int, low=1)
+        for name in ("num_dialogues", "valid_limit", "eval_limit"):
             self._check(name, int, low=0)
         if self.data is None:
             self.data = default_data_dir()
