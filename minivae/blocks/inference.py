@@ -104,3 +104,27 @@ def decoder_step(params, config: ModelConfig, state: tuple, prev_tokens, kernel:
         x = xp.concatenate([x, z], axis=1)
     h, rnn_state = rnn_step(config.cell, x, tuple(rnn_state), params, "dec", kernel)
     return ops.log_softmax(h @ params["out_W"] + params["out_b"]), (*rnn_state, z)
+
+
+class DecoderScoring:
+    """The model interface's decoder methods (``scoring_width``, ``log_likelihood``,
+    ``decoder_start``, ``decoder_step``) for a family whose decoder is the text VAE's, fed
+    the family's code (``self.config.decoder_config``): the conditional, hierarchical and
+    dialogue models score and decode through it this one way.
+    Listed first among the bases (``class ConditionalVAE(DecoderScoring, TextModel)``) so
+    that it comes before the interface's defaults."""
+
+    @property
+    def scoring_width(self) -> int:
+        return scoring_width(self.config.decoder_config)
+
+    def log_likelihood(self, params, batch, code, kernel: str = "auto"):
+        return log_px_given_z(
+            params, self.config.decoder_config, batch.tokens, batch.lengths, code, kernel
+        )
+
+    def decoder_start(self, params, code, kernel: str = "auto") -> tuple:
+        return decoder_start(params, self.config.decoder_config, code)
+
+    def decoder_step(self, params, state: tuple, prev_tokens, kernel: str = "auto"):
+        return decoder_step(params, self.config.decoder_config, state, prev_tokens, kernel)

@@ -10,7 +10,7 @@ import numpy as np
 
 from minivae import ops
 from minivae.backend import get_array_module
-from minivae.blocks import inference
+from minivae.blocks.inference import DecoderScoring
 from minivae.blocks.latent import gaussian_kl, gaussian_sample, prior_forward
 from minivae.blocks.sequence import on_device
 from minivae.conditional.config import CVAEConfig
@@ -19,7 +19,7 @@ from minivae.conditional.params import cvae_param_shapes, init_cvae_params
 from minivae.interface import Gaussian, LatentSample, Posterior, Step, TextModel
 
 
-class ConditionalVAE(TextModel):
+class ConditionalVAE(DecoderScoring, TextModel):
     kind = "cvae"
     config_class = CVAEConfig
     conditional = True
@@ -67,15 +67,6 @@ class ConditionalVAE(TextModel):
             {"z": gaussian_kl(mu, logvar, prior_mu, prior_logvar)},
         )
 
-    @property
-    def scoring_width(self) -> int:
-        return inference.scoring_width(self.config.decoder_config)
-
-    def log_likelihood(self, params, batch, code, kernel: str = "auto"):
-        return inference.log_px_given_z(
-            params, self.config.decoder_config, batch.tokens, batch.lengths, code, kernel
-        )
-
     def mean_code(self, params, posterior: Posterior):
         xp = get_array_module(params["out_W"])
         return xp.concatenate([posterior.layers["z"].mu, posterior.context[0]], axis=1)
@@ -90,11 +81,3 @@ class ConditionalVAE(TextModel):
         prior_mu, prior_logvar, _ = prior_forward(params, c)
         z = prior_mu if use_mean else gaussian_sample(prior_mu, prior_logvar, rng)[0]
         return xp.concatenate([z, c], axis=1)
-
-    def decoder_start(self, params, code, kernel: str = "auto") -> tuple:
-        return inference.decoder_start(params, self.config.decoder_config, code)
-
-    def decoder_step(self, params, state: tuple, prev_tokens, kernel: str = "auto"):
-        return inference.decoder_step(
-            params, self.config.decoder_config, state, prev_tokens, kernel
-        )

@@ -12,7 +12,7 @@ import numpy as np
 
 from minivae import ops
 from minivae.backend import get_array_module
-from minivae.blocks import inference
+from minivae.blocks.inference import DecoderScoring
 from minivae.blocks.latent import (
     gaussian_heads_forward,
     gaussian_kl,
@@ -41,7 +41,7 @@ def check_dialogue_batch(batch) -> None:
         )
 
 
-class DialogueVAE(TextModel):
+class DialogueVAE(DecoderScoring, TextModel):
     kind = "dialogue"
     config_class = DialogueConfig
 
@@ -108,15 +108,6 @@ class DialogueVAE(TextModel):
             {"z": gaussian_kl(mu, logvar, prior_mu, prior_logvar)},
         )
 
-    @property
-    def scoring_width(self) -> int:
-        return inference.scoring_width(self.config.decoder_config)
-
-    def log_likelihood(self, params, batch, code, kernel: str = "auto"):
-        return inference.log_px_given_z(
-            params, self.config.decoder_config, batch.tokens, batch.lengths, code, kernel
-        )
-
     def mean_code(self, params, posterior: Posterior):
         c, y, _ = posterior.context
         z = posterior.layers["z"].mu if self.config.latent_dim else None
@@ -151,11 +142,3 @@ class DialogueVAE(TextModel):
                 acts = xp.repeat(xp.asarray(acts, dtype=np.int64), num)
             y = params["act_embed"][acts]
         return self._code(z, c, y)
-
-    def decoder_start(self, params, code, kernel: str = "auto") -> tuple:
-        return inference.decoder_start(params, self.config.decoder_config, code)
-
-    def decoder_step(self, params, state: tuple, prev_tokens, kernel: str = "auto"):
-        return inference.decoder_step(
-            params, self.config.decoder_config, state, prev_tokens, kernel
-        )

@@ -12,7 +12,7 @@ import numpy as np
 
 from minivae import ops
 from minivae.backend import get_array_module
-from minivae.blocks import inference
+from minivae.blocks.inference import DecoderScoring
 from minivae.blocks.latent import gaussian_kl, gaussian_sample, prior_forward
 from minivae.blocks.sequence import on_device
 from minivae.hierarchical.config import HVAEConfig
@@ -21,7 +21,7 @@ from minivae.hierarchical.params import hvae_param_shapes, init_hvae_params
 from minivae.interface import Gaussian, LatentSample, Posterior, Step, TextModel
 
 
-class HierarchicalVAE(TextModel):
+class HierarchicalVAE(DecoderScoring, TextModel):
     kind = "hvae"
     config_class = HVAEConfig
 
@@ -78,15 +78,6 @@ class HierarchicalVAE(TextModel):
             {"z1": gaussian_kl(mu1, lv1, prior_mu, prior_logvar), "z2": gaussian_kl(mu2, lv2)},
         )
 
-    @property
-    def scoring_width(self) -> int:
-        return inference.scoring_width(self.config.decoder_config)
-
-    def log_likelihood(self, params, batch, code, kernel: str = "auto"):
-        return inference.log_px_given_z(
-            params, self.config.decoder_config, batch.tokens, batch.lengths, code, kernel
-        )
-
     def mean_code(self, params, posterior: Posterior):
         return posterior.layers["z1"].mu
 
@@ -105,11 +96,3 @@ class HierarchicalVAE(TextModel):
             z2 = xp.asarray(rng.standard_normal(shape), dtype=dtype)
         prior_mu, prior_logvar, _ = prior_forward(params, z2)
         return prior_mu if use_mean else gaussian_sample(prior_mu, prior_logvar, rng)[0]
-
-    def decoder_start(self, params, code, kernel: str = "auto") -> tuple:
-        return inference.decoder_start(params, self.config.decoder_config, code)
-
-    def decoder_step(self, params, state: tuple, prev_tokens, kernel: str = "auto"):
-        return inference.decoder_step(
-            params, self.config.decoder_config, state, prev_tokens, kernel
-        )
