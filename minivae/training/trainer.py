@@ -15,6 +15,7 @@ import json
 import math
 import time
 from dataclasses import fields
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +84,7 @@ class Trainer:
     ):
         self.log = log
         self.progress_bar = progress_bar
+        self._evaluated_step = None  # the step whose weights last scored finite (save)
         if resume is not None:
             if not isinstance(resume, ResumePoint):
                 raise TypeError(
@@ -159,17 +161,23 @@ class Trainer:
         """Finite weights may still score NaN (a log-variance of 1e4: exp overflows). Before
         a checkpoint is written, its weights score a validation batch as ``minivae eval``
         would (importance samples included): a checkpoint kept as "the last good one" must
-        evaluate finite."""
-        batch = eval_batches(self.data.valid, self.cfg.batch_size)[:1]
+        evaluate finite. best.npz and last.npz of one epoch hold the same weights: they are
+        scored once."""
+        if self._evaluated_step == self.progress.step:
+            return
         c = self.cfg
+        # The first of eval_batches' batches, without padding the others.
+        batches = iterate_batches(self.data.valid, c.batch_size, shuffle=False, bucket=True)
+        first = list(islice(batches, 1))
         m = evaluate(
-            self.model, self.eval_params, batch, c.iw_samples, seed=c.seed, kernel=c.kernel
+            self.model, self.eval_params, first, c.iw_samples, seed=c.seed, kernel=c.kernel
         )
         if not (math.isfinite(m["nelbo"]) and math.isfinite(m["nll"])):
             raise TrainingDiverged(
                 f"the weights at step {self.progress.step} score {m['nelbo']} on a validation "
                 f"batch; {name} not written. {self._last_good()} Try a lower --lr."
             )
+        self._evaluated_step = self.progress.step
 
     def _make_optimizers(self) -> None:
         """One optimizer for the encoder's own parameters and one for the rest: they step
