@@ -3,6 +3,7 @@
 # at most 60 minutes. From the repository root (next to ../shared):
 #
 #   bash experiments/nmt.sh            # the model, then the two ablations, then the table
+#   bash experiments/nmt.sh latent     # does z carry anything? the remedies on the --quick model
 #
 # Each run writes runs/nmt/<name>/ and <name>.log; a run whose report.json exists is not run
 # again. The model runs alone on the machine; the two ablations (no latent variable, no
@@ -32,6 +33,36 @@ run() {  # name, options
     minivae nmt train "${FILES[@]}" "${BUDGET[@]}" "$@" --out "$out" --overwrite \
         --no-progress > "$out.log" 2>&1 || echo "nmt/$name failed: see $out.log" >&2
 }
+
+if [[ ${1:-} == latent ]]; then
+    # docs/translation.md, "Can the latent variable carry something?": the --quick model (two
+    # epochs, one thread each, two runs at a time) with z, without it, and with the papers'
+    # remedies (docs/remedies.md) that the translation model can take: Li et al.'s threshold
+    # with and without their pre-training (their per-dimension target of 0.25 nats, 8 / 32,
+    # times Z = 16), Fu et al.'s cyclical schedule (their M, R and start; no learning-rate
+    # cycles: two epochs cannot hold four), and the same without label smoothing. Sampled
+    # translations and beam search on all 1,000 test sources (--eval-limit 0).
+    BUDGET=(--quick --eval-limit 0 --threads 1) RUNS="$RUNS/nmt-latent"
+    THRESHOLD=(--kl-threshold 4)
+    CYCLICAL=(--kl-schedule cyclical --kl-cycles 4 --kl-ratio 0.5 --kl-cycle-start 0.1)
+    declare -A LATENT=(
+      [z]="" [no-z]="--latent-dim 0" [threshold]="${THRESHOLD[*]}"
+      [pretrain-threshold]="${THRESHOLD[*]} --ae-pretrain-epochs 1 --epochs 3"
+      [cyclical-fu]="${CYCLICAL[*]}" [z-ls0]="--label-smoothing 0"
+      [threshold-ls0]="${THRESHOLD[*]} --label-smoothing 0"
+      [cyclical-fu-ls0]="${CYCLICAL[*]} --label-smoothing 0"
+    )
+    NAMES=(no-z z threshold pretrain-threshold cyclical-fu z-ls0 threshold-ls0 cyclical-fu-ls0)
+    for name in "${NAMES[@]}"; do
+        # shellcheck disable=SC2086
+        run "$name" ${LATENT[$name]} &
+        while [[ $(jobs -rp | wc -l) -ge ${JOBS:-2} ]]; do sleep 5; done
+    done
+    wait
+    python -m minivae.benchmarks.runs_table --translation --names "$(IFS=,; echo "${NAMES[*]}")" \
+        "${NAMES[@]/#/$RUNS/nmt/}"
+    exit 0
+fi
 
 run attention-z --threads "${THREADS:-1}"
 run no-z --latent-dim 0 --threads 1 &

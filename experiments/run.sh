@@ -3,13 +3,16 @@
 #
 #   bash experiments/run.sh TABLE            # the runs of one table, then the table
 #   bash experiments/run.sh --list           # the tables and their runs
+#   bash experiments/run.sh --run NAME...    # some runs by name (e.g. ptb/aggressive-he), no table
 #
 # Tables: ptb (the remedies on PTB), multi30k (the remedies on Multi30k English), hvae (the
 # hierarchical VAE beside the flat one on both corpora), latent (the latent size on PTB).
 # Each run writes runs/<corpus>/<name>/ (report.json: validation and test metrics of the best
 # checkpoint; metrics.jsonl: each epoch's seconds and tokens per second) and <name>.log; the
 # runs named in K100 are also scored with K=100 importance samples (test-k100.json, a column
-# of the tables: the K=20 bound is loose for a model that puts many nats in z). Two
+# of the tables: the K=20 bound is loose for a model that puts many nats in z). A name
+# ending in -sN is the same run with --seed N (seed 0 otherwise: the data split, the
+# initialization and the noise all change with it). Two
 # runs at a time (a 2-core machine: one BLAS thread each). A run whose report.json exists is
 # not run again. Environment: DATA (../shared/data), RUNS (runs), JOBS (2), QUICK=1 (the first
 # 300 lines of each file, 2 epochs: a check of the commands).
@@ -67,7 +70,8 @@ REMEDIES=(none annealing word-dropout free-bits all-three cyclical aggressive-ca
           cyclical-fu aggressive-he pretrain-threshold)
 K100=(ptb/none ptb/annealing ptb/word-dropout ptb/pretrain-fb ptb/all-three ptb/hvae-all-three
       ptb/hvae-pretrain-fb multi30k/annealing multi30k/cyclical multi30k/pretrain-fb
-      multi30k/hvae-pretrain-fb)
+      multi30k/hvae-pretrain-fb ptb/cyclical-fu ptb/aggressive-he ptb/pretrain-threshold
+      multi30k/cyclical-fu multi30k/aggressive-he multi30k/pretrain-threshold)
 
 declare -A TABLE=(
   [ptb]="${REMEDIES[*]/#/ptb/}"
@@ -83,6 +87,9 @@ declare -A TABLE=(
 options() {  # corpus/name -> the options of minivae train
     local corpus=${1%%/*} name=${1#*/} extra=()
     if [[ $name == hvae-* ]]; then extra+=("${HVAE[@]}"); name=${name#hvae-}; fi
+    if [[ $name =~ ^(.*)-s([0-9]+)$ ]]; then
+        name=${BASH_REMATCH[1]}; extra+=(--seed "${BASH_REMATCH[2]}")
+    fi
     if [[ $name =~ ^(.*)-z([0-9]+)$ ]]; then
         name=${BASH_REMATCH[1]}; extra+=(--latent-dim "${BASH_REMATCH[2]}")
     fi
@@ -115,9 +122,16 @@ if [[ ${1:-} == --list ]]; then
     for t in "${!TABLE[@]}"; do echo "$t:" ${TABLE[$t]}; done
     exit 0
 fi
-[[ -n "${TABLE[${1:-}]+x}" ]] || { echo "usage: $0 TABLE|--list (tables: ${!TABLE[*]})" >&2; exit 2; }
 export OPENBLAS_NUM_THREADS=1
-read -ra runs <<< "$(echo ${TABLE[$1]})"
+by_name=""
+if [[ ${1:-} == --run ]]; then
+    by_name=1; shift
+    runs=("$@")
+    for r in "${runs[@]}"; do options "$r" > /dev/null; done  # an unknown name stops here
+else
+    [[ -n "${TABLE[${1:-}]+x}" ]] || { echo "usage: $0 TABLE|--list|--run NAME... (tables: ${!TABLE[*]})" >&2; exit 2; }
+    read -ra runs <<< "$(echo ${TABLE[$1]})"
+fi
 for r in "${runs[@]}"; do
     run "$r" &
     while [[ $(jobs -rp | wc -l) -ge $JOBS ]]; do sleep 5; done
@@ -129,5 +143,6 @@ for r in "${runs[@]}"; do
     while [[ $(jobs -rp | wc -l) -ge $JOBS ]]; do sleep 5; done
 done
 wait
+[[ -n $by_name ]] && exit 0
 python -m minivae.benchmarks.runs_table --split test --names "$(IFS=,; echo "${runs[*]}")" \
     "${runs[@]/#/$RUNS/}"

@@ -52,6 +52,7 @@ TRANSLATION_COLUMNS = {  # report.json key (after test_ or valid_) -> heading
     "bleu_best_of_k": "BLEU best of k",
     "distinct_translations": "distinct / source",
     "self_bleu": "self-BLEU",
+    "bleu_posterior_mean": "BLEU posterior mean",
 }
 
 
@@ -59,7 +60,7 @@ def translation_markdown(folders: dict[str, Path]) -> str:
     """name -> run folder of ``minivae nmt train``  ->  a markdown table: epochs and minutes
     trained, the best validation BLEU, the test BLEU and the latent variable's figures (on
     the validation pairs for a run without test files)."""
-    head = ["run", "epochs", "train min", "valid BLEU", "NLL", "KL"]
+    head = ["run", "epochs", "train min", "valid BLEU", "NLL", "KL", "AU"]
     head += list(TRANSLATION_COLUMNS.values())
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, folder in folders.items():
@@ -70,6 +71,7 @@ def translation_markdown(folders: dict[str, Path]) -> str:
         cells = [name, str(len(valid)), f"{minutes:.0f}"]
         cells += [f"{max(r.get('bleu', 0.0) for r in valid):.1f}"]
         cells += [f"{likelihood['nll']:.1f}", f"{likelihood['kl']:.2f}"]
+        cells += [str(likelihood.get("active_units", ""))]
         scores = [report.get(f"{split}_{k}") for k in TRANSLATION_COLUMNS]
         cells += ["" if v is None else f"{v:.1f}" for v in scores]
         lines.append("| " + " | ".join(cells) + " |")

@@ -123,8 +123,7 @@ def print_banner(trainer) -> None:
     print(
         f"model: {model.kind} ({cell} cell: {impl}; softmax, embedding and Adam: "
         f"{'array code' if cfg.kernel == 'array' else 'fused where they run'}), "
-        f"{model.describe()}; device {trainer.device}, {cfg.dtype}; KL schedule "
-        f"{cfg.kl_schedule}, free bits {cfg.free_bits}, word dropout {cfg.word_dropout}; "
+        f"{model.describe()}; device {trainer.device}, {cfg.dtype}; {remedies_in_use(cfg)}; "
         f"{cfg.epochs} epochs{budget}, batch {cfg.batch_size}, {cfg.optimizer} lr {cfg.lr:g}, "
         + (f"clipping {cfg.clip:g}" if cfg.clip else "no clipping")
         + "".join(
@@ -138,3 +137,26 @@ def print_banner(trainer) -> None:
             if value
         )
     )
+
+
+def remedies_in_use(cfg) -> str:
+    """The banner's account of the KL weight and of every remedy the run uses, with its
+    settings: a user checking a run against docs/remedies.md reads them here."""
+    schedule = {
+        "constant": "constant",
+        "linear": f"linear over {cfg.kl_warmup} steps",
+        "logistic": f"logistic over {cfg.kl_warmup} steps",
+        "cyclical": f"cyclical (Fu et al.: M={cfg.kl_cycles}, R={cfg.kl_ratio:g}, from "
+        f"{cfg.kl_cycle_start:g}{', learning-rate cycles' if cfg.lr_cycles else ''})",
+    }.get(cfg.kl_schedule, cfg.kl_schedule)
+    parts = [f"KL schedule {schedule}", f"free bits {cfg.free_bits}"]
+    if cfg.kl_threshold:
+        parts.append(f"KL threshold (Li et al.) {cfg.kl_threshold:g} nats")
+    parts.append(f"word dropout {cfg.word_dropout}")
+    if cfg.aggressive:
+        parts.append("aggressive encoder training (He et al.)")
+    if cfg.aggressive_capped:
+        parts.append(f"capped aggressive loop (at most {cfg.aggressive_steps} steps)")
+    if cfg.ae_pretrain_epochs:
+        parts.append(f"autoencoder pre-training {cfg.ae_pretrain_epochs} epochs")
+    return ", ".join(parts)

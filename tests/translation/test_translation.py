@@ -247,6 +247,9 @@ def test_a_short_run_learns_to_translate(tmp_path):
     cells = dict(zip(*([c.strip() for c in line.strip("|").split("|")] for line in (head, row))))
     assert cells["epochs"] == "10" and cells["BLEU greedy"] == f"{metrics['valid_bleu_greedy']:.1f}"
     assert cells["valid BLEU"] == f"{max(bleu):.1f}" and cells["self-BLEU"] != ""
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert cells["AU"] == str(report["active_units"])  # the validation pairs: no test files
+    assert cells["BLEU posterior mean"] == f"{metrics['valid_bleu_posterior_mean']:.1f}"
     trained = load_model(tmp_path)
     source = "the chef cooked a very tasty soup yesterday"
     context = trained.model.condition_context(
