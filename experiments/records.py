@@ -23,11 +23,14 @@ below), so a number edited in the text, or a run re-recorded without the text, f
 tests/test_figures.py. From the repository root (next to ../shared):
 
     python experiments/records.py record NAME... --note "what else ran on the machine"
+    python experiments/records.py table NAME --command CMD --note NOTE ROW=FOLDER...
     python experiments/records.py write            # the marked spots of the text from the records
     python experiments/records.py check            # what tests/test_figures.py asserts
     python experiments/records.py list             # the records and their keys
 
-`record` runs the command(s) and writes the record(s); `write` then puts the new figures in the
+`record` runs the command(s) and writes the record(s); `table` records a table of docs/results.md
+from the run folders that its command (experiments/run.sh) left, each row's report.json, validation
+rows and K=100 score kept in the record (RUN_TABLES); `write` then puts the new figures in the
 text. Runs go to runs/records/NAME/ with the printed output in runs/records/NAME.log; one
 thread (MINIVAE_THREADS=1, OPENBLAS_NUM_THREADS=1), one run at a time. How busy the machine
 was is part of every record: the load average before and after, and the run's CPU time over
@@ -231,6 +234,55 @@ def record(name: str, runs: Path = RUNS, records: Path = RECORDS, note: str = ""
     records.mkdir(parents=True, exist_ok=True)
     (records / f"{name}.json").write_text(json.dumps(rec, indent=1) + "\n")
     return rec
+
+
+def record_table(
+    name: str, rows: dict, command: str, note: str, records: Path = RECORDS, split: str = "test"
+) -> dict:
+    """records/NAME.json from finished run folders ({row name: folder}): what runs_table reads
+    of each (its report's ``split`` metrics, its validation rows, its K=100 score), so the table
+    renders again when the folders are gone. The runs were made before, by ``command``: the
+    date is that of the newest report, and the wall time the runs' training seconds."""
+    from minivae.benchmarks.runs_table import run_files
+
+    kept = {}
+    for row, folder in rows.items():
+        files = run_files(Path(folder), split)
+        report = files["report"]
+        files["report"] = {split: report[split]} if split == "test" else report
+        kept[row] = files
+    newest = max((Path(f) / "report.json").stat().st_mtime for f in rows.values())
+    when = datetime.datetime.fromtimestamp(newest, datetime.timezone.utc)
+    rec = {
+        "name": name,
+        "measured": True,
+        "command": command,
+        "date": when.strftime("%Y-%m-%d"),
+        "machine": machine(),
+        "load": {"note": note, "load_average_at_recording": round(os.getloadavg()[0], 2)},
+        "threads": 1,
+        "wall_seconds": round(
+            sum(sum(r.get("seconds", 0.0) for r in f["valid"]) for f in kept.values()), 1
+        ),
+        "versions": versions(),
+        "split": split,
+        "runs": kept,
+    }
+    records.mkdir(parents=True, exist_ok=True)
+    (records / f"{name}.json").write_text(json.dumps(rec, indent=1) + "\n")
+    return rec
+
+
+def runs_table_figures(rec: dict) -> dict:
+    """A recorded table of docs/results.md, rendered by runs_table as the command printed it
+    (a table not yet recorded again from its runs: its transcription)."""
+    from minivae.benchmarks.runs_table import markdown, row_of
+
+    if not rec.get("measured"):
+        return transcribed_figures(rec)
+
+    rows = {name: row_of(files, rec["split"]) for name, files in rec["runs"].items()}
+    return {"table": markdown(rows)}
 
 
 def load(name: str, records: Path = RECORDS) -> dict:
@@ -572,6 +624,9 @@ TRANSCRIBED = (
     "nmt-bench",
 )
 
+# Tables of docs/results.md recorded from their run folders (``records.py table``).
+RUN_TABLES = ("results-ptb",)
+
 FIGURES = {  # record name(s) -> a function of the record(s) -> {key: text}
     "default-run": default_run,
     "from-python": python_example,
@@ -581,6 +636,7 @@ FIGURES = {  # record name(s) -> a function of the record(s) -> {key: text}
     "nmt-60min": nmt_60min,
     "test-suite": test_suite,
     **{name: transcribed_figures for name in TRANSCRIBED},
+    **{name: runs_table_figures for name in RUN_TABLES},
 }
 
 
@@ -691,6 +747,13 @@ def main(argv=None) -> int:
     rec = sub.add_parser("record", help="run the commands, write the records")
     rec.add_argument("names", nargs="+", choices=sorted(COMMANDS))
     rec.add_argument("--note", default="", help="what else ran on the machine, in words")
+    tab = sub.add_parser("table", help="record a table of docs/results.md from its run folders")
+    tab.add_argument("name", choices=RUN_TABLES)
+    tab.add_argument("rows", nargs="+", metavar="ROW=FOLDER", help="a row's name and run folder")
+    tab.add_argument(
+        "--command", dest="made_by", required=True, help="the command that made the runs"
+    )
+    tab.add_argument("--note", default="", help="how the runs shared the machine, in words")
     sub.add_parser("write", help="the marked spots of README.md and docs/*.md from the records")
     sub.add_parser("check", help="the marked spots against the records")
     sub.add_parser("list", help="the records and their keys")
@@ -704,6 +767,13 @@ def main(argv=None) -> int:
         for name in a.names:
             r = record(name, note=a.note)
             print(f"{name}: {r['wall_seconds']:.0f} s, written {RECORDS / name}.json")
+    elif a.command == "table":
+        pairs = [r.split("=", 1) for r in a.rows]
+        bad = [r for r, pair in zip(a.rows, pairs) if len(pair) != 2 or not Path(pair[1]).is_dir()]
+        if bad:
+            p.error(f"give each row as NAME=FOLDER of a finished run: {', '.join(bad)}")
+        r = record_table(a.name, dict(pairs), a.made_by, a.note)
+        print(f"{a.name}: {len(r['runs'])} rows, written {RECORDS / a.name}.json")
     elif a.command == "write":
         for path in write():
             print(f"rewrote the marked figures of {path.relative_to(ROOT)}")

@@ -138,7 +138,9 @@ for r in "${runs[@]}"; do
 done
 wait
 for r in "${runs[@]}"; do
-    [[ " ${K100[*]} " == *" $r "* ]] || continue
+    base=$r  # a seed replicate (-sN) is scored as its row is
+    [[ $r =~ ^(.*)-s[0-9]+$ ]] && base=${BASH_REMATCH[1]}
+    [[ " ${K100[*]} " == *" $base "* ]] || continue
     tighten "$r" &
     while [[ $(jobs -rp | wc -l) -ge $JOBS ]]; do sleep 5; done
 done

@@ -18,12 +18,28 @@ def validation_rows(folder: Path) -> list[dict]:
     return [r for r in rows if r.get("split") == "valid"]
 
 
+def run_files(folder: Path, split: str = "test") -> dict:
+    """What a table reads of a run folder: {"report": report.json, "valid": the validation
+    rows of metrics.jsonl, "k100": {split}-k100.json or None}: a record keeps this, so
+    that the table renders again from the record once the folder is gone."""
+    tighter = folder / f"{split}-k100.json"  # ``minivae eval --iw-samples 100 --json``, if run
+    return {
+        "report": json.loads((folder / "report.json").read_text()),
+        "valid": validation_rows(folder),
+        "k100": json.loads(tighter.read_text()) if tighter.exists() else None,
+    }
+
+
 def run_row(folder: Path, split: str = "test") -> dict:
-    """The figures of one run: NLL, perplexity, KL, MI, active units (each layer's too),
-    seconds of training and per epoch, tokens per second."""
-    report = json.loads((folder / "report.json").read_text())
+    """The figures of one run folder: ``row_of(run_files(folder, split), split)``."""
+    return row_of(run_files(folder, split), split)
+
+
+def row_of(files: dict, split: str = "test") -> dict:
+    """The figures of one run (``run_files``): NLL, perplexity, KL, MI, active units (each
+    layer's too), seconds of training and per epoch, tokens per second."""
+    report, valid = files["report"], files["valid"]
     metrics = report["test"] if split == "test" else report
-    valid = validation_rows(folder)
     seconds = sum(r.get("seconds", 0.0) for r in valid)
     row = {
         "nll": metrics["nll"],
@@ -39,9 +55,8 @@ def run_row(folder: Path, split: str = "test") -> dict:
     for key, value in metrics.items():  # kl_z1, active_units_z2, ... of multi-layer models
         if key.startswith(("kl_", "mi_", "active_units_")):
             row[key] = value
-    tighter = folder / f"{split}-k100.json"  # ``minivae eval --iw-samples 100 --json``, if run
-    if tighter.exists():
-        row["nll_k100"] = json.loads(tighter.read_text())["nll"]
+    if files.get("k100"):
+        row["nll_k100"] = files["k100"]["nll"]
     return row
 
 
