@@ -239,25 +239,36 @@ def record(name: str, runs: Path = RUNS, records: Path = RECORDS, note: str = ""
 def record_table(
     name: str, rows: dict, command: str, note: str, records: Path = RECORDS, split: str = "test"
 ) -> dict:
-    """records/NAME.json from finished run folders ({row name: folder}): what runs_table reads
-    of each (its report's ``split`` metrics, its validation rows, its K=100 score), so the table
-    renders again when the folders are gone. The runs were made before, by ``command``: the
-    date is that of the newest report, and the wall time the runs' training seconds."""
+    """records/NAME.json from finished runs ({row name: a run folder, or "record:NAME" for the
+    run of a measured record such as ptb-pretrain-fb}): what runs_table reads of each (its
+    report's ``split`` metrics, its validation rows, its K=100 score), so the table renders
+    again when the folders are gone. The runs were made before, by ``command``: the date is
+    that of the newest run, the wall time the runs' training seconds."""
     from minivae.benchmarks.runs_table import run_files
 
-    kept = {}
-    for row, folder in rows.items():
-        files = run_files(Path(folder), split)
+    kept, dates = {}, []
+    for row, where in rows.items():
+        where = str(where)
+        if where.startswith("record:"):
+            rec = load(where.removeprefix("record:"), records)
+            if not rec.get("measured") or "report" not in rec:
+                raise ValueError(f"{where}: not a measured record of a training run")
+            files = {"report": rec["report"], "valid": rec["epochs"], "k100": rec.get("eval")}
+            files["from_record"] = rec["name"]
+            dates.append(rec["date"])
+        else:
+            files = run_files(Path(where), split)
+            mtime = (Path(where) / "report.json").stat().st_mtime
+            when = datetime.datetime.fromtimestamp(mtime, datetime.timezone.utc)
+            dates.append(when.strftime("%Y-%m-%d"))
         report = files["report"]
         files["report"] = {split: report[split]} if split == "test" else report
         kept[row] = files
-    newest = max((Path(f) / "report.json").stat().st_mtime for f in rows.values())
-    when = datetime.datetime.fromtimestamp(newest, datetime.timezone.utc)
     rec = {
         "name": name,
         "measured": True,
         "command": command,
-        "date": when.strftime("%Y-%m-%d"),
+        "date": max(dates),
         "machine": machine(),
         "load": {"note": note, "load_average_at_recording": round(os.getloadavg()[0], 2)},
         "threads": 1,
@@ -749,7 +760,12 @@ def main(argv=None) -> int:
     rec.add_argument("--note", default="", help="what else ran on the machine, in words")
     tab = sub.add_parser("table", help="record a table of docs/results.md from its run folders")
     tab.add_argument("name", choices=RUN_TABLES)
-    tab.add_argument("rows", nargs="+", metavar="ROW=FOLDER", help="a row's name and run folder")
+    tab.add_argument(
+        "rows",
+        nargs="+",
+        metavar="ROW=FOLDER",
+        help="a row's name and its run folder, or record:NAME for the run of a measured record",
+    )
     tab.add_argument(
         "--command", dest="made_by", required=True, help="the command that made the runs"
     )
@@ -769,9 +785,17 @@ def main(argv=None) -> int:
             print(f"{name}: {r['wall_seconds']:.0f} s, written {RECORDS / name}.json")
     elif a.command == "table":
         pairs = [r.split("=", 1) for r in a.rows]
-        bad = [r for r, pair in zip(a.rows, pairs) if len(pair) != 2 or not Path(pair[1]).is_dir()]
+        bad = [
+            r
+            for r, pair in zip(a.rows, pairs)
+            if len(pair) != 2
+            or not (pair[1].startswith("record:") or (Path(pair[1]) / "report.json").is_file())
+        ]
         if bad:
-            p.error(f"give each row as NAME=FOLDER of a finished run: {', '.join(bad)}")
+            p.error(
+                "give each row as NAME=FOLDER of a finished run (or NAME=record:RECORD): "
+                + ", ".join(bad)
+            )
         r = record_table(a.name, dict(pairs), a.made_by, a.note)
         print(f"{a.name}: {len(r['runs'])} rows, written {RECORDS / a.name}.json")
     elif a.command == "write":

@@ -55,3 +55,16 @@ def test_latent_size_plot_names_an_argument_that_is_not_a_run(tmp_path, capsys):
         latent_main([str(log), "--out", str(tmp_path / "x.png")])
     assert stop.value.code == 2
     assert "z4.log is not a finished run folder" in capsys.readouterr().err
+
+
+def test_runs_table_refuses_what_is_not_a_finished_run(tmp_path, capsys):
+    from minivae.benchmarks.runs_table import main as runs_table
+
+    log = tmp_path / "none.log"  # run.sh leaves NAME.log beside each run folder
+    log.write_text("training...")
+    (tmp_path / "running").mkdir()
+    with pytest.raises(SystemExit) as stop:
+        runs_table([str(log), str(tmp_path / "running")])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "not a finished run folder" in err and "none.log" in err and "running" in err

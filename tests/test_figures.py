@@ -267,6 +267,22 @@ def test_a_table_recorded_from_run_folders_renders_as_runs_table_prints_it(tmp_p
     assert "| live | 118.7 | 118.4 | 200.0 | 3.69 | 1.84 | 1.23 | 32 | 20 | 20 |" in printed
 
 
+def test_a_table_row_can_come_from_a_measured_record(tmp_path):
+    # The README's PTB rows were recorded one at a time by `records.py record`; a table of
+    # docs/results.md takes them as they are instead of training them again.
+    recs = tmp_path / "records"
+    shutil.copytree(records.RECORDS, recs)
+    fake_run(tmp_path / "none", 118.25, 0.01)
+    rows = {"none": tmp_path / "none", "pretrain-fb": "record:ptb-pretrain-fb"}
+    rec = records.record_table("results-ptb", rows, "bash experiments/run.sh ptb", "", recs)
+    source = records.load("ptb-pretrain-fb", recs)
+    table = records.runs_table_figures(rec)["table"]
+    want = f"| pretrain-fb | {source['report']['test']['nll']:.1f} | {source['eval']['nll']:.1f} |"
+    assert want in table and rec["runs"]["pretrain-fb"]["from_record"] == "ptb-pretrain-fb"
+    with pytest.raises(ValueError, match="record:results-multi30k: not a measured record"):
+        records.record_table("results-ptb", {"x": "record:results-multi30k"}, "c", "", recs)
+
+
 def test_an_edited_number_of_a_recorded_run_table_fails(tmp_path):
     root, recs = copy_of_the_repository(tmp_path)
     rec = records.load("results-ptb", recs)
@@ -284,3 +300,6 @@ def test_the_table_command_refuses_a_row_without_its_run(tmp_path, capsys):
         records.main(["table", "results-ptb", f"none={tmp_path / 'nowhere'}", "--command", "x"])
     assert stop.value.code == 2
     assert "NAME=FOLDER of a finished run" in capsys.readouterr().err
+    (tmp_path / "running").mkdir()  # a run still training: no report.json yet
+    with pytest.raises(SystemExit):
+        records.main(["table", "results-ptb", f"x={tmp_path / 'running'}", "--command", "x"])

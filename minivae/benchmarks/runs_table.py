@@ -133,6 +133,9 @@ def main(argv=None) -> int:
     names = args.names.split(",") if args.names else [Path(r).name for r in args.runs]
     if len(names) != len(args.runs):
         p.error("give one name per run")
+    unfinished = [r for r in args.runs if not (Path(r) / "report.json").is_file()]
+    if unfinished:
+        p.error(f"not a finished run folder (no report.json): {', '.join(unfinished)}")
     if args.translation:
         print(translation_markdown({n: Path(r) for n, r in zip(names, args.runs)}))
     else:
