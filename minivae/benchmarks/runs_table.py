@@ -72,15 +72,20 @@ TRANSLATION_COLUMNS = {  # report.json key (after test_ or valid_) -> heading
 
 
 def translation_markdown(folders: dict[str, Path]) -> str:
-    """name -> run folder of ``minivae nmt train``  ->  a markdown table: epochs and minutes
-    trained, the best validation BLEU, the test BLEU and the latent variable's figures (on
-    the validation pairs for a run without test files)."""
+    """name -> run folder of ``minivae nmt train``  ->  a markdown table:
+    ``translation_table`` of each folder's ``run_files``."""
+    return translation_table({name: run_files(folder) for name, folder in folders.items()})
+
+
+def translation_table(runs: dict[str, dict]) -> str:
+    """name -> ``run_files`` of a ``minivae nmt train`` run  ->  a markdown table: epochs and
+    minutes trained, the best validation BLEU, the test BLEU and the latent variable's
+    figures (on the validation pairs for a run without test files)."""
     head = ["run", "epochs", "train min", "valid BLEU", "NLL", "KL", "AU"]
     head += list(TRANSLATION_COLUMNS.values())
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for name, folder in folders.items():
-        report = json.loads((folder / "report.json").read_text())
-        valid = validation_rows(folder)
+    for name, files in runs.items():
+        report, valid = files["report"], files["valid"]
         likelihood, split = (report["test"], "test") if "test" in report else (report, "valid")
         minutes = sum(r.get("seconds", 0.0) + r.get("valid_seconds", 0.0) for r in valid) / 60
         cells = [name, str(len(valid)), f"{minutes:.0f}"]
