@@ -1,11 +1,18 @@
 """The tools behind docs/results.md: tables and the latent-size plot from run folders."""
 
+import os
+import re
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from minivae.benchmarks.latent_size import main as latent_main
 from minivae.benchmarks.latent_size import plot
 from minivae.benchmarks.runs_table import markdown, run_row
 from minivae.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SMALL = ["--builtin-size", "200", "--epochs", "1", "--embed-dim", "8", "--hidden-dim", "8"]
 SMALL += ["--iw-samples", "2", "--device", "cpu", "--no-progress"]
@@ -68,3 +75,55 @@ def test_runs_table_refuses_what_is_not_a_finished_run(tmp_path, capsys):
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert "not a finished run folder" in err and "none.log" in err and "running" in err
+
+
+def fake_minivae(tmp_path):
+    """A `minivae` on PATH that writes down the arguments it was given (experiments/*.sh run
+    for hours with the real one)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "minivae"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {tmp_path / "calls"}\n')
+    fake.chmod(0o755)
+    return {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "RUNS": str(tmp_path / "r")}
+
+
+def test_run_sh_runs_named_rows_and_seed_replicates(tmp_path):
+    env = fake_minivae(tmp_path)
+    script = ROOT / "experiments" / "run.sh"
+    names = ["ptb/pretrain-threshold-s1", "multi30k/aggressive-he"]
+    subprocess.run(["bash", str(script), "--run", *names], env=env, check=True, cwd=ROOT)
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert len(calls) == 2
+    ptb = next(c for c in calls if "ptb.valid.txt" in c).split()
+    # The -s1 replicate is the row's command with --seed 1, into its own folder.
+    assert ptb[ptb.index("--seed") + 1] == "1" and "--kl-threshold" in ptb
+    assert ptb[ptb.index("--out") + 1].endswith("ptb/pretrain-threshold-s1")
+    assert ptb[ptb.index("--ae-pretrain-epochs") + 1] == "5"
+    m30k = next(c for c in calls if "multi30k" in c).split()
+    assert "--aggressive" in m30k and "--no-share-embeddings" in m30k and "--seed" not in m30k
+    # An unknown name stops before anything runs.
+    bad = subprocess.run(
+        ["bash", str(script), "--run", "ptb/none", "ptb/bogus"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert bad.returncode == 2 and "no run named ptb/bogus" in bad.stderr
+    assert len((tmp_path / "calls").read_text().splitlines()) == 2
+
+
+def test_nmt_sh_latent_uses_only_real_options():
+    """experiments/nmt.sh (its latent table too) gives `minivae nmt train` only options the
+    command knows."""
+    from minivae.cli import build_parser
+
+    script = ROOT / "experiments" / "nmt.sh"
+    subprocess.run(["bash", "-n", str(script)], check=True)
+    commands = build_parser()._subparsers._group_actions[0].choices
+    nmt = commands["nmt"]._subparsers._group_actions[0].choices["train"]
+    used = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]+", script.read_text()))
+    used -= {"--translation", "--names"}  # runs_table's
+    assert {"--kl-threshold", "--kl-cycle-start", "--eval-limit"} <= used
+    assert used <= set(nmt._option_string_actions), sorted(used - set(nmt._option_string_actions))
