@@ -288,12 +288,11 @@ def record_table(
 
 
 def runs_table_figures(rec: dict) -> dict:
-    """A recorded table of docs/results.md, rendered by runs_table as the command printed it
-    (a table not yet recorded again from its runs: its transcription)."""
+    """A recorded table of docs/results.md, rendered by runs_table as the command printed it."""
     from minivae.benchmarks.runs_table import markdown, row_of, translation_table
 
-    if not rec.get("measured"):
-        return transcribed_figures(rec)
+    if not rec.get("measured") or "runs" not in rec:
+        raise ValueError(f"record {rec.get('name')}: not a table recorded by `records.py table`")
     if rec["name"] in TRANSLATION_TABLES:
         return {"table": translation_table(rec["runs"])}
 

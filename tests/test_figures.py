@@ -282,6 +282,8 @@ def test_a_table_row_can_come_from_a_measured_record(tmp_path):
     table = records.runs_table_figures(rec)["table"]
     want = f"| pretrain-fb | {source['report']['test']['nll']:.1f} | {source['eval']['nll']:.1f} |"
     assert want in table and rec["runs"]["pretrain-fb"]["from_record"] == "ptb-pretrain-fb"
+    with pytest.raises(ValueError, match="results-multi30k: not a table recorded by"):
+        records.runs_table_figures(records.load("results-multi30k", recs))
     with pytest.raises(ValueError, match="record:results-multi30k: not a measured record"):
         records.record_table("results-ptb", {"x": "record:results-multi30k"}, "c", "", recs)
 
@@ -289,8 +291,7 @@ def test_a_table_row_can_come_from_a_measured_record(tmp_path):
 def test_an_edited_number_of_a_recorded_run_table_fails(tmp_path):
     root, recs = copy_of_the_repository(tmp_path)
     rec = records.load("results-ptb", recs)
-    if not rec["measured"]:
-        pytest.skip("results-ptb is still a transcribed record (covered by the test above)")
+    assert rec["measured"] is True
     first = next(iter(rec["runs"].values()))
     first["report"]["test"]["kl"] += 0.5
     (recs / "results-ptb.json").write_text(json.dumps(rec))
