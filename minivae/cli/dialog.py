@@ -117,7 +117,7 @@ def encode_context(trained, turns: list, what: str = "--context"):
         if not tokens:
             raise ValueError(f"{what}: an empty turn {piece!r}")
         # words the model does not know are read as <unk>, as in training
-        ids.append(np.array(vocab.encode(tokens[: trained.train_config.max_len]), np.int64))
+        ids.append(np.array(vocab.encode(tokens[: trained.train_config.max_words]), np.int64))
     return ids
 
 
@@ -217,7 +217,7 @@ def run_eval(args) -> int:
             metrics.update(act_control(trained.model, trained.params, cfg, data, args.act_control))
         if args.dump:
             with open(args.dump, "w", encoding="utf-8") as f:
-                for row in dump_rows(data.vocab, corpus, rows):
+                for row in dump_rows(data.vocab, corpus, rows, cfg.max_len):
                     f.write(json.dumps(row) + "\n")
     except USE_ERRORS as e:
         return fail("dialog eval", e)

@@ -2,7 +2,8 @@
 (context, response) pairs inside them, preprocessed as the public DialogWAE code does (Gu et
 al. 2019): lower-cased, word-punct tokenized (NLTK's ``WordPunctTokenizer``, the regular
 expression ``\\w+|[^\\w\\s]+``), the 10,000 most frequent training words, every utterance cut
-at 40 tokens, every turn after the first a response to the (up to 9) turns before it.
+at 40 tokens with its <s> and </s> (38 words), every turn after the first a response to the
+(up to 9) turns before it.
 
 The unit of a batch is a *dialogue*, not a pair: each utterance is encoded once per batch
 and the context RNN reads the vectors of up to ``max_context`` turns before each response,
@@ -224,8 +225,8 @@ class DialogueCorpus(EncodedCorpus):
         return lines
 
 
-def encode_dialogues(dialogues, vocab: Vocab, max_len: int, max_context: int) -> DialogueCorpus:
-    """Dialogues -> DialogueCorpus: utterances cut at ``max_len`` tokens and encoded (unknown
+def encode_dialogues(dialogues, vocab: Vocab, max_words: int, max_context: int) -> DialogueCorpus:
+    """Dialogues -> DialogueCorpus: utterances cut at ``max_words`` words and encoded (unknown
     words become <unk>); a dialogue of one turn has no pair and is left out (counted)."""
     out = DialogueCorpus(ids=[], kept=np.zeros(0, np.int64), max_context=max_context)
     kept, words, unknown = [], 0, 0
@@ -235,8 +236,8 @@ def encode_dialogues(dialogues, vocab: Vocab, max_len: int, max_context: int) ->
             continue
         turns = []
         for tokens in d.turns:
-            out.truncated += len(tokens) > max_len
-            ids = np.array(vocab.encode(tokens[:max_len]), dtype=np.int64)
+            out.truncated += len(tokens) > max_words
+            ids = np.array(vocab.encode(tokens[:max_words]), dtype=np.int64)
             words += len(ids)
             unknown += int((ids == 1).sum())
             turns.append(ids)
@@ -258,7 +259,7 @@ def build_dialogue_dataset(splits: dict, source: str, cfg, vocab=None) -> Datase
             (t for d in splits["train"] for t in d.turns), cfg.max_vocab, cfg.min_count
         )
     encoded = {
-        name: encode_dialogues(ds, vocab, cfg.max_len, cfg.max_context)
+        name: encode_dialogues(ds, vocab, cfg.max_words, cfg.max_context)
         for name, ds in splits.items()
     }
     return Dataset(

@@ -3,18 +3,29 @@ computed as the public DialogWAE code does, over ``k`` sampled responses per con
 
 - BLEU of each response against the reference: NLTK's ``sentence_bleu``, weights 1/3 over 1-
   to 3-grams, ``SmoothingFunction().method7``; per context recall = the best of the k,
-  precision = their mean; both averaged over contexts; F1 = 2PR / (P + R);
+  precision = their mean; both averaged over contexts; F1 = 2PR / (P + R). The tokens end
+  with ``END`` ("</s>") where the sentence ended, as DialogWAE scores them (its
+  ``helper.indexes2sent`` appends the end token before it stops, on both the reference and
+  the samples); ``bleu_words_*`` is the same BLEU on the words alone, without ``END``;
 - intra-distinct-n: distinct n-grams / n-grams within each response, averaged over the
   responses of a context, then over contexts;
 - inter-distinct-n: distinct n-grams / n-grams among the k responses of a context, averaged
   over contexts (DialogWAE's tables report intra and inter distinct-1/2);
 - corpus distinct-n: distinct n-grams / n-grams over every response of the set (Li et al.
-  2016's distinct-n, as other papers report it).
+  2016's distinct-n, as other papers report it). Distinct-n counts words only (DialogWAE's
+  ``div_distinct`` stops before the end token).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+END = "</s>"  # the end token DialogWAE's BLEU sees (an n-gram like ". </s>" can match)
+
+
+def words_of(tokens: list) -> list:
+    """The words of scored tokens: without a final ``END``."""
+    return tokens[:-1] if tokens and tokens[-1] == END else tokens
 
 
 def sentence_bleu(reference: list, hypothesis: list) -> float:
@@ -45,25 +56,38 @@ def distinct(sentences: list, n: int) -> float:
     return len(set(grams)) / len(grams) if grams else 0.0
 
 
-def response_scores(samples: list, references: list) -> dict:
-    """samples: per context a list of k token lists; references: per context a token list.
-    -> bleu_recall, bleu_precision, bleu_f1, intra_dist1/2, inter_dist1/2, dist1/2"""
+def bleu_scores(samples: list, references: list, prefix: str = "bleu") -> dict:
+    """BLEU recall (the best of each context's k), precision (their mean), both averaged
+    over contexts, and F1 = 2PR / (P + R). -> {prefix_recall, prefix_precision, prefix_f1}"""
     recall, precision = [], []
-    intra = {1: [], 2: []}
-    inter = {1: [], 2: []}
     for hyps, ref in zip(samples, references):
         bleu = [sentence_bleu(ref, h) for h in hyps]
         recall.append(max(bleu))
         precision.append(float(np.mean(bleu)))
+    r, p = float(np.mean(recall)), float(np.mean(precision))
+    return {
+        f"{prefix}_recall": r,
+        f"{prefix}_precision": p,
+        f"{prefix}_f1": 2 * p * r / (p + r) if p + r > 0 else 0.0,
+    }
+
+
+def response_scores(samples: list, references: list) -> dict:
+    """samples: per context a list of k token lists; references: per context a token list
+    (each ending with ``END`` where the sentence ended, as DialogWAE scores them).
+    -> bleu_recall/precision/f1, bleu_words_recall/precision/f1, intra_dist1/2,
+    inter_dist1/2, dist1/2"""
+    words = [[words_of(h) for h in hyps] for hyps in samples]
+    intra = {1: [], 2: []}
+    inter = {1: [], 2: []}
+    for hyps in words:
         for n in (1, 2):
             intra[n].append(float(np.mean([distinct([h], n) for h in hyps])))
             inter[n].append(distinct(hyps, n))
-    r, p = float(np.mean(recall)), float(np.mean(precision))
-    flat = [h for hyps in samples for h in hyps]
+    flat = [h for hyps in words for h in hyps]
     return {
-        "bleu_recall": r,
-        "bleu_precision": p,
-        "bleu_f1": 2 * p * r / (p + r) if p + r > 0 else 0.0,
+        **bleu_scores(samples, references),
+        **bleu_scores(words, [words_of(r) for r in references], "bleu_words"),
         "intra_dist1": float(np.mean(intra[1])),
         "intra_dist2": float(np.mean(intra[2])),
         "inter_dist1": float(np.mean(inter[1])),

@@ -37,7 +37,11 @@ class DialogueTrainConfig(RunConfig):
     max_vocab: int | None = option(
         10004, "vocabulary size cap, the 4 special tokens included (DialogWAE: 10,000 words)"
     )
-    max_len: int = option(40, "utterances are cut at this many tokens (DialogWAE: 40)")
+    max_len: int = option(
+        40,
+        "utterances are cut at this many tokens, <s> and </s> counted (DialogWAE: 40, so 38 "
+        "words); responses are decoded for at most this many steps",
+    )
     epochs: int = option(10, "passes over the training dialogues")
     batch_size: int = option(16, "dialogues per batch (all their responses are trained on)")
     kl_warmup: int = option(2000, "steps for the KL weight to reach --beta-max")
@@ -90,11 +94,18 @@ class DialogueTrainConfig(RunConfig):
     def __post_init__(self):
         super().__post_init__()
         self._check("num_samples", int, low=1)
+        self._check("max_len", int, low=3)
         for name in ("num_dialogues", "valid_limit", "eval_limit"):
             self._check(name, int, low=0)
         if self.data is None:
             self.data = default_data_dir()
         self.data = absolute(self.data)
+
+    @property
+    def max_words(self) -> int:
+        """Words an utterance keeps: DialogWAE's ``pad_to`` keeps ``max_len`` tokens with
+        <s> and </s> (data.py: ``tokens[0:max_utt_size-1] + [tokens[-1]]``)."""
+        return self.max_len - 2
 
     def prepare_data(self, vocab=None, condition=None):
         from minivae.data import CorpusError

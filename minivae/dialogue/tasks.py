@@ -8,14 +8,14 @@ import numpy as np
 
 from minivae.data import iterate_batches
 from minivae.dialogue.data import pairs_batch, pairs_of
-from minivae.dialogue.metrics import response_scores
+from minivae.dialogue.metrics import END, response_scores, words_of
 from minivae.generation import decode
 
 
 def respond(model, params, batch, num: int, rng, how: dict | None = None):
     """``num`` responses (id lists) to each context of a batch, each decoded greedily from
     its own z ~ p(z|c). how: ``acts`` (P,) the act each must have (default None: the
-    model's choice), ``kernel``, ``max_len`` (default 40 words).
+    model's choice), ``kernel``, ``max_len`` (decoding steps, default 40, as DialogWAE's).
     -> one list of ``num`` id lists per pair"""
     how = how or {}
     kernel = how.get("kernel", "auto")
@@ -42,35 +42,44 @@ def sampled_pairs(model, params, cfg, corpus, limit: int = 0):
     return [(d, t, s) for (d, t), s in zip(order[:wanted], out)]
 
 
-def scored_text(vocab, ids) -> list:
-    """The tokens that are scored: the words of ``ids`` (<unk> kept) up to <eos>."""
-    return vocab.decode(ids)
+def scored_text(vocab, ids, ended: bool = True) -> list:
+    """The tokens that are scored, as DialogWAE's code scores them: the words of ``ids``
+    (<unk> kept) up to <eos>, then ``END`` ("</s>") if the sentence ended (a reference
+    always does; a response when it stopped within the decoding limit)."""
+    return vocab.decode(ids) + ([END] if ended else [])
+
+
+def scored_samples(vocab, group, max_len: int) -> list:
+    """Scored tokens of responses decoded with at most ``max_len`` steps: one of
+    ``max_len`` words never produced <eos>."""
+    return [scored_text(vocab, s, len(s) < max_len) for s in group]
 
 
 def response_metrics(model, params, cfg, data, split: str, limit: int = 0):
     """BLEU recall/precision/F1 and distinct-n over ``cfg.num_samples`` responses to each of
-    the first ``limit`` pairs of a split (0: all), scored on the words (``scored_text``).
+    the first ``limit`` pairs of a split (0: all), scored as DialogWAE scores them
+    (``scored_text``).
     -> ({name: float} with ``pairs``, the sampled rows)"""
     corpus, vocab = data.split(split), data.vocab
     rows = sampled_pairs(model, params, cfg, corpus, limit)
-    samples = [[scored_text(vocab, s) for s in group] for _, _, group in rows]
+    samples = [scored_samples(vocab, group, cfg.max_len) for _, _, group in rows]
     references = [scored_text(vocab, corpus.ids[d][t]) for d, t, _ in rows]
     metrics = response_scores(samples, references)
     metrics["pairs"] = len(rows)
     return metrics, rows
 
 
-def dump_rows(vocab, corpus, rows):
+def dump_rows(vocab, corpus, rows, max_len: int):
     """JSON-able rows of sampled pairs: {"context", "reference", "samples"} in the tokens
-    that were scored (the context: its turns as the model read them)."""
+    that were scored (the context: the words of its turns as the model read them)."""
     out = []
     for d, t, group in rows:
         turns = corpus.ids[d][max(0, t - corpus.max_context) : t]
         out.append(
             {
-                "context": [" ".join(scored_text(vocab, u)) for u in turns],
+                "context": [" ".join(scored_text(vocab, u, ended=False)) for u in turns],
                 "reference": " ".join(scored_text(vocab, corpus.ids[d][t])),
-                "samples": [" ".join(scored_text(vocab, s)) for s in group],
+                "samples": [" ".join(s) for s in scored_samples(vocab, group, max_len)],
             }
         )
     return out
@@ -83,11 +92,15 @@ def show_responses(model, params, cfg, data, split: str, log=print) -> None:
     """A few contexts of a split with ``cfg.num_samples`` responses each, side by side."""
     corpus = data.split(split)
     rows = sampled_pairs(model, params, cfg, corpus, SHOWN)
-    for row in dump_rows(data.vocab, corpus, rows):
+    for row in dump_rows(data.vocab, corpus, rows, cfg.max_len):
         log("\n    context:   " + "\n               ".join(row["context"][-3:]))
-        log(f"    reference: {row['reference']}")
+        log(f"    reference: {_words(row['reference'])}")
         for s in row["samples"][:5]:
-            log(f"    sample:    {s}")
+            log(f"    sample:    {_words(s)}")
+
+
+def _words(text: str) -> str:
+    return " ".join(words_of(text.split()))
 
 
 def context_batch(turn_ids, max_context: int):

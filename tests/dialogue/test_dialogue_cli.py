@@ -80,7 +80,10 @@ def test_eval_dumps_what_it_scored(run, tmp_path, capsys):
     rows = [json.loads(r) for r in dump.read_text().splitlines()]
     assert len(rows) == metrics["pairs"] == 3 and len(rows[0]["samples"]) == 3
     assert rows[0]["context"] == ["hello , how are you ?"]
-    assert rows[0]["reference"] == "i am fine , thanks . and you ?"
+    # DialogWAE's tokens: the words, then </s> where the sentence ended
+    assert rows[0]["reference"] == "i am fine , thanks . and you ? </s>"
+    samples = [s.split() for r in rows for s in r["samples"]]
+    assert all(s[-1:] == ["</s>"] or len(s) == 40 for s in samples)
     from minivae.dialogue.metrics import response_scores
 
     again = response_scores(

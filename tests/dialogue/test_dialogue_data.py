@@ -57,8 +57,8 @@ def test_utterances_are_cut_and_one_turn_dialogues_left_out(tmp_path):
     )
     dialogues = read_dialogues(*split_paths(folder, "train"))
     vocab = Vocab.build([t for d in dialogues for t in d.turns])
-    corpus = encode_dialogues(dialogues, vocab, max_len=40, max_context=9)
-    assert len(corpus.ids) == 1 and len(corpus.ids[0][0]) == 40
+    corpus = encode_dialogues(dialogues, vocab, max_words=38, max_context=9)
+    assert len(corpus.ids) == 1 and len(corpus.ids[0][0]) == 38
     assert corpus.truncated == 1 and corpus.dropped_short == 1 and corpus.num_pairs == 1
 
 

@@ -3,7 +3,7 @@ distinct-n variants."""
 
 import pytest
 
-from minivae.dialogue.metrics import distinct, response_scores, sentence_bleu
+from minivae.dialogue.metrics import END, distinct, response_scores, sentence_bleu, words_of
 
 
 def test_bleu_is_nltks_sentence_bleu_with_method7():
@@ -42,3 +42,34 @@ def test_distinct_within_among_and_over_the_corpus():
     assert m["inter_dist2"] == pytest.approx(2 / 4)
     other = response_scores([[["x", "y"], ["z", "w"]]], [["a"]])
     assert other["inter_dist1"] == 1.0 and other["dist2"] == 1.0
+
+
+def test_the_end_token_is_scored_as_dialogwae_scores_it():
+    """DialogWAE's indexes2sent keeps </s> on the reference and on a response that ended, so
+    BLEU sees it (". </s>" matches); distinct-n and bleu_words_* see the words alone."""
+    ref = "see you .".split() + [END]
+    hyp = "ok .".split() + [END]
+    m = response_scores([[hyp]], [ref])
+    assert m["bleu_recall"] == pytest.approx(sentence_bleu(ref, hyp))
+    assert m["bleu_words_recall"] == pytest.approx(sentence_bleu(ref[:-1], hyp[:-1]))
+    assert m["bleu_recall"] > m["bleu_words_recall"]  # the shared ". </s>"
+    assert m["intra_dist1"] == 1.0 and m["dist1"] == 1.0  # "ok ." : 2 of 2, no </s>
+    assert words_of(hyp) == ["ok", "."] and words_of(["a"]) == ["a"]
+
+
+def test_a_response_cut_by_the_decoding_limit_gets_no_end_token():
+    from minivae.data.vocab import Vocab
+    from minivae.dialogue.tasks import scored_samples, scored_text
+
+    vocab = Vocab.build([["a", "b"]])
+    a, b = vocab.encode(["a", "b"])
+    assert scored_text(vocab, [a, b]) == ["a", "b", END]
+    assert scored_samples(vocab, [[a], [a, b, a]], max_len=3) == [["a", END], ["a", "b", "a"]]
+
+
+def test_the_cut_keeps_dialogwaes_38_words():
+    from minivae.dialogue.run_config import DialogueTrainConfig
+
+    assert DialogueTrainConfig(data="x").max_words == 38
+    with pytest.raises(ValueError, match="max_len"):
+        DialogueTrainConfig(data="x", max_len=2)
