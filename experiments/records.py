@@ -262,7 +262,7 @@ def record_table(
             when = datetime.datetime.fromtimestamp(mtime, datetime.timezone.utc)
             dates.append(when.strftime("%Y-%m-%d"))
         report = files["report"]
-        if name in TRANSLATION_TABLES:  # the test metrics are top-level keys: test_bleu_...
+        if name in TRANSLATION_TABLES + DIALOGUE_TABLES:  # task metrics are top-level keys
             files["report"] = {k: v for k, v in report.items() if k.startswith(split)}
         elif split == "test":
             files["report"] = {split: report[split]}
@@ -289,12 +289,14 @@ def record_table(
 
 def runs_table_figures(rec: dict) -> dict:
     """A recorded table of docs/results.md, rendered by runs_table as the command printed it."""
-    from minivae.benchmarks.runs_table import markdown, row_of, translation_table
+    from minivae.benchmarks.runs_table import dialogue_table, markdown, row_of, translation_table
 
     if not rec.get("measured") or "runs" not in rec:
         raise ValueError(f"record {rec.get('name')}: not a table recorded by `records.py table`")
     if rec["name"] in TRANSLATION_TABLES:
         return {"table": translation_table(rec["runs"])}
+    if rec["name"] in DIALOGUE_TABLES:
+        return {"table": dialogue_table(rec["runs"])}
 
     rows = {name: row_of(files, rec["split"]) for name, files in rec["runs"].items()}
     return {"table": markdown(rows)}
@@ -640,8 +642,15 @@ TRANSCRIBED = (
 )
 
 # Tables of docs/results.md recorded from their run folders (``records.py table``).
-RUN_TABLES = ("results-ptb", "results-multi30k-papers", "results-hvae-burda", "nmt-latent")
+RUN_TABLES = (
+    "results-ptb",
+    "results-multi30k-papers",
+    "results-hvae-burda",
+    "nmt-latent",
+    "dialogue-dailydialog",
+)
 TRANSLATION_TABLES = ("nmt-latent",)  # of minivae nmt train runs: runs_table --translation
+DIALOGUE_TABLES = ("dialogue-dailydialog",)  # of minivae dialog train runs: --dialogue
 
 FIGURES = {  # record name(s) -> a function of the record(s) -> {key: text}
     "default-run": default_run,

@@ -175,7 +175,10 @@ def absolute(path: str | None) -> str | None:
 def sizes_from(cls, run, **given):
     """The model config dataclass ``cls`` of a run: each field from ``given`` (what the data
     decides, such as the vocabulary size), else from the run config ``run``'s option of the
-    same name. A model's size is then a field of its config and an option of its run, and
-    no ``build_model`` copies it by hand."""
-    return cls(**{f.name: given[f.name] if f.name in given else getattr(run, f.name)
-                  for f in fields(cls)})
+    same name; a field that is not an option and not given keeps its default. A model's
+    size is then a field of its config and an option of its run, and no ``build_model``
+    copies it by hand."""
+    sizes = dict(given)
+    for f in options_of(cls):  # every option from the run; other fields: given or default
+        sizes.setdefault(f.name, getattr(run, f.name))
+    return cls(**sizes)

@@ -127,3 +127,28 @@ def test_nmt_sh_latent_uses_only_real_options():
     used -= {"--translation", "--names"}  # runs_table's
     assert {"--kl-threshold", "--kl-cycle-start", "--eval-limit"} <= used
     assert used <= set(nmt._option_string_actions), sorted(used - set(nmt._option_string_actions))
+
+
+def test_dialog_sh_runs_each_row_with_real_options(tmp_path):
+    """experiments/dialog.sh: the table's four rows as `minivae dialog train` options the
+    command knows, each into its own folder; an unknown row stops before anything runs."""
+    from minivae.cli import build_parser
+
+    env = fake_minivae(tmp_path)
+    script = ROOT / "experiments" / "dialog.sh"
+    # The fake writes no report.json, so the closing table refuses the folders (exit 2).
+    subprocess.run(["bash", str(script), "hred", "kgcvae"], env=env, cwd=ROOT, capture_output=True)
+    calls = sorted(c.split() for c in (tmp_path / "calls").read_text().splitlines())
+    assert [c[c.index("--out") + 1].rsplit("/", 1)[1] for c in calls] == ["hred", "kgcvae"]
+    hred, kg = calls
+    assert hred[hred.index("--latent-dim") + 1] == "0" and "--no-bow" in hred
+    assert "--latent-dim" not in kg and "--max-minutes" in kg
+    commands = build_parser()._subparsers._group_actions[0].choices
+    train = commands["dialog"]._subparsers._group_actions[0].choices["train"]
+    used = {a for c in calls for a in c if a.startswith("--")}
+    assert used <= set(train._option_string_actions), sorted(used)
+    bad = subprocess.run(
+        ["bash", str(script), "kgcvae", "vhred"], env=env, capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and "unknown row vhred" in bad.stderr
+    assert len((tmp_path / "calls").read_text().splitlines()) == 2

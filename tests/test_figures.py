@@ -307,3 +307,27 @@ def test_the_table_command_refuses_a_row_without_its_run(tmp_path, capsys):
     (tmp_path / "running").mkdir()  # a run still training: no report.json yet
     with pytest.raises(SystemExit):
         records.main(["table", "results-ptb", f"x={tmp_path / 'running'}", "--command", "x"])
+
+
+def test_a_dialogue_table_keeps_the_test_responses_metrics(tmp_path):
+    from minivae.benchmarks.runs_table import dialogue_table, run_files
+
+    folder = tmp_path / "runs" / "kgcvae"
+    fake_run(folder, 58.1, 8.7)
+    report = json.loads((folder / "report.json").read_text())
+    report["test"]["nelbo"] = 59.4
+    scores = {"bleu_recall": 0.31, "bleu_precision": 0.18, "bleu_f1": 0.23}
+    scores |= {"bleu_words_recall": 0.25, "bleu_words_precision": 0.12}
+    scores |= {"intra_dist1": 0.9, "intra_dist2": 0.95, "inter_dist1": 0.4, "inter_dist2": 0.7}
+    scores |= {"dist1": 0.001, "dist2": 0.006}
+    report |= {f"test_{k}": v for k, v in scores.items()} | {"valid_bleu_recall": 0.2}
+    (folder / "report.json").write_text(json.dumps(report))
+    printed = dialogue_table({"kgCVAE": run_files(folder)})
+    rec = records.record_table(
+        "dialogue-dailydialog", {"kgCVAE": folder}, "c", "", tmp_path / "records"
+    )
+    assert set(rec["runs"]["kgCVAE"]["report"]) == {"test", *(f"test_{k}" for k in scores)}
+    shutil.rmtree(tmp_path / "runs")
+    assert records.runs_table_figures(rec)["table"] == printed
+    assert "| kgCVAE | 1 | 0 | 0.310 | 0.180 | 0.230 | 0.250 / 0.120 |" in printed
+    assert "| 59.40 | 8.70 | 32 |" in printed

@@ -1,8 +1,10 @@
 """A markdown table of finished runs, from their run folders (report.json, metrics.jsonl):
-the rows of docs/results.md, and with ``--translation`` those of docs/translation.md.
+the rows of docs/results.md, with ``--translation`` those of docs/translation.md and with
+``--dialogue`` those of docs/dialogue.md.
 
     python -m minivae.benchmarks.runs_table runs/ptb-* [--split test] [--names a,b,...]
     python -m minivae.benchmarks.runs_table --translation runs/nmt/*/
+    python -m minivae.benchmarks.runs_table --dialogue runs/dialog/*/
 """
 
 from __future__ import annotations
@@ -98,6 +100,36 @@ def translation_table(runs: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def _pair(report: dict, key: str, fmt: str = ".3f") -> str:
+    """"a / b" of report keys ``key``1 and ``key``2 (dist1 / dist2), blank when absent."""
+    values = [report.get(f"{key}{n}") for n in (1, 2)]
+    return "" if None in values else " / ".join(f"{v:{fmt}}" for v in values)
+
+
+def dialogue_table(runs: dict[str, dict]) -> str:
+    """name -> ``run_files`` of a ``minivae dialog train`` run  ->  a markdown table: epochs
+    and minutes trained, the test responses' BLEU recall / precision / F1 (DialogWAE's
+    tokens, and on the words alone), intra / inter / corpus distinct-1 / 2, the test -ELBO,
+    KL and active units."""
+    head = ["run", "epochs", "train min", "BLEU R", "BLEU P", "BLEU F1", "words R / P"]
+    head += ["intra dist-1 / 2", "inter dist-1 / 2", "corpus dist-1 / 2"]
+    head += ["-ELBO", "KL", "AU"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, files in runs.items():
+        report, valid = files["report"], files["valid"]
+        t = {k.removeprefix("test_"): v for k, v in report.items() if k.startswith("test_")}
+        minutes = sum(r.get("seconds", 0.0) + r.get("valid_seconds", 0.0) for r in valid) / 60
+        cells = [name, str(len(valid)), f"{minutes:.0f}"]
+        cells += [f"{t[k]:.3f}" for k in ("bleu_recall", "bleu_precision", "bleu_f1")]
+        cells += [f"{t['bleu_words_recall']:.3f} / {t['bleu_words_precision']:.3f}"]
+        cells += [_pair(t, "intra_dist"), _pair(t, "inter_dist"), _pair(t, "dist", ".4f")]
+        likelihood = report["test"]
+        cells += [f"{likelihood['nelbo']:.2f}", f"{likelihood['kl']:.2f}"]
+        cells += [str(likelihood["active_units"]) if "active_units" in likelihood else ""]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def markdown(rows: dict[str, dict]) -> str:
     """rows: name -> run_row  ->  a markdown table."""
     layered = sorted({k for r in rows.values() for k in r if k.startswith(("kl_", "active_"))})
@@ -133,7 +165,9 @@ def main(argv=None) -> int:
     p.add_argument("runs", nargs="+", help="run folders")
     p.add_argument("--split", default="test", choices=["test", "valid"])
     p.add_argument("--names", help="comma-separated row names (default: the folders' names)")
-    p.add_argument("--translation", action="store_true", help="runs of minivae nmt train")
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument("--translation", action="store_true", help="runs of minivae nmt train")
+    kind.add_argument("--dialogue", action="store_true", help="runs of minivae dialog train")
     args = p.parse_args(argv)
     names = args.names.split(",") if args.names else [Path(r).name for r in args.runs]
     if len(names) != len(args.runs):
@@ -143,6 +177,8 @@ def main(argv=None) -> int:
         p.error(f"not a finished run folder (no report.json): {', '.join(unfinished)}")
     if args.translation:
         print(translation_markdown({n: Path(r) for n, r in zip(names, args.runs)}))
+    elif args.dialogue:
+        print(dialogue_table({n: run_files(Path(r)) for n, r in zip(names, args.runs)}))
     else:
         print(markdown({n: run_row(Path(r), args.split) for n, r in zip(names, args.runs)}))
     return 0

@@ -19,6 +19,9 @@ class ModelConfig(DictConfig):
     z_mode: ``init`` (z sets the decoder's first hidden state through tanh(z W + b)),
     ``concat`` (z is appended to every decoder input embedding) or ``both``.
     vocab_size is decided by the data; the other fields are options of a training run.
+    step_code_dim S (not an option; a family sets it): when S > 0 only the code's last S
+    columns join every input, the whole code still sets the first state (Zhao et al.'s
+    kgCVAE decoder: [c; z; y] starts it, y alone joins each step).
     """
 
     vocab_size: int
@@ -32,12 +35,23 @@ class ModelConfig(DictConfig):
         Z_MODES,
     )
     share_embeddings: bool = option(True, "one embedding table for encoder and decoder")
+    step_code_dim: int = 0
 
     def __post_init__(self):
         super().__post_init__()  # the options' choices and limits
         size = self.vocab_size
         if not isinstance(size, int) or isinstance(size, bool) or size < 5:
             raise ValueError(f"vocab_size must cover the 4 special tokens and a word, got {size!r}")
+        S = self.step_code_dim
+        if not isinstance(S, int) or isinstance(S, bool) or not 0 <= S <= self.latent_dim:
+            raise ValueError(f"step_code_dim must be in [0, latent_dim], got {S!r}")
+
+    @property
+    def step_width(self) -> int:
+        """Columns of the code that join every decoder input (0 without z_concat)."""
+        if not self.z_concat:
+            return 0
+        return self.step_code_dim or self.latent_dim
 
     @property
     def z_init(self) -> bool:

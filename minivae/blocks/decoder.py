@@ -37,8 +37,9 @@ def decode_forward(params, config: ModelConfig, z, inputs, mask, step: Step | No
     N, T1 = inputs.shape
     x, c_emb = ops.embedding_forward(inputs, params[dec_name], kernel)
     x, c_drop_in = ops.dropout_forward(x, dropout, rng)
-    if config.z_concat:
-        x = xp.concatenate([x, xp.broadcast_to(z[:, None, :], (N, T1, z.shape[1]))], axis=2)
+    S = config.step_width  # the code's last S columns join every input
+    if S:
+        x = xp.concatenate([x, xp.broadcast_to(z[:, None, -S:], (N, T1, S))], axis=2)
     c_init = None
     if config.z_init:
         a, c_aff = ops.affine_forward(z, params["z_to_h_W"], params["z_to_h_b"])
@@ -59,10 +60,11 @@ def decode_backward(dlogits, cache, config: ModelConfig, grads: dict):
     dh = ops.dropout_backward(dh, c_drop_out)
     dx, dh0, dw = rnn_backward(config.cell, dh, c_rnn, "dec")
     grads.update(dw)
-    E = config.embed_dim
-    dz = 0.0
-    if config.z_concat:
-        dz = dx[:, :, E:].sum(axis=1)  # z was copied to every step: its gradients add up
+    E, S = config.embed_dim, config.step_width
+    xp = get_array_module(dlogits)
+    dz = xp.zeros((dx.shape[0], config.latent_dim), dtype=dx.dtype)
+    if S:
+        dz[:, -S:] = dx[:, :, E:].sum(axis=1)  # copied to every step: its gradients add up
         dx = dx[:, :, :E]
     if config.z_init:
         c_aff, c_tanh = c_init

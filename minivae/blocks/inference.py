@@ -68,9 +68,10 @@ def decoder_states(params, config: ModelConfig, z, inputs, kernel: str = "auto")
     words = params[embedding_names(config)[1]][inputs.T]  # (T+1, N, E)
     ax = input_projection(config.cell, words, params, "dec", rows=slice(0, E))
     ax = xp.broadcast_to(ax[:, None], (T1, K, N, ax.shape[-1]))
-    if config.z_concat:
+    S = config.step_width
+    if S:
         Wz = params["dec_Wx"][E:]
-        ax = ax + (z @ Wz).reshape(1, K, N, Wz.shape[1])
+        ax = ax + (z[:, -S:] @ Wz).reshape(1, K, N, Wz.shape[1])
     ax = xp.ascontiguousarray(ax).reshape(T1, K * N, -1)
     *state, _ = decoder_start(params, config, z)
     h = xp.empty((T1, K * N, config.hidden_dim), dtype=z.dtype)
@@ -100,8 +101,9 @@ def decoder_step(params, config: ModelConfig, state: tuple, prev_tokens, kernel:
     *rnn_state, z = state
     xp = get_array_module(z)
     x = params[embedding_names(config)[1]][prev_tokens]
-    if config.z_concat:
-        x = xp.concatenate([x, z], axis=1)
+    S = config.step_width
+    if S:
+        x = xp.concatenate([x, z[:, -S:]], axis=1)
     h, rnn_state = rnn_step(config.cell, x, tuple(rnn_state), params, "dec", kernel)
     return ops.log_softmax(h @ params["out_W"] + params["out_b"]), (*rnn_state, z)
 

@@ -22,7 +22,7 @@ def param_shapes(config: ModelConfig) -> dict[str, tuple]:
     shapes.update({"mu_W": (H, Z), "mu_b": (Z,), "logvar_W": (H, Z), "logvar_b": (Z,)})
     if config.z_init:
         shapes.update({"z_to_h_W": (Z, H), "z_to_h_b": (H,)})
-    dec_in = E + Z if config.z_concat else E
+    dec_in = E + config.step_width
     shapes.update({"dec_Wx": (dec_in, gates * H), "dec_Wh": (H, gates * H)})
     shapes.update(rnn_bias_shapes("dec", config.cell, H))
     shapes.update({"out_W": (H, V), "out_b": (V,)})

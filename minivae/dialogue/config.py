@@ -13,14 +13,16 @@ NUM_ACTS = 4  # DailyDialog's dialogue acts: inform, question, directive, commis
 
 @dataclass(frozen=True)
 class DialogueConfig(DictConfig):
-    """A hierarchical conditional VAE for responses (Zhao et al. 2017's kgCVAE).
+    """A hierarchical conditional VAE for responses (Zhao et al. 2017's kgCVAE, as their
+    released code builds it: snakeztc/NeuralDialog-CVAE, models/cvae.py).
 
     vocab_size V, embed_dim E (one table for the utterance encoder and the decoder),
     hidden_dim H (each direction of the bidirectional utterance encoder, and the decoder),
     context_dim C (the context RNN over utterance vectors and speakers), latent_dim Z (0: no
     z, the HRED baseline), prior_dim P (the prior network's tanh layer), act_dim A (the act
-    y's embedding; 0: no act, a plain CVAE), bow: Zhao et al.'s bag-of-words loss,
-    max_context: the turns before a response that the context RNN reads.
+    y's embedding; 0: no act, a plain CVAE), head_dim D (the tanh layer of the bag-of-words
+    and act heads), bow: Zhao et al.'s bag-of-words loss, max_context: the turns before a
+    response that the context RNN reads.
     """
 
     vocab_size: int
@@ -33,11 +35,17 @@ class DialogueConfig(DictConfig):
     context_dim: int = option(
         128, "context RNN size C (over utterance vectors and speakers)", low=1
     )
-    prior_dim: int = option(64, "hidden size of the prior network p(z|c)", low=1)
+    prior_dim: int = option(
+        100, "hidden size of the prior network p(z|c) (Zhao et al.: max(2Z, 100))", low=1
+    )
     act_dim: int = option(
-        16,
-        "embedding size of the dialogue act y, the kgCVAE's knowledge (0: no act, a CVAE)",
+        30,
+        "embedding size of the dialogue act y, the kgCVAE's knowledge (0: no act, a CVAE; "
+        "Zhao et al.: 30)",
         low=0,
+    )
+    head_dim: int = option(
+        400, "tanh layer of the bag-of-words and act heads (Zhao et al.: 400)", low=1
     )
     bow: bool = option(True, "add the bag-of-words loss (Zhao et al. 2017) that keeps z in use")
     max_context: int = option(9, "turns before a response that the context RNN reads", low=1)
@@ -58,14 +66,17 @@ class DialogueConfig(DictConfig):
 
     @property
     def decoder_config(self) -> ModelConfig:
-        """The decoder is the plain VAE's, reading the code [z; c; y] where the plain one
-        reads z (z_mode both: the first state and every input)."""
+        """The decoder is the plain VAE's, fed the code [z; c; y] where the plain one reads
+        z, as Zhao et al.'s code feeds theirs: the whole code sets the first state
+        (``dec_init_state``), y alone joins every input (``context_vector``); without y
+        (CVAE, HRED) the inputs are the words alone."""
         return ModelConfig(
             vocab_size=self.vocab_size,
             embed_dim=self.embed_dim,
             hidden_dim=self.hidden_dim,
             latent_dim=self.g_dim + self.act_dim,
             cell=self.cell,
-            z_mode="both",
+            z_mode="both" if self.act_dim else "init",
             share_embeddings=True,
+            step_code_dim=self.act_dim,
         )

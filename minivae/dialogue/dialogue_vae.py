@@ -21,6 +21,7 @@ from minivae.blocks.latent import (
 )
 from minivae.dialogue.config import DialogueConfig
 from minivae.dialogue.model import (
+    act_logits_forward,
     context_forward,
     encode_pairs,
     loss_and_grads,
@@ -60,11 +61,11 @@ class DialogueVAE(DecoderScoring, TextModel):
         return init_dialogue_params(self.config, seed=seed, dtype=dtype, xp=xp)
 
     def encoder_param_names(self) -> set:
-        """q(z|x,c,y)'s own heads (the utterance and context encoders serve p too)."""
-        return {n for n in self.param_shapes() if n.startswith(("mu_", "logvar_"))}
+        """q(z|x,c,y)'s own layers (the utterance and context encoders serve p too)."""
+        return {n for n in self.param_shapes() if n.startswith(("mu_", "logvar_", "y_fc_"))}
 
     def decoder_param_names(self) -> set:
-        prefixes = ("dec_", "out_", "z_to_h_", "prior_", "bow_", "act_W", "act_b")
+        prefixes = ("dec_", "out_", "z_to_h_", "prior_", "bow_", "act_W", "act_b", "act_fc_")
         return {n for n in self.param_shapes() if n.startswith(prefixes)}
 
     def loss_and_grads(self, params, batch, step: Step | None = None):
@@ -83,7 +84,7 @@ class DialogueVAE(DecoderScoring, TextModel):
             empty, _ = self._no_z(params, c.shape[0])
             prior = Gaussian(empty, empty)
             return Posterior({"z": prior}, {"z": empty}, (c, y, prior))
-        mu, logvar, _ = gaussian_heads_forward(params, recognition_input(u, c, y, batch))
+        mu, logvar, _ = gaussian_heads_forward(params, recognition_input(params, u, c, y, batch))
         prior = Gaussian(*prior_forward(params, c)[:2])
         return Posterior({"z": Gaussian(mu, logvar)}, {"z": prior.mu}, (c, y, prior))
 
@@ -120,9 +121,11 @@ class DialogueVAE(DecoderScoring, TextModel):
         return context_forward(params, self.config, u, batch, kernel)[0]
 
     def prior_code(self, params, num: int, rng, context=None, use_mean: bool = False):
-        """``num`` codes per context row: z ~ p(z|c), then y = the likeliest act under
-        p(y|z,c) unless it is given. context: c (M, C), or (c, acts) with acts (M,) ints
-        (the act each response must have) or None; None: one empty context (an opening).
+        """``num`` codes per context row: z ~ p(z|c), then y's embedding: of the act given,
+        else the embeddings weighed by p(y|z,c), as Zhao et al.'s code decodes
+        (``pred_attribute_embedding = da_prob @ d_embedding`` when ``forward``).
+        context: c (M, C), or (c, acts) with acts (M,) ints (the act each response must
+        have) or None; None: one empty context (an opening).
         -> codes (M * num, Z + C + A), context-major"""
         xp = get_array_module(params["out_W"])
         c, acts = context if isinstance(context, tuple) else (context, None)
@@ -136,9 +139,8 @@ class DialogueVAE(DecoderScoring, TextModel):
         y = None
         if self.config.act_dim:
             if acts is None:
-                g = self._code(z, c, None)
-                acts = xp.argmax(g @ params["act_W"] + params["act_b"], axis=1)
+                logits, _ = act_logits_forward(params, self._code(z, c, None))
+                y = xp.exp(ops.log_softmax(logits)) @ params["act_embed"]
             else:
-                acts = xp.repeat(xp.asarray(acts, dtype=np.int64), num)
-            y = params["act_embed"][acts]
+                y = params["act_embed"][xp.repeat(xp.asarray(acts, dtype=np.int64), num)]
         return self._code(z, c, y)

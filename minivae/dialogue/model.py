@@ -7,15 +7,18 @@ P (context, response) pairs:
     c_p = ctx-RNN([u_j ; speaker_j] for the <= 9 turns before response p)         (P, C)
     x_p = u_(response p)                             the same encoder reads the response
     y_p = act_embed[act of response p]               the knowledge-guided variable (kgCVAE)
-    q(z|x,c,y) = N(mu, e^logvar), [mu, logvar] = [x; c; y] W + b     recognition network
+    q(z|x,c,y) = N(mu, e^logvar), [mu, logvar] = [x; c; tanh(y W_y + b_y)] W + b
     p(z|c)     = N(pmu, e^plogvar) from tanh(c W1 + b1)                  prior network
     z = mu + exp(logvar / 2) eps,   g = [z; c]
-    p(y|z,c)   = softmax(g act_W + act_b)
-    p(x|z,c,y) = the plain VAE's decoder reading [g; y]
+    p(y|z,c)   = softmax(tanh(g W_a + b_a) act_W + act_b)
+    p_bow(w|z,c) = softmax(tanh(g W_b + b_b) bow_W + bow_b)
+    p(x|z,c,y) = the plain VAE's decoder: [g; y] sets its first state, y joins each input
     loss = -log p(x|z,c,y) + beta KL(q || p(z|c)) - log p_bow(x|g) - log p(y|g)
 
-(Zhao et al. 2017, per response, batch mean.) ``latent_dim`` 0 drops z: g = c, no KL, the
-HRED baseline; ``act_dim`` 0 drops y (a plain CVAE); ``bow`` False drops the bag of words.
+(Zhao et al. 2017, per response, batch mean; the layers as their released code has them,
+snakeztc/NeuralDialog-CVAE models/cvae.py: attribute_fc1, meta_fc1, bow_fc1.)
+``latent_dim`` 0 drops z: g = c, no KL, the HRED baseline; ``act_dim`` 0 drops y (a plain
+CVAE); ``bow`` False drops the bag of words.
 The forward pass keeps every op's cache; the backward pass walks them in reverse.
 """
 
@@ -27,7 +30,12 @@ import numpy as np
 
 from minivae import ops
 from minivae.backend import get_array_module
-from minivae.blocks.bow import bow_backward, bow_forward
+from minivae.blocks.bow import (
+    bow_backward,
+    bow_forward,
+    tanh_layer_backward,
+    tanh_layer_forward,
+)
 from minivae.blocks.decoder import decode_backward, decode_forward
 from minivae.blocks.encoder import RNNReader, rnn_encoder_backward, rnn_encoder_forward
 from minivae.blocks.latent import (
@@ -174,11 +182,20 @@ def encode_pairs(params, config: DialogueConfig, batch, step: Step):
     return u, c, y, (c_utt, c_ctx, c_y)
 
 
-def recognition_input(u, c, y, batch):
-    """[x; c; y]: what q(z|x,c,y) reads (x the response's utterance vector)."""
+def recognition_forward(params, u, c, y, batch):
+    """[x; c; tanh(y W_y + b_y)]: what q(z|x,c,y) reads (x the response's utterance vector;
+    Zhao et al.'s recog_input with attribute_fc1).  -> h_q (P, 2H + C + A), cache"""
     xp = get_array_module(u)
     x = u[xp.asarray(batch.responses)]
-    return xp.concatenate([x, c] if y is None else [x, c, y], axis=1)
+    if y is None:
+        return xp.concatenate([x, c], axis=1), None
+    y_h, c_fc = tanh_layer_forward(y, params["y_fc_W"], params["y_fc_b"])
+    return xp.concatenate([x, c, y_h], axis=1), c_fc
+
+
+def recognition_input(params, u, c, y, batch):
+    """h_q of ``recognition_forward`` alone (inference)."""
+    return recognition_forward(params, u, c, y, batch)[0]
 
 
 def latent_forward(params, config: DialogueConfig, h_q, c, step: Step):
@@ -248,21 +265,30 @@ def responses_backward(cache, config: DialogueConfig, dg, dcode, grads: dict) ->
         add_into(grads, part)
 
 
+def act_logits_forward(params, g):
+    """The logits of p(y|z,c): tanh(g W_a + b_a) act_W + act_b (Zhao et al.'s meta_fc1 and
+    da_project).  g: (P, Z + C) -> (P, K), cache"""
+    h, c_fc = tanh_layer_forward(g, params["act_fc_W"], params["act_fc_b"])
+    logits, c_aff = ops.affine_forward(h, params["act_W"], params["act_b"])
+    return logits, (c_fc, c_aff)
+
+
 def act_forward(params, g, batch, kernel: str = "auto"):
     """-log p(y|z,c) of each response's act, batch mean.  g: (P, Z + C) -> act, cache"""
     xp = get_array_module(g)
-    logits, c_aff = ops.affine_forward(g, params["act_W"], params["act_b"])
+    logits, c_logits = act_logits_forward(params, g)
     acts = xp.asarray(batch.acts)[:, None]
     every = xp.ones(acts.shape, dtype=bool)
     act, c_ce = ops.softmax_cross_entropy_forward(logits[:, None, :], acts, every, kernel)
-    return act, (c_aff, c_ce)
+    return act, (c_logits, c_ce)
 
 
 def act_backward(one, cache, grads: dict):
-    """-> dg (P, Z + C); act_W, act_b gradients go into ``grads``."""
-    c_aff, c_ce = cache
+    """-> dg (P, Z + C); the act head's gradients go into ``grads``."""
+    (c_fc, c_aff), c_ce = cache
     dlogits = ops.softmax_cross_entropy_backward(one, c_ce)[:, 0]
-    dg, grads["act_W"], grads["act_b"] = ops.affine_backward(dlogits, c_aff)
+    dh, grads["act_W"], grads["act_b"] = ops.affine_backward(dlogits, c_aff)
+    dg, grads["act_fc_W"], grads["act_fc_b"] = tanh_layer_backward(dh, c_fc)
     return dg
 
 
@@ -284,7 +310,7 @@ def loss_and_grads(params, batch, config: DialogueConfig, step: Step | None = No
     kl_objective, kl, kl_per_dim = 0.0, xp.zeros(P, dtype=dtype), xp.zeros(0, dtype=dtype)
     g = c
     if Z:
-        h_q = recognition_input(u, c, y, batch)
+        h_q, c_recog = recognition_forward(params, u, c, y, batch)
         z, kl_objective, kl, kl_per_dim, c_latent = latent_forward(params, config, h_q, c, step)
         g = xp.concatenate([z, c], axis=1)
     code = g if y is None else xp.concatenate([g, y], axis=1)
@@ -309,7 +335,11 @@ def loss_and_grads(params, batch, config: DialogueConfig, step: Step | None = No
     if Z:
         dh_q, dc_prior = latent_backward(dg[:, :Z], step.beta, c_latent, grads)
         dc = dc + dc_prior + dh_q[:, 2 * H : 2 * H + c.shape[1]]
-        dy = dy + dh_q[:, 2 * H + c.shape[1] :]
+        if y is not None:
+            dy_q, grads["y_fc_W"], grads["y_fc_b"] = tanh_layer_backward(
+                dh_q[:, 2 * H + c.shape[1] :], c_recog
+            )
+            dy = dy + dy_q
         responses = rows_matrix(xp.asarray(batch.responses), u.shape[0], dtype)
         du += responses.T @ dh_q[:, : 2 * H]
     if y is not None:

@@ -147,7 +147,7 @@ def model_cases():
     bilinear = NMTConfig(**{**nmt, "latent_dim": 0}, attention="bilinear")
     yield "nmt (bilinear attention, no z)", TranslationVAE(bilinear), "auto", drop
     yield "nmt (no attention)", TranslationVAE(NMTConfig(**nmt, attention="none")), "auto", drop
-    dialog = dict(tiny, context_dim=4, prior_dim=4, act_dim=2, max_context=2)
+    dialog = dict(tiny, context_dim=4, prior_dim=4, act_dim=2, head_dim=6, max_context=2)
     kg = DialogueVAE(DialogueConfig(**dialog))
     yield "dialogue (kgCVAE: z, act, bag of words)", kg, "auto", dict(dropout=0.2)
     yield "dialogue (kgCVAE, array code, free bits)", kg, "array", dict(free_bits=0.1)

@@ -90,3 +90,54 @@ def test_length_groups_change_nothing_but_the_padding(monkeypatch):
         np.testing.assert_allclose(g_split[name], g, rtol=1e-9, atol=1e-12, err_msg=name)
     rows = check_model(model, label=label, kernel=kernel, max_entries=40, tol=1e-5)
     assert all(r.passed for r in rows), [r for r in rows if not r.passed]
+
+
+SMALL = dict(vocab_size=11, embed_dim=4, hidden_dim=5, context_dim=4, latent_dim=3, head_dim=6)
+
+
+def test_the_decoder_reads_the_code_first_and_y_alone_at_each_step():
+    """Zhao et al.'s decoder: [z; c; y] sets the first state, y alone joins every input (a
+    CVAE's inputs are the words); training, scoring and step-by-step decoding agree."""
+    from minivae.blocks.decoder import decode_forward
+    from minivae.blocks.inference import log_px_given_z
+    from minivae.blocks.sequence import decoder_io
+    from minivae.ops import log_softmax
+
+    cfg = DialogueConfig(**SMALL, act_dim=2)
+    model = DialogueVAE(cfg)
+    shapes = model.param_shapes()
+    assert shapes["z_to_h_W"][0] == 3 + 4 + 2 and shapes["dec_Wx"][0] == 4 + 2
+    cvae = DialogueVAE(DialogueConfig(**SMALL, act_dim=0))
+    assert cvae.param_shapes()["dec_Wx"][0] == 4
+    params = model.init_params(seed=0, dtype=np.float64)
+    code = np.random.default_rng(0).standard_normal((2, 9))
+    tokens, lengths = np.array([[5, 6, 7], [8, 9, 0]]), np.array([3, 2])
+    inputs, targets, mask = decoder_io(tokens, lengths)
+    logits, _ = decode_forward(params, cfg.decoder_config, code, inputs, mask)
+    logp = np.take_along_axis(log_softmax(logits), targets[..., None], axis=2)[..., 0]
+    trained = (logp * mask).sum(axis=1)
+    scored = log_px_given_z(params, cfg.decoder_config, tokens, lengths, code)
+    state, stepped = model.decoder_start(params, code), np.zeros(2)
+    for t in range(inputs.shape[1]):
+        step_logp, state = model.decoder_step(params, state, inputs[:, t])
+        stepped += step_logp[np.arange(2), targets[:, t]] * mask[:, t]
+    np.testing.assert_allclose(scored, trained, rtol=1e-10)
+    np.testing.assert_allclose(stepped, trained, rtol=1e-10)
+    moved = code.copy()
+    moved[:, :7] += 1.0  # z and c: the first state only
+    again = log_px_given_z(params, cfg.decoder_config, tokens, lengths, moved)
+    assert not np.allclose(again, scored)
+
+
+def test_without_a_given_act_y_is_the_embeddings_weighed_by_p_y():
+    """Zhao et al.'s generation (``forward``): pred_attribute_embedding = da_prob @ d_embedding."""
+    from minivae.dialogue.model import act_logits_forward
+    from minivae.ops import log_softmax
+
+    model = DialogueVAE(DialogueConfig(**SMALL, act_dim=2))
+    params = model.init_params(seed=0, dtype=np.float64)
+    c = np.random.default_rng(0).standard_normal((2, 4))
+    code = model.prior_code(params, 3, np.random.default_rng(1), c)
+    logits, _ = act_logits_forward(params, code[:, :7])
+    want = np.exp(log_softmax(logits)) @ params["act_embed"]
+    np.testing.assert_allclose(code[:, 7:], want, rtol=1e-12)
