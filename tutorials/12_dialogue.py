@@ -22,9 +22,11 @@
 #   response: its last state is the context $c$;
 # - a **prior network** $p(z \mid c)$ and a **recognition network** $q(z \mid x, c, y)$, where
 #   $x$ is the response and $y$ its dialogue act (the "knowledge");
-# - $p(y \mid z, c)$, and a **decoder** $p(x \mid z, c, y)$;
-# - the **bag-of-words loss** $-\sum_t \log \mathrm{softmax}(W[z; c] + b)_{x_t}$: every word of
-#   the response from $[z; c]$ at once, which the decoder's own context cannot answer for.
+# - $p(y \mid z, c)$, and a **decoder** $p(x \mid z, c, y)$: $[z; c; y]$ sets its first state
+#   and $y$ joins every input, as in Zhao et al.'s released code;
+# - the **bag-of-words loss** $-\sum_t \log \mathrm{softmax}(W \tanh(W_b[z; c] + b_b) + b)_{x_t}$:
+#   every word of the response from $[z; c]$ at once, which the decoder's own context cannot
+#   answer for.
 #
 # $$\mathcal{L} = -\log p(x \mid z, c, y) + \mathrm{KL}(q(z \mid x, c, y) \,\|\, p(z \mid c))
 #   - \log p_{\mathrm{bow}}(x \mid z, c) - \log p(y \mid z, c), \quad z \sim q.$$

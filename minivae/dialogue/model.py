@@ -79,6 +79,49 @@ def length_chunks(lengths, size: int | None = None) -> list:
     return [order[i : i + size] for i in range(0, len(order), size)]
 
 
+class UtteranceGroupCache(NamedTuple):
+    """One length group of utterances: the rows it holds and its two RNNs' caches."""
+
+    rows: object  # (n,) the group's rows among the batch's utterances
+    forward: object  # the forward RNN's cache
+    backward: object  # the backward RNN's cache (it read each utterance reversed)
+
+
+class ResponseGroupCache(NamedTuple):
+    """One length group of responses: its rows, its share of the batch mean, the caches."""
+
+    rows: object  # (n,) the group's pairs
+    weight: float  # n / P: the group's mean is weighed by its share
+    decoder: object  # the decoder's cache
+    cross_entropy: object  # the reconstruction's cross-entropy cache
+    bow: object  # the bag-of-words head's cache, or None
+
+
+class LatentLayerCache(NamedTuple):
+    """q's heads, the prior network, the draw of z and the KL term."""
+
+    heads: object
+    prior: object
+    draw: object
+    kl: object
+
+
+class ActCache(NamedTuple):
+    """p(y|z,c): the head's tanh layer, its output layer and the cross-entropy."""
+
+    hidden: object
+    out: object
+    cross_entropy: object
+
+
+class PairsCache(NamedTuple):
+    """What ``encode_pairs`` computed: utterances, contexts and the acts' embedding."""
+
+    utterances: list  # [UtteranceGroupCache]
+    context: object  # ContextCache
+    act_embed: object  # the act embedding's cache, or None
+
+
 def add_into(grads: dict, part: dict) -> None:
     """Sum a group's gradients into ``grads`` (the blocks assign theirs: one dict each)."""
     for name, g in part.items():
@@ -105,17 +148,17 @@ def utterances_forward(params, config: DialogueConfig, batch, step: Step):
         h_bw, c_bw = rnn_encoder_forward(params, backward, reversed_utt, mask, step)
         on = xp.asarray(rows)
         u[on, :H], u[on, H:] = h_fw, h_bw
-        caches.append((on, c_fw, c_bw))
+        caches.append(UtteranceGroupCache(on, c_fw, c_bw))
     return u, caches
 
 
 def utterances_backward(du, cache, grads: dict) -> None:
     """du: (U, 2H); the two RNNs' and the embedding's gradients go into ``grads``."""
     H = du.shape[1] // 2
-    for rows, c_fw, c_bw in cache:
+    for group in cache:
         part: dict = {}
-        rnn_encoder_backward(du[rows, :H], c_fw, part)
-        rnn_encoder_backward(du[rows, H:], c_bw, part)
+        rnn_encoder_backward(du[group.rows, :H], group.forward, part)
+        rnn_encoder_backward(du[group.rows, H:], group.backward, part)
         add_into(grads, part)
 
 
@@ -179,7 +222,7 @@ def encode_pairs(params, config: DialogueConfig, batch, step: Step):
         acts = xp.asarray(batch.acts)[:, None]
         y, c_y = ops.embedding_forward(acts, params["act_embed"], step.cpu_kernel)
         y = y[:, 0]
-    return u, c, y, (c_utt, c_ctx, c_y)
+    return u, c, y, PairsCache(c_utt, c_ctx, c_y)
 
 
 def recognition_forward(params, u, c, y, batch):
@@ -211,16 +254,15 @@ def latent_forward(params, config: DialogueConfig, h_q, c, step: Step):
     kl_objective, kl, kl_per_dim, c_kl = kl_term_forward(
         mu, logvar, step.free_bits, prior_mu, prior_logvar, threshold
     )
-    return z, kl_objective, kl, kl_per_dim, (c_heads, c_prior, c_rep, c_kl)
+    return z, kl_objective, kl, kl_per_dim, LatentLayerCache(c_heads, c_prior, c_rep, c_kl)
 
 
 def latent_backward(dz, beta: float, cache, grads: dict):
     """-> dh_q (P, 2H + C + A), dc (P, C) from the prior network."""
-    c_heads, c_prior, c_rep, c_kl = cache
-    dmu, dlogvar = ops.reparameterize_backward(dz, c_rep)
-    dmu_kl, dlogvar_kl, dprior_mu, dprior_logvar = kl_term_backward(beta, c_kl)
-    dc = prior_backward(dprior_mu, dprior_logvar, c_prior, grads)
-    return gaussian_heads_backward(dmu + dmu_kl, dlogvar + dlogvar_kl, c_heads, grads), dc
+    dmu, dlogvar = ops.reparameterize_backward(dz, cache.draw)
+    dmu_kl, dlogvar_kl, dprior_mu, dprior_logvar = kl_term_backward(beta, cache.kl)
+    dc = prior_backward(dprior_mu, dprior_logvar, cache.prior, grads)
+    return gaussian_heads_backward(dmu + dmu_kl, dlogvar + dlogvar_kl, cache.heads, grads), dc
 
 
 def responses_forward(params, config: DialogueConfig, codes, batch, step: Step):
@@ -248,20 +290,20 @@ def responses_forward(params, config: DialogueConfig, codes, batch, step: Step):
             words = xp.arange(tokens.shape[1])[None, :] < lengths[:, None]
             part, c_bow = bow_forward(params, g[on], tokens, words, step.cpu_kernel)
             bow = bow + weight * part
-        caches.append((on, weight, c_dec, c_ce, c_bow))
+        caches.append(ResponseGroupCache(on, weight, c_dec, c_ce, c_bow))
     return rec, bow, num_tokens, caches
 
 
 def responses_backward(cache, config: DialogueConfig, dg, dcode, grads: dict) -> None:
     """Adds the gradients of rec + bow into dg (P, Z + C) and dcode (P, Z + C + A); the
     decoder's and the bag-of-words head's into ``grads``."""
-    for rows, weight, c_dec, c_ce, c_bow in cache:
+    for group in cache:
         part: dict = {}
-        dweight = dcode.dtype.type(weight)
-        dlogits = ops.softmax_cross_entropy_backward(dweight, c_ce)
-        dcode[rows] += decode_backward(dlogits, c_dec, config.decoder_config, part)
-        if c_bow is not None:
-            dg[rows] += bow_backward(dweight, c_bow, part)
+        dweight = dcode.dtype.type(group.weight)
+        dlogits = ops.softmax_cross_entropy_backward(dweight, group.cross_entropy)
+        dcode[group.rows] += decode_backward(dlogits, group.decoder, config.decoder_config, part)
+        if group.bow is not None:
+            dg[group.rows] += bow_backward(dweight, group.bow, part)
         add_into(grads, part)
 
 
@@ -276,19 +318,18 @@ def act_logits_forward(params, g):
 def act_forward(params, g, batch, kernel: str = "auto"):
     """-log p(y|z,c) of each response's act, batch mean.  g: (P, Z + C) -> act, cache"""
     xp = get_array_module(g)
-    logits, c_logits = act_logits_forward(params, g)
+    logits, (c_fc, c_aff) = act_logits_forward(params, g)
     acts = xp.asarray(batch.acts)[:, None]
     every = xp.ones(acts.shape, dtype=bool)
     act, c_ce = ops.softmax_cross_entropy_forward(logits[:, None, :], acts, every, kernel)
-    return act, (c_logits, c_ce)
+    return act, ActCache(c_fc, c_aff, c_ce)
 
 
 def act_backward(one, cache, grads: dict):
     """-> dg (P, Z + C); the act head's gradients go into ``grads``."""
-    (c_fc, c_aff), c_ce = cache
-    dlogits = ops.softmax_cross_entropy_backward(one, c_ce)[:, 0]
-    dh, grads["act_W"], grads["act_b"] = ops.affine_backward(dlogits, c_aff)
-    dg, grads["act_fc_W"], grads["act_fc_b"] = tanh_layer_backward(dh, c_fc)
+    dlogits = ops.softmax_cross_entropy_backward(one, cache.cross_entropy)[:, 0]
+    dh, grads["act_W"], grads["act_b"] = ops.affine_backward(dlogits, cache.out)
+    dg, grads["act_fc_W"], grads["act_fc_b"] = tanh_layer_backward(dh, cache.hidden)
     return dg
 
 
@@ -305,7 +346,7 @@ def loss_and_grads(params, batch, config: DialogueConfig, step: Step | None = No
     Z, H = config.latent_dim, config.hidden_dim
 
     # Forward: utterances, contexts, y, z, the decoder and bag of words, p(y|z,c).
-    u, c, y, (c_utt, c_ctx, c_y) = encode_pairs(params, config, batch, step)
+    u, c, y, c_pairs = encode_pairs(params, config, batch, step)
     P = c.shape[0]
     kl_objective, kl, kl_per_dim = 0.0, xp.zeros(P, dtype=dtype), xp.zeros(0, dtype=dtype)
     g = c
@@ -343,9 +384,9 @@ def loss_and_grads(params, batch, config: DialogueConfig, step: Step | None = No
         responses = rows_matrix(xp.asarray(batch.responses), u.shape[0], dtype)
         du += responses.T @ dh_q[:, : 2 * H]
     if y is not None:
-        grads["act_embed"] = ops.embedding_backward(dy[:, None, :], c_y)
-    context_backward(dc, c_ctx, du, grads)
-    utterances_backward(du, c_utt, grads)
+        grads["act_embed"] = ops.embedding_backward(dy[:, None, :], c_pairs.act_embed)
+    context_backward(dc, c_pairs.context, du, grads)
+    utterances_backward(du, c_pairs.utterances, grads)
     counted = xp.asarray(num_tokens)  # loss_terms counts the predicted tokens as a sum
     terms = loss_terms(loss, rec, kl_objective, kl, kl_per_dim, step.beta, counted, bow=bow)
     return terms._replace(extra={**terms.extra, "act": float(act)}), grads
