@@ -50,6 +50,7 @@ RULES = [
     ("minivae/threads.py", "base"),
     ("minivae/progress.py", "base"),
     ("minivae/config_dict.py", "base"),
+    ("minivae/files.py", "base"),
     ("minivae/interface.py", "base"),
     ("minivae/layers.py", "base"),
     ("minivae/text_metrics.py", "base"),

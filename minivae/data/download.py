@@ -34,6 +34,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from minivae.files import make_writable_folder
+
 CHUNK = 1 << 16  # bytes per read: small enough for a smooth progress bar
 TIMEOUT_S = 60  # seconds without a byte before a connection counts as dead
 PREPARED_HINT = (
@@ -192,10 +194,7 @@ def write_atomically(dest: Path, data: bytes, check: FileCheck | None = None) ->
 
 def _writable_folder(folder: Path) -> None:
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".minivae-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
+        make_writable_folder(folder)
     except OSError as e:
         raise DownloadError(f"cannot write to {folder}: {e.strerror or e}") from None
 

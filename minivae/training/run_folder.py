@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from minivae.files import make_writable_folder
 from minivae.training import checkpoint as ckpt
 from minivae.training.checkpoint import CheckpointError
 from minivae.training.lock import lock_run_folder
@@ -97,10 +98,7 @@ def prepare_out(out: Path, overwrite: bool, fresh: bool = True):
     folder needs ``overwrite``), and free of the temporary files a killed save may have left.
     -> the folder's lock, to keep while the run writes there."""
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".minivae-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
+        make_writable_folder(out)
     except OSError as e:
         raise ValueError(f"cannot write to the run folder {out}: {e.strerror or e}") from None
     lock = lock_run_folder(out)  # before anything in it is replaced
