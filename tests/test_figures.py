@@ -322,6 +322,9 @@ def test_a_dialogue_table_keeps_the_test_responses_metrics(tmp_path):
     scores |= {"dist1": 0.001, "dist2": 0.006}
     report |= {f"test_{k}": v for k, v in scores.items()} | {"valid_bleu_recall": 0.2}
     (folder / "report.json").write_text(json.dumps(report))
+    # the old smoothing's BLEU from a later `minivae dialog eval --json`, saved beside the run
+    later = {"bleu_nltk35_recall": 0.35, "bleu_nltk35_precision": 0.24, "bleu_recall": 0.31}
+    (folder / "test-eval.json").write_text(json.dumps(later))
     printed = dialogue_table({"kgCVAE": run_files(folder)})
     rec = records.record_table(
         "dialogue-dailydialog", {"kgCVAE": folder}, "c", "", tmp_path / "records"
@@ -329,5 +332,5 @@ def test_a_dialogue_table_keeps_the_test_responses_metrics(tmp_path):
     assert set(rec["runs"]["kgCVAE"]["report"]) == {"test", *(f"test_{k}" for k in scores)}
     shutil.rmtree(tmp_path / "runs")
     assert records.runs_table_figures(rec)["table"] == printed
-    assert "| kgCVAE | 1 | 0 | 0.310 | 0.180 | 0.230 | 0.250 / 0.120 |" in printed
+    assert "| kgCVAE | 1 | 0 | 0.310 | 0.180 | 0.230 | 0.250 / 0.120 | 0.350 / 0.240 |" in printed
     assert "| 59.40 | 8.70 | 32 |" in printed

@@ -22,13 +22,16 @@ def validation_rows(folder: Path) -> list[dict]:
 
 def run_files(folder: Path, split: str = "test") -> dict:
     """What a table reads of a run folder: {"report": report.json, "valid": the validation
-    rows of metrics.jsonl, "k100": {split}-k100.json or None}: a record keeps this, so
-    that the table renders again from the record once the folder is gone."""
+    rows of metrics.jsonl, "k100": {split}-k100.json or None, "eval": {split}-eval.json or
+    None}: a record keeps this, so that the table renders again from the record once the
+    folder is gone."""
     tighter = folder / f"{split}-k100.json"  # ``minivae eval --iw-samples 100 --json``, if run
+    again = folder / f"{split}-eval.json"  # ``minivae dialog eval --json``, if run
     return {
         "report": json.loads((folder / "report.json").read_text()),
         "valid": validation_rows(folder),
         "k100": json.loads(tighter.read_text()) if tighter.exists() else None,
+        "eval": json.loads(again.read_text()) if again.exists() else None,
     }
 
 
@@ -109,9 +112,10 @@ def _pair(report: dict, key: str, fmt: str = ".3f") -> str:
 def dialogue_table(runs: dict[str, dict]) -> str:
     """name -> ``run_files`` of a ``minivae dialog train`` run  ->  a markdown table: epochs
     and minutes trained, the test responses' BLEU recall / precision / F1 (DialogWAE's
-    tokens, and on the words alone), intra / inter / corpus distinct-1 / 2, the test -ELBO,
-    KL and active units."""
+    tokens; on the words alone; with NLTK 3.5's smoothing), intra / inter / corpus
+    distinct-1 / 2, the test -ELBO, KL and active units."""
     head = ["run", "epochs", "train min", "BLEU R", "BLEU P", "BLEU F1", "words R / P"]
+    head += ["NLTK 3.5 R / P"]
     head += ["intra dist-1 / 2", "inter dist-1 / 2", "corpus dist-1 / 2"]
     head += ["-ELBO", "KL", "AU"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -122,6 +126,11 @@ def dialogue_table(runs: dict[str, dict]) -> str:
         cells = [name, str(len(valid)), f"{minutes:.0f}"]
         cells += [f"{t[k]:.3f}" for k in ("bleu_recall", "bleu_precision", "bleu_f1")]
         cells += [f"{t['bleu_words_recall']:.3f} / {t['bleu_words_precision']:.3f}"]
+        # the old smoothing: in the report of a newer run, else in a later ``dialog eval``
+        old = {k: v for k, v in (files.get("eval") or {}).items() if "nltk35" in k}
+        old |= {k: v for k, v in t.items() if "nltk35" in k}
+        pair = [old.get(f"bleu_nltk35_{k}") for k in ("recall", "precision")]
+        cells += ["" if None in pair else f"{pair[0]:.3f} / {pair[1]:.3f}"]
         cells += [_pair(t, "intra_dist"), _pair(t, "inter_dist"), _pair(t, "dist", ".4f")]
         likelihood = report["test"]
         cells += [f"{likelihood['nelbo']:.2f}", f"{likelihood['kl']:.2f}"]

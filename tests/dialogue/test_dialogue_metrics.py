@@ -73,3 +73,25 @@ def test_the_cut_keeps_dialogwaes_38_words():
     assert DialogueTrainConfig(data="x").max_words == 38
     with pytest.raises(ValueError, match="max_len"):
         DialogueTrainConfig(data="x", max_len=2)
+
+
+# Computed with NLTK 3.3's own bleu_score.py (pip install nltk==3.3; its sentence_bleu with
+# SmoothingFunction().method7, weights 1/3): the version DialogWAE's code ran with.
+NLTK33 = {
+    "i would like tea . </s>": 0.2756329013140225,
+    "a cup of coffee , please </s>": 0.3107964923854562,
+    "no . </s>": 0.033770222797887293,
+    "what ? </s>": 0.02168787330934033,
+    "i would like a cup": 0.34754425974795566,
+}
+
+
+def test_the_old_smoothing_gives_what_nltk_3_3_gave():
+    ref = "i would like a cup of tea , please . </s>".split()
+    for hyp, want in NLTK33.items():
+        assert sentence_bleu(ref, hyp.split(), "nltk35") == pytest.approx(want, rel=1e-12)
+        # NLTK >= 3.6 gives a response that misses n-grams less: never more than 3.5 did
+        assert sentence_bleu(ref, hyp.split()) <= want + 1e-12
+    assert sentence_bleu(ref, ["</s>"], "nltk35") == 0.0  # ln 1 = 0: the old code raised
+    m = response_scores([[h.split() for h in NLTK33]], [ref])
+    assert m["bleu_nltk35_recall"] == pytest.approx(max(NLTK33.values()))
