@@ -67,6 +67,8 @@ declare -A REMEDY=(
   [cyclical-fu]="--kl-schedule cyclical --kl-cycles 4 --kl-ratio 0.5 --kl-cycle-start 0.1 --lr-cycles"
   [aggressive-he]="--kl-schedule linear --kl-warmup 500 --aggressive --no-share-embeddings"
   [pretrain-threshold]="--kl-schedule linear --kl-warmup 500 --kl-threshold 4.8"  # + pre-training
+  # The control of aggressive-he (by --run only): its separate embeddings, without the loop.
+  [annealing-own-embed]="--kl-schedule linear --kl-warmup 500 --no-share-embeddings"
 )
 REMEDIES=(none annealing word-dropout free-bits all-three cyclical aggressive-capped pretrain-fb
           cyclical-fu aggressive-he pretrain-threshold)
