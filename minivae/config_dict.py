@@ -180,5 +180,6 @@ def sizes_from(cls, run, **given):
     copies it by hand."""
     sizes = dict(given)
     for f in options_of(cls):  # every option from the run; other fields: given or default
-        sizes.setdefault(f.name, getattr(run, f.name))
+        if f.name not in sizes:
+            sizes[f.name] = getattr(run, f.name)
     return cls(**sizes)

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from minivae.conditional.run_config import CVAETrainConfig
-from minivae.config_dict import sizes_from
+from minivae.config_dict import option, sizes_from
 from minivae.model.run_config import TrainConfig
 from minivae.registry import FAMILIES, family, model_class, train_config_class
 from minivae.translation.run_config import NMTTrainConfig
@@ -40,7 +40,12 @@ def test_a_run_builds_its_family_with_every_size_it_was_given(run, kind):
     assert model.kind == kind and model.vocab_size == 23
     decided = {"vocab_size": 23, "src_vocab_size": 9, "num_classes": 0}
     for f in fields(model.config):
-        want = decided.get(f.name, getattr(run, f.name, None))
+        if f.name in decided:
+            want = decided[f.name]
+        elif "help" in f.metadata:  # an option: the run's value
+            want = getattr(run, f.name)
+        else:  # set by the family, not the run (the decoder's step_code_dim): its default
+            want = f.default
         assert getattr(model.config, f.name) == want, f.name
 
 
@@ -48,11 +53,13 @@ def test_a_size_the_run_does_not_declare_is_an_error_naming_it():
     @dataclass(frozen=True)
     class Sizes:
         vocab_size: int
-        depth: int = 2
+        depth: int = option(2, "an option no run declares")
+        wiring: int = 0  # not an option: the family sets it, or its default stands
 
     with pytest.raises(AttributeError, match="depth"):
         sizes_from(Sizes, TrainConfig(), vocab_size=5)
-    assert sizes_from(Sizes, TrainConfig(), vocab_size=5, depth=3) == Sizes(5, 3)
+    assert sizes_from(Sizes, TrainConfig(), vocab_size=5, depth=3) == Sizes(5, 3, 0)
+    assert sizes_from(Sizes, TrainConfig(), vocab_size=5, depth=3, wiring=1).wiring == 1
 
 
 def test_a_trainer_resumes_from_a_read_checkpoint_not_a_path(tmp_path):
