@@ -66,8 +66,10 @@ class Server:
                 self.end_headers()
                 if mode == "truncate":
                     chunk = chunk[: len(chunk) // 2]
-                self.wfile.write(chunk)
+                # counted before the write: the client may have read it all and the test
+                # checked the count before this thread runs again (a busy machine did)
                 server.sent += len(chunk)
+                self.wfile.write(chunk)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
