@@ -5,19 +5,7 @@ from __future__ import annotations
 
 from minivae import ops
 from minivae.backend import get_array_module
-
-
-def tanh_layer_forward(u, W, b):
-    """tanh(u W + b), the hidden layer of Zhao et al.'s heads.  u: (N, D) -> (N, D'), cache"""
-    a, c_aff = ops.affine_forward(u, W, b)
-    h, c_tanh = ops.tanh_forward(a)
-    return h, (c_aff, c_tanh)
-
-
-def tanh_layer_backward(dh, cache):
-    """-> du (N, D), dW, db"""
-    c_aff, c_tanh = cache
-    return ops.affine_backward(ops.tanh_backward(dh, c_tanh), c_aff)
+from minivae.blocks.tanh_layer import tanh_layer_backward, tanh_layer_forward
 
 
 def bow_forward(params, u, tokens, mask, kernel: str = "auto"):

@@ -30,12 +30,7 @@ import numpy as np
 
 from minivae import ops
 from minivae.backend import get_array_module
-from minivae.blocks.bow import (
-    bow_backward,
-    bow_forward,
-    tanh_layer_backward,
-    tanh_layer_forward,
-)
+from minivae.blocks.bow import bow_backward, bow_forward
 from minivae.blocks.decoder import decode_backward, decode_forward
 from minivae.blocks.encoder import RNNReader, rnn_encoder_backward, rnn_encoder_forward
 from minivae.blocks.latent import (
@@ -48,6 +43,7 @@ from minivae.blocks.latent import (
 )
 from minivae.blocks.rnn import rnn_backward, rnn_forward
 from minivae.blocks.sequence import decoder_inputs, draw_eps
+from minivae.blocks.tanh_layer import tanh_layer_backward, tanh_layer_forward
 from minivae.data.vocab import PAD
 from minivae.dialogue.config import DialogueConfig
 from minivae.interface import Step, loss_terms
