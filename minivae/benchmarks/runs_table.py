@@ -92,8 +92,7 @@ def translation_table(runs: dict[str, dict]) -> str:
     for name, files in runs.items():
         report, valid = files["report"], files["valid"]
         likelihood, split = (report["test"], "test") if "test" in report else (report, "valid")
-        minutes = sum(r.get("seconds", 0.0) + r.get("valid_seconds", 0.0) for r in valid) / 60
-        cells = [name, str(len(valid)), f"{minutes:.0f}"]
+        cells = [name, str(len(valid)), f"{_train_minutes(valid):.0f}"]
         cells += [f"{max(r.get('bleu', 0.0) for r in valid):.1f}"]
         cells += [f"{likelihood['nll']:.1f}", f"{likelihood['kl']:.2f}"]
         cells += [str(likelihood.get("active_units", ""))]
@@ -103,10 +102,20 @@ def translation_table(runs: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def _pair(report: dict, key: str, fmt: str = ".3f") -> str:
-    """"a / b" of report keys ``key``1 and ``key``2 (dist1 / dist2), blank when absent."""
-    values = [report.get(f"{key}{n}") for n in (1, 2)]
-    return "" if None in values else " / ".join(f"{v:{fmt}}" for v in values)
+def _train_minutes(valid: list[dict]) -> float:
+    """Minutes of training and validation, summed over the epochs' validation rows."""
+    return sum(r.get("seconds", 0.0) + r.get("valid_seconds", 0.0) for r in valid) / 60
+
+
+def _pair(values: dict, keys: tuple, fmt: str = ".3f") -> str:
+    """A cell "a / b" of the two ``keys`` of ``values``, blank when either is absent."""
+    pair = [values.get(k) for k in keys]
+    return "" if None in pair else " / ".join(f"{v:{fmt}}" for v in pair)
+
+
+def _distinct(values: dict, key: str, fmt: str = ".3f") -> str:
+    """The cell "distinct-1 / distinct-2" of ``key``1 and ``key``2 (dist1 / dist2)."""
+    return _pair(values, (f"{key}1", f"{key}2"), fmt)
 
 
 def dialogue_table(runs: dict[str, dict]) -> str:
@@ -122,16 +131,15 @@ def dialogue_table(runs: dict[str, dict]) -> str:
     for name, files in runs.items():
         report, valid = files["report"], files["valid"]
         t = {k.removeprefix("test_"): v for k, v in report.items() if k.startswith("test_")}
-        minutes = sum(r.get("seconds", 0.0) + r.get("valid_seconds", 0.0) for r in valid) / 60
-        cells = [name, str(len(valid)), f"{minutes:.0f}"]
+        cells = [name, str(len(valid)), f"{_train_minutes(valid):.0f}"]
         cells += [f"{t[k]:.3f}" for k in ("bleu_recall", "bleu_precision", "bleu_f1")]
-        cells += [f"{t['bleu_words_recall']:.3f} / {t['bleu_words_precision']:.3f}"]
+        cells += [_pair(t, ("bleu_words_recall", "bleu_words_precision"))]
         # the old smoothing: in the report of a newer run, else in a later ``dialog eval``
         old = {k: v for k, v in (files.get("eval") or {}).items() if "nltk35" in k}
         old |= {k: v for k, v in t.items() if "nltk35" in k}
-        pair = [old.get(f"bleu_nltk35_{k}") for k in ("recall", "precision")]
-        cells += ["" if None in pair else f"{pair[0]:.3f} / {pair[1]:.3f}"]
-        cells += [_pair(t, "intra_dist"), _pair(t, "inter_dist"), _pair(t, "dist", ".4f")]
+        cells += [_pair(old, ("bleu_nltk35_recall", "bleu_nltk35_precision"))]
+        cells += [_distinct(t, "intra_dist"), _distinct(t, "inter_dist")]
+        cells += [_distinct(t, "dist", ".4f")]
         likelihood = report["test"]
         cells += [f"{likelihood['nelbo']:.2f}", f"{likelihood['kl']:.2f}"]
         cells += [str(likelihood["active_units"]) if "active_units" in likelihood else ""]

@@ -10,6 +10,7 @@ from minivae.backend import get_array_module
 from minivae.blocks.config import ModelConfig
 from minivae.blocks.encoder import embedding_names
 from minivae.blocks.rnn import rnn_backward, rnn_forward
+from minivae.blocks.tanh_layer import tanh_layer_backward, tanh_layer_forward
 from minivae.interface import Step
 
 
@@ -18,7 +19,7 @@ class DecoderCache(NamedTuple):
 
     embedding: object  # the input embedding's cache
     dropout_in: object  # dropout on the input embeddings
-    init: object  # (affine, tanh) caches of z -> h0, or None (z_mode concat)
+    init: object  # the tanh layer's cache of z -> h0, or None (z_mode concat)
     rnn: object  # the RNN's cache
     dropout_out: object  # dropout on the RNN's outputs
     out: object  # the output layer's affine cache
@@ -42,9 +43,7 @@ def decode_forward(params, config: ModelConfig, z, inputs, mask, step: Step | No
         x = xp.concatenate([x, xp.broadcast_to(z[:, None, -S:], (N, T1, S))], axis=2)
     c_init = None
     if config.z_init:
-        a, c_aff = ops.affine_forward(z, params["z_to_h_W"], params["z_to_h_b"])
-        h0, c_tanh = ops.tanh_forward(a)
-        c_init = (c_aff, c_tanh)
+        h0, c_init = tanh_layer_forward(z, params["z_to_h_W"], params["z_to_h_b"])
     else:
         h0 = xp.zeros((N, config.hidden_dim), dtype=z.dtype)
     h, c_rnn = rnn_forward(config.cell, x, h0, params, "dec", mask, kernel)
@@ -67,9 +66,7 @@ def decode_backward(dlogits, cache, config: ModelConfig, grads: dict):
         dz[:, -S:] = dx[:, :, E:].sum(axis=1)  # copied to every step: its gradients add up
         dx = dx[:, :, :E]
     if config.z_init:
-        c_aff, c_tanh = c_init
-        da = ops.tanh_backward(dh0, c_tanh)
-        dz_init, grads["z_to_h_W"], grads["z_to_h_b"] = ops.affine_backward(da, c_aff)
+        dz_init, grads["z_to_h_W"], grads["z_to_h_b"] = tanh_layer_backward(dh0, c_init)
         dz = dz + dz_init
     name = embedding_names(config)[1]
     dx = ops.dropout_backward(dx, c_drop_in)

@@ -20,6 +20,7 @@ from minivae import ops
 from minivae.backend import get_array_module
 from minivae.blocks.encoder import RNNReader, rnn_encoder_backward, rnn_encoder_forward
 from minivae.blocks.sequence import draw_eps
+from minivae.blocks.tanh_layer import tanh_layer_backward, tanh_layer_forward
 from minivae.interface import Step
 
 
@@ -34,10 +35,9 @@ class KLCache(NamedTuple):
 
 
 class PriorCache(NamedTuple):
-    """``prior_net_forward``'s: the hidden layer's affine and tanh, the two heads."""
+    """``prior_net_forward``'s: the tanh hidden layer, the two heads."""
 
     hidden: object
-    tanh: object
     mu: object
     logvar: object
 
@@ -116,20 +116,18 @@ def prior_net_forward(c, W, b, W_mu, b_mu, W_lv, b_lv):
     c: (N, C), W: (C, P), b: (P,), W_mu, W_lv: (P, Z), b_mu, b_lv: (Z,)
     -> prior_mu (N, Z), prior_logvar (N, Z), cache
     """
-    a, c_hid = ops.affine_forward(c, W, b)
-    hidden, c_tanh = ops.tanh_forward(a)
+    hidden, c_hid = tanh_layer_forward(c, W, b)
     prior_mu, c_mu = ops.affine_forward(hidden, W_mu, b_mu)
     prior_logvar, c_lv = ops.affine_forward(hidden, W_lv, b_lv)
-    return prior_mu, prior_logvar, PriorCache(c_hid, c_tanh, c_mu, c_lv)
+    return prior_mu, prior_logvar, PriorCache(c_hid, c_mu, c_lv)
 
 
 def prior_net_backward(dprior_mu, dprior_logvar, cache):
     """-> dc, dW, db, dW_mu, db_mu, dW_lv, db_lv"""
-    c_hid, c_tanh, c_mu, c_lv = cache
+    c_hid, c_mu, c_lv = cache
     dhidden, dW_mu, db_mu = ops.affine_backward(dprior_mu, c_mu)
     dhidden2, dW_lv, db_lv = ops.affine_backward(dprior_logvar, c_lv)
-    da = ops.tanh_backward(dhidden + dhidden2, c_tanh)
-    dc, dW, db = ops.affine_backward(da, c_hid)
+    dc, dW, db = tanh_layer_backward(dhidden + dhidden2, c_hid)
     return dc, dW, db, dW_mu, db_mu, dW_lv, db_lv
 
 

@@ -151,6 +151,8 @@ def model_cases():
     kg = DialogueVAE(DialogueConfig(**dialog))
     yield "dialogue (kgCVAE: z, act, bag of words)", kg, "auto", dict(dropout=0.2)
     yield "dialogue (kgCVAE, array code, free bits)", kg, "array", dict(free_bits=0.1)
+    kg_gru = DialogueVAE(DialogueConfig(**dialog, cell="gru"))  # Zhao et al.'s default cell
+    yield "dialogue (kgCVAE: gru cells)", kg_gru, "auto", {}
     gru = DialogueConfig(**{**dialog, "act_dim": 0}, bow=False, cell="gru")
     yield "dialogue (CVAE, gru, no bag of words)", DialogueVAE(gru), "auto", {}
     hred = DialogueConfig(**{**dialog, "latent_dim": 0})

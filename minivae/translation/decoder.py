@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 from minivae import ops
 from minivae.backend import get_array_module
+from minivae.blocks.tanh_layer import tanh_layer_backward, tanh_layer_forward
 from minivae.interface import Step
 from minivae.ops.lstm import select_pointwise
 
@@ -176,8 +177,7 @@ def decoder_forward(params, kind: str, emb, z, context, step: Step | None = None
     summary, keys, keys_proj, mask = context
     N, T, _ = emb.shape
     u = xp.concatenate([summary, z], axis=1)
-    a0, c_init = ops.affine_forward(u, params["init_W"], params["init_b"])
-    h0, c_h0 = ops.tanh_forward(a0)
+    h0, c_init = tanh_layer_forward(u, params["init_W"], params["init_b"])
     if kind == "none":
         # The context is the summary at every step: a plain LSTM over [word; summary; z].
         extra = xp.broadcast_to(u[:, None, :], (N, T, u.shape[1]))
@@ -189,35 +189,22 @@ def decoder_forward(params, kind: str, emb, z, context, step: Step | None = None
         h, contexts, weights, c_rnn = recurrence_forward(
             params, kind, (emb, z, h0), (keys, keys_proj, mask), kernel
         )
-    hid, c_hid = ops.affine_forward(
+    out, c_hid = tanh_layer_forward(
         xp.concatenate([h, contexts], axis=2), params["hid_W"], params["hid_b"]
     )
-    out, c_tanh = ops.tanh_forward(hid)
     out, c_drop = ops.dropout_forward(out, dropout, rng, training=training)
     logits, c_out = ops.affine_forward(out, params["out_W"], params["out_b"])
-    cache = (
-        kind,
-        c_init,
-        c_h0,
-        c_rnn,
-        c_hid,
-        c_tanh,
-        c_drop,
-        c_out,
-        emb.shape[2],
-        summary.shape[1],
-    )
+    cache = (kind, c_init, c_rnn, c_hid, c_drop, c_out, emb.shape[2], summary.shape[1])
     return logits, weights, cache
 
 
 def decoder_backward(dlogits, cache, grads: dict):
     """dlogits: (N, T, V)  ->  demb (N, T, E), dz (N, Z), dsummary (N, K), dkeys (N, S, K) or
     None, dkeys_proj or None; parameter gradients go into ``grads``."""
-    kind, c_init, c_h0, c_rnn, c_hid, c_tanh, c_drop, c_out, E, K = cache
+    kind, c_init, c_rnn, c_hid, c_drop, c_out, E, K = cache
     dout, grads["out_W"], grads["out_b"] = ops.affine_backward(dlogits, c_out)
     dout = ops.dropout_backward(dout, c_drop)
-    dhid = ops.tanh_backward(dout, c_tanh)
-    dcat, grads["hid_W"], grads["hid_b"] = ops.affine_backward(dhid, c_hid)
+    dcat, grads["hid_W"], grads["hid_b"] = tanh_layer_backward(dout, c_hid)
     H = dcat.shape[2] - K
     dh, dcontexts = dcat[:, :, :H], dcat[:, :, H:]
     dkeys = dkeys_proj = None
@@ -229,8 +216,7 @@ def decoder_backward(dlogits, cache, grads: dict):
     else:
         demb, dz, dh0, dkeys, dkeys_proj = recurrence_backward(dh, dcontexts, c_rnn, grads)
         dsummary_steps = 0.0
-    da0 = ops.tanh_backward(dh0, c_h0)
-    du, grads["init_W"], grads["init_b"] = ops.affine_backward(da0, c_init)
+    du, grads["init_W"], grads["init_b"] = tanh_layer_backward(dh0, c_init)
     dsummary = du[:, :K] + dsummary_steps
     return demb, dz + du[:, K:], dsummary, dkeys, dkeys_proj
 

@@ -95,7 +95,8 @@ def test_length_groups_change_nothing_but_the_padding(monkeypatch):
 SMALL = dict(vocab_size=11, embed_dim=4, hidden_dim=5, context_dim=4, latent_dim=3, head_dim=6)
 
 
-def test_the_decoder_reads_the_code_first_and_y_alone_at_each_step():
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_the_decoder_reads_the_code_first_and_y_alone_at_each_step(cell):
     """Zhao et al.'s decoder: [z; c; y] sets the first state, y alone joins every input (a
     CVAE's inputs are the words); training, scoring and step-by-step decoding agree."""
     from minivae.blocks.decoder import decode_forward
@@ -103,11 +104,11 @@ def test_the_decoder_reads_the_code_first_and_y_alone_at_each_step():
     from minivae.blocks.sequence import decoder_io
     from minivae.ops import log_softmax
 
-    cfg = DialogueConfig(**SMALL, act_dim=2)
+    cfg = DialogueConfig(**SMALL, act_dim=2, cell=cell)
     model = DialogueVAE(cfg)
     shapes = model.param_shapes()
     assert shapes["z_to_h_W"][0] == 3 + 4 + 2 and shapes["dec_Wx"][0] == 4 + 2
-    cvae = DialogueVAE(DialogueConfig(**SMALL, act_dim=0))
+    cvae = DialogueVAE(DialogueConfig(**SMALL, act_dim=0, cell=cell))
     assert cvae.param_shapes()["dec_Wx"][0] == 4
     params = model.init_params(seed=0, dtype=np.float64)
     code = np.random.default_rng(0).standard_normal((2, 9))
