@@ -152,3 +152,11 @@ def test_dialog_sh_runs_each_row_with_real_options(tmp_path):
     )
     assert bad.returncode == 2 and "unknown row vhred" in bad.stderr
     assert len((tmp_path / "calls").read_text().splitlines()) == 2
+    # The rows run only when named (the tries with Zhao et al.'s settings) take real options too.
+    tries = ["kgcvae-gru-z200", "kgcvae-zhao-sizes"]
+    subprocess.run(["bash", str(script), *tries], env=env, cwd=ROOT, capture_output=True)
+    extra = [c.split() for c in (tmp_path / "calls").read_text().splitlines()[2:]]
+    assert sorted(c[c.index("--out") + 1].rsplit("/", 1)[1] for c in extra) == tries
+    assert all(c[c.index("--cell") + 1] == "gru" for c in extra)
+    used = {a for c in extra for a in c if a.startswith("--")}
+    assert used <= set(train._option_string_actions), sorted(used)
